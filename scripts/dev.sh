@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs Endorse locally: installs and starts MongoDB and S3 (data kept in
+# .services/data between runs), loads the demo data, prints the GraphiQL URL
+# and ready-to-paste tokens, then serves until Ctrl-C.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export ENDORSE_ENV=${ENDORSE_ENV:-development}
+export ENDORSE_LISTEN=${ENDORSE_LISTEN:-127.0.0.1:8080}
+cargo build --locked --quiet
+BIN=target/debug/endorse
+
+serve() {
+  "$BIN" seed --demo
+  local url="http://$ENDORSE_LISTEN"
+  cat <<MSG
+
+  Endorse is starting at $url
+    GraphiQL:  $url/
+    GraphQL:   $url/graphql
+    Readiness: $url/readyz
+
+  Development tokens (valid 8 hours; paste as "Authorization: Bearer <token>"):
+MSG
+  local who
+  for who in "applicant-ada APPLICANT" "applicant-ben APPLICANT" "reviewer-rae REVIEWER" \
+             "coordinator-cy COORDINATOR" "reporter-rio REPORTER" "admin-al ADMIN"; do
+    set -- $who
+    printf '    %-16s %-12s %s\n' "$1" "$2" "$("$BIN" token --sub "$1" --role "$2")"
+  done
+  cat <<MSG
+
+  Try:
+    curl -s $url/graphql -H 'content-type: application/json' \\
+      -H "authorization: Bearer \$TOKEN" -d '{"query":"{ me { subject roles } }"}'
+
+MSG
+  exec "$BIN" serve
+}
+export -f serve
+export BIN
+scripts/services.sh run --persist -- bash -c serve

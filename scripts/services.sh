@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Local MongoDB-protocol and S3-protocol servers for Endorse.
+#
+#   scripts/services.sh install            install both servers (once; cached)
+#   scripts/services.sh run [--persist] -- CMD [ARGS...]
+#        start both servers on free loopback ports, export ENDORSE_* settings,
+#        run CMD, then stop exactly the processes started here.
+#        --persist keeps data in .services/data between runs (the dev server);
+#        without it every run gets fresh, throwaway instances (the test suite).
+#
+# Why these servers: mongod is not packaged in any registry these machines
+# reach. SecantusDB (PyPI) speaks the MongoDB wire protocol and advertises a
+# single-node replica set (transactions, change streams, unique indexes);
+# s3s-fs (crates.io) is an S3 server that verifies SigV4 signatures, so
+# presigned-URL tests can really fail.
+set -euo pipefail
+
+SECANTUS_VERSION=0.7.0b3
+S3S_FS_VERSION=0.14.1
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Installs live outside the clone so that a fresh CI clone on the same machine
+# reuses them; a new machine installs from the registries.
+CACHE=${ENDORSE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/endorse}
+SECANTUS_DIR="$CACHE/secantusdb-$SECANTUS_VERSION"
+S3S_DIR="$CACHE/s3s-fs-$S3S_FS_VERSION"
+MONGOD_BIN="$SECANTUS_DIR/bin/secantusd-py"
+S3_BIN="$S3S_DIR/bin/s3s-fs"
+
+log() { printf 'services: %s\n' "$*" >&2; }
+
+install_secantus() {
+  # The marker is written last, so an interrupted install is redone.
+  [ -f "$SECANTUS_DIR/.installed" ] && return 0
+  log "installing SecantusDB $SECANTUS_VERSION into $SECANTUS_DIR"
+  rm -rf "$SECANTUS_DIR"
+  python3 -m venv "$SECANTUS_DIR"
+  "$SECANTUS_DIR/bin/pip" install --quiet --disable-pip-version-check "secantusdb==$SECANTUS_VERSION"
+  touch "$SECANTUS_DIR/.installed"
+}
+
+install_s3s() {
+  [ -x "$S3_BIN" ] && return 0
+  log "installing s3s-fs $S3S_FS_VERSION into $S3S_DIR (about 2 minutes)"
+  cargo install s3s-fs --version "$S3S_FS_VERSION" --features binary --locked \
+    --root "$S3S_DIR.tmp" --quiet
+  mv "$S3S_DIR.tmp" "$S3S_DIR"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_for NAME PID PORT LOG: bounded wait until PORT accepts connections.
+wait_for() {
+  local name=$1 pid=$2 port=$3 logfile=$4
+  for _ in $(seq 1 200); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log "$name exited during start-up; last lines of $logfile:"
+      tail -n 20 "$logfile" >&2
+      return 1
+    fi
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  log "$name did not answer on port $port within 20 s; last lines of $logfile:"
+  tail -n 20 "$logfile" >&2
+  return 1
+}
+
+run() {
+  local persist=0
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --persist) persist=1; shift ;;
+      --) shift; break ;;
+      *) log "unknown option $1"; exit 2 ;;
+    esac
+  done
+  [ $# -gt 0 ] || { log "run needs a command after --"; exit 2; }
+  install_secantus
+  install_s3s
+
+  local state mongo_data s3_data
+  if [ "$persist" = 1 ]; then
+    state="$ROOT/.services"
+    mongo_data="$state/data/mongodb"
+    s3_data="$state/data/s3"
+  else
+    state=$(mktemp -d "${TMPDIR:-/tmp}/endorse-services.XXXXXX")
+    mongo_data=":memory:"
+    s3_data="$state/s3"
+  fi
+  mkdir -p "$state/logs" "$s3_data"
+  [ "$mongo_data" = ":memory:" ] || mkdir -p "$mongo_data"
+
+  local mongo_port s3_port access_key secret_key pids=()
+  mongo_port=${ENDORSE_MONGO_PORT:-$(free_port)}
+  s3_port=${ENDORSE_S3_PORT:-$(free_port)}
+  access_key=endorse-dev
+  secret_key=endorse-dev-secret-key
+
+  cleanup() {
+    local code=$?
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    [ "$persist" = 1 ] || rm -rf "$state"
+    exit "$code"
+  }
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+
+  "$MONGOD_BIN" --host 127.0.0.1 --port "$mongo_port" --storage-path "$mongo_data" \
+    --log-level WARNING >"$state/logs/mongodb.log" 2>&1 &
+  pids+=($!)
+  wait_for MongoDB "${pids[-1]}" "$mongo_port" "$state/logs/mongodb.log"
+
+  "$S3_BIN" --host 127.0.0.1 --port "$s3_port" --access-key "$access_key" \
+    --secret-key "$secret_key" "$s3_data" >"$state/logs/s3.log" 2>&1 &
+  pids+=($!)
+  wait_for S3 "${pids[-1]}" "$s3_port" "$state/logs/s3.log"
+
+  export ENDORSE_MONGODB_URI="mongodb://127.0.0.1:$mongo_port/?directConnection=true"
+  export ENDORSE_S3_ENDPOINT="http://127.0.0.1:$s3_port"
+  export ENDORSE_S3_PUBLIC_ENDPOINT="http://127.0.0.1:$s3_port"
+  export ENDORSE_S3_ACCESS_KEY_ID="$access_key"
+  export ENDORSE_S3_SECRET_ACCESS_KEY="$secret_key"
+  export ENDORSE_S3_REGION=us-east-1
+  export ENDORSE_S3_FORCE_PATH_STYLE=true
+  # Tests that must stop and restart a database start their own instance.
+  export ENDORSE_TEST_MONGOD_BIN="$MONGOD_BIN"
+  export ENDORSE_TEST_S3_BIN="$S3_BIN"
+  log "MongoDB on 127.0.0.1:$mongo_port, S3 on 127.0.0.1:$s3_port (logs in $state/logs)"
+
+  "$@"
+}
+
+case "${1:-}" in
+  install) install_secantus; install_s3s ;;
+  run) shift; run "$@" ;;
+  *) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac

@@ -1,0 +1,76 @@
+//! Identity: who is calling (from a verified JWT) and the access rules that
+//! follow from their roles. Pure apart from key loading in [`jwt`].
+
+pub mod jwt;
+
+use serde::{Deserialize, Serialize};
+
+/// What a caller may do. A token may carry several roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, async_graphql::Enum)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    Applicant,
+    Reviewer,
+    Coordinator,
+    Reporter,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(name: &str) -> Option<Role> {
+        Some(match name {
+            "APPLICANT" => Role::Applicant,
+            "REVIEWER" => Role::Reviewer,
+            "COORDINATOR" => Role::Coordinator,
+            "REPORTER" => Role::Reporter,
+            "ADMIN" => Role::Admin,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Applicant => "APPLICANT",
+            Role::Reviewer => "REVIEWER",
+            Role::Coordinator => "COORDINATOR",
+            Role::Reporter => "REPORTER",
+            Role::Admin => "ADMIN",
+        }
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Viewer {
+    pub subject: String,
+    pub roles: Vec<Role>,
+}
+
+impl Viewer {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    pub fn has_any_role(&self, roles: &[Role]) -> bool {
+        roles.iter().any(|role| self.has_role(*role))
+    }
+
+    /// Coordinators and admins see and manage every portfolio.
+    pub fn is_staff(&self) -> bool {
+        self.has_any_role(&[Role::Coordinator, Role::Admin])
+    }
+
+    pub fn owns(&self, owner_id: &str) -> bool {
+        self.has_role(Role::Applicant) && self.subject == owner_id
+    }
+}
+
+/// The outcome of reading the `Authorization` header. Kept per request so that
+/// fields which need no identity still answer when the token is bad, while
+/// fields that need one report exactly why it was refused.
+#[derive(Debug, Clone)]
+pub enum Identity {
+    Anonymous,
+    Authenticated(Viewer),
+    Rejected(jwt::TokenError),
+}

@@ -1,0 +1,64 @@
+//! Per-request data the resolvers read, and the guard helpers every resolver
+//! reuses for identity, roles and ownership.
+
+use std::sync::Mutex;
+
+use async_graphql::Context;
+
+use super::error::{ApiError, ApiResult};
+use crate::auth::{Identity, Role, Viewer};
+use crate::services::Services;
+
+/// Attached to every GraphQL request by the HTTP layer.
+pub struct RequestInfo {
+    pub request_id: String,
+    pub identity: Identity,
+    /// The object the current mutation acts on, set by its resolver and read
+    /// by the audit extension once the mutation has finished.
+    pub audit_target: Mutex<Option<String>>,
+}
+
+impl RequestInfo {
+    pub fn new(request_id: String, identity: Identity) -> Self {
+        RequestInfo { request_id, identity, audit_target: Mutex::new(None) }
+    }
+
+    pub fn actor(&self) -> (String, Vec<String>) {
+        match &self.identity {
+            Identity::Authenticated(viewer) => {
+                (viewer.subject.clone(), viewer.roles.iter().map(|r| r.as_str().to_owned()).collect())
+            }
+            _ => ("anonymous".to_owned(), Vec::new()),
+        }
+    }
+}
+
+pub fn request_info<'a>(ctx: &Context<'a>) -> &'a RequestInfo {
+    ctx.data_unchecked::<RequestInfo>()
+}
+
+pub fn services<'a>(ctx: &Context<'a>) -> &'a Services {
+    ctx.data_unchecked::<Services>()
+}
+
+/// The authenticated caller, or UNAUTHENTICATED saying why not.
+pub fn viewer<'a>(ctx: &Context<'a>) -> ApiResult<&'a Viewer> {
+    match &request_info(ctx).identity {
+        Identity::Authenticated(viewer) => Ok(viewer),
+        Identity::Anonymous => Err(ApiError::Unauthenticated("send `Authorization: Bearer <token>`".into())),
+        Identity::Rejected(why) => Err(ApiError::from(why.clone())),
+    }
+}
+
+/// The caller, if they hold at least one of `roles`; FORBIDDEN otherwise.
+pub fn require_role<'a>(ctx: &Context<'a>, roles: &[Role]) -> ApiResult<&'a Viewer> {
+    let viewer = viewer(ctx)?;
+    if viewer.has_any_role(roles) { Ok(viewer) } else { Err(ApiError::Forbidden) }
+}
+
+/// Records the target of the running mutation for the audit log.
+pub fn set_audit_target(ctx: &Context<'_>, target: impl Into<String>) {
+    if let Ok(mut slot) = request_info(ctx).audit_target.lock() {
+        *slot = Some(target.into());
+    }
+}

@@ -1,0 +1,142 @@
+//! Cross-cutting behaviour applied to every operation or field, so that no
+//! resolver can forget it: operation spans and logs, panic masking, and the
+//! audit record of every mutation.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextResolve, ResolveInfo,
+};
+use async_graphql::{Response, ServerError, ServerResult, Value};
+use futures::FutureExt;
+use mongodb::bson::DateTime;
+use tracing::Instrument;
+
+use super::context::RequestInfo;
+use super::error::{ApiError, code};
+use crate::store::audit::{AuditLog, AuditRecord};
+
+/// One span per operation (name, type, duration, error count).
+pub struct OperationLog;
+
+impl ExtensionFactory for OperationLog {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(OperationLogExtension)
+    }
+}
+
+struct OperationLogExtension;
+
+#[async_trait::async_trait]
+impl Extension for OperationLogExtension {
+    async fn execute(&self, ctx: &ExtensionContext<'_>, operation_name: Option<&str>, next: NextExecute<'_>) -> Response {
+        let span = tracing::info_span!("graphql.operation", operation = operation_name.unwrap_or(""));
+        let started = Instant::now();
+        let response = next.run(ctx, operation_name).instrument(span.clone()).await;
+        let _entered = span.enter();
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            errors = response.errors.len(),
+            "graphql operation finished"
+        );
+        response
+    }
+}
+
+/// Turns a panicking resolver into a masked INTERNAL error on that field; the
+/// rest of the response and the server carry on.
+pub struct PanicGuard;
+
+impl ExtensionFactory for PanicGuard {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(PanicGuardExtension)
+    }
+}
+
+struct PanicGuardExtension;
+
+#[async_trait::async_trait]
+impl Extension for PanicGuardExtension {
+    async fn resolve(&self, ctx: &ExtensionContext<'_>, info: ResolveInfo<'_>, next: NextResolve<'_>) -> ServerResult<Option<Value>> {
+        let pos = info.field.name.pos;
+        let field = info.name.to_owned();
+        match AssertUnwindSafe(next.run(ctx, info)).catch_unwind().await {
+            Ok(result) => result,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                let error: async_graphql::Error =
+                    ApiError::internal(format!("resolver for `{field}` panicked: {what}")).into();
+                Err(error.into_server_error(pos))
+            }
+        }
+    }
+}
+
+/// Appends an audit record for every root mutation field: who, what, when,
+/// target (set by the resolver), result and request id.
+pub struct Audit {
+    pub log: AuditLog,
+}
+
+impl ExtensionFactory for Audit {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(AuditExtension { log: self.log.clone() })
+    }
+}
+
+struct AuditExtension {
+    log: AuditLog,
+}
+
+#[async_trait::async_trait]
+impl Extension for AuditExtension {
+    async fn resolve(&self, ctx: &ExtensionContext<'_>, info: ResolveInfo<'_>, next: NextResolve<'_>) -> ServerResult<Option<Value>> {
+        if info.parent_type != "Mutation" {
+            return next.run(ctx, info).await;
+        }
+        let action = info.name.to_owned();
+        let result = next.run(ctx, info).await;
+        let Some(request) = ctx.data_opt::<RequestInfo>() else {
+            return result;
+        };
+        let (actor, roles) = request.actor();
+        let target = request.audit_target.lock().ok().and_then(|mut slot| slot.take());
+        let outcome = match &result {
+            Ok(_) => "ok".to_owned(),
+            Err(error) => error_code(error).to_owned(),
+        };
+        let record = AuditRecord {
+            actor,
+            roles,
+            action,
+            target,
+            result: outcome,
+            request_id: request.request_id.clone(),
+            at: DateTime::now(),
+        };
+        if let Err(error) = self.log.append(&record).await {
+            // The mutation has happened; keep the record in the log stream.
+            tracing::error!(error = %error, record = ?record, "could not append audit record");
+        }
+        result
+    }
+}
+
+/// The `extensions.code` of an error (INTERNAL when it has none).
+pub fn error_code(error: &ServerError) -> &str {
+    error
+        .extensions
+        .as_ref()
+        .and_then(|ext| ext.get("code"))
+        .and_then(|value| match value {
+            Value::String(code) => Some(code.as_str()),
+            _ => None,
+        })
+        .unwrap_or(code::INTERNAL)
+}

@@ -1,0 +1,48 @@
+//! The GraphQL schema: resolvers orchestrate `domain`, `store` and `blob`;
+//! they hold no business rules themselves.
+
+pub mod context;
+pub mod error;
+pub mod extensions;
+mod query;
+pub mod scalars;
+
+use async_graphql::{EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
+
+pub use query::QueryRoot;
+
+use crate::config::Config;
+use crate::services::Services;
+
+pub type EndorseSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+
+fn builder() -> SchemaBuilder<QueryRoot, EmptyMutation, EmptySubscription> {
+    Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
+}
+
+/// The schema the server runs, with limits and extensions from `config`.
+pub fn build_schema(config: &Config, services: Services) -> EndorseSchema {
+    let mut builder = builder()
+        .limit_depth(config.limits.max_query_depth)
+        .limit_complexity(config.limits.max_query_complexity)
+        // Parser recursion and directive count: cheap rejections of S4-style
+        // documents before validation walks them.
+        .limit_recursive_depth(config.limits.max_query_depth * 4)
+        .limit_directives(16)
+        .disable_suggestions()
+        .extension(extensions::OperationLog)
+        .extension(extensions::PanicGuard)
+        .extension(extensions::Audit { log: services.audit.clone() })
+        .data(services);
+    if !config.introspection_enabled() {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The SDL of the schema (what `endorse schema` prints and
+/// `schema/schema.graphql` holds).
+pub fn sdl() -> String {
+    let options = async_graphql::SDLExportOptions::new().sorted_fields().sorted_enum_items().sorted_arguments();
+    builder().finish().sdl_with_options(options)
+}

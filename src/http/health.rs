@@ -1,0 +1,26 @@
+//! Liveness and readiness probes.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::services::Services;
+
+/// The process is up and serving HTTP.
+pub async fn healthz() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+/// MongoDB answers a ping and the S3 bucket is reachable; 503 otherwise.
+pub async fn readyz(State(services): State<Services>) -> Response {
+    let (mongo_up, s3) = tokio::join!(
+        services.health.probe_mongo(services.store_unchecked()),
+        tokio::time::timeout(std::time::Duration::from_secs(2), services.blob.check_bucket())
+    );
+    let s3_up = matches!(s3, Ok(Ok(())));
+    let status = if mongo_up && s3_up { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let word = |up: bool| if up { "ok" } else { "unavailable" };
+    (status, Json(json!({ "status": word(mongo_up && s3_up), "mongodb": word(mongo_up), "s3": word(s3_up) }))).into_response()
+}

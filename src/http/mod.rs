@@ -1,0 +1,77 @@
+//! HTTP wiring: routes, request ids, CORS, body limits and timeouts.
+
+mod graphql;
+mod health;
+pub mod request_id;
+
+use std::time::Duration;
+
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::{Router, middleware};
+use http::{HeaderName, HeaderValue, Method, header};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::config::Config;
+use crate::graphql::EndorseSchema;
+use crate::services::Services;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: EndorseSchema,
+    pub services: Services,
+}
+
+impl axum::extract::FromRef<AppState> for Services {
+    fn from_ref(state: &AppState) -> Services {
+        state.services.clone()
+    }
+}
+
+pub fn router(config: &Config, state: AppState) -> Router {
+    let mut router = Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz));
+    if config.graphiql_enabled() {
+        router = router.route("/", get(graphiql));
+    }
+    // The handler's own timeout answers with a GraphQL error; this one is the
+    // backstop for everything else (slow bodies, probes), a little later.
+    let backstop = Duration::from_millis(config.limits.request_timeout_ms) + Duration::from_secs(2);
+    router
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(config.limits.max_body_bytes))
+        .layer(cors(config))
+        .layer(TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, backstop))
+        .layer(middleware::from_fn(request_id::middleware))
+}
+
+async fn graphiql() -> impl IntoResponse {
+    Html(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").title("Endorse GraphiQL").finish())
+}
+
+fn cors(config: &Config) -> CorsLayer {
+    let origins: Vec<&String> = config.cors_origins.iter().filter(|o| !o.is_empty()).collect();
+    let allow_origin = if origins.iter().any(|o| o.as_str() == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static(request_id::HEADER),
+            HeaderName::from_static("apollo-require-preflight"),
+            HeaderName::from_static("x-apollo-operation-name"),
+            HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([HeaderName::from_static(request_id::HEADER)])
+        .max_age(Duration::from_secs(600))
+}

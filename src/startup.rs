@@ -1,0 +1,100 @@
+//! Building and running the server. `main` stays thin; tests build an
+//! [`Application`] on port 0 and talk to it over real HTTP.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::auth::jwt::TokenVerifier;
+use crate::blob::BlobStore;
+use crate::config::Config;
+use crate::graphql::build_schema;
+use crate::health::Health;
+use crate::http::{AppState, router};
+use crate::services::Services;
+use crate::store::Store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("configuration error: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen { address: SocketAddr, source: std::io::Error },
+    #[error("MongoDB: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("S3: {0}")]
+    Blob(#[from] crate::blob::BlobError),
+}
+
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    router: axum::Router,
+    monitor: tokio::task::JoinHandle<()>,
+}
+
+/// Connects to MongoDB and S3 and prepares them (indexes; the bucket in
+/// development). Shared by `serve` and the other subcommands.
+pub async fn connect(config: &Arc<Config>) -> Result<Services, StartupError> {
+    config.validate()?;
+    let verifier = TokenVerifier::from_config(config)?;
+    let store = Store::connect(&config.mongodb).await?;
+    store.ensure_indexes().await?;
+    let blob = BlobStore::new(&config.s3);
+    if config.is_development() {
+        blob.ensure_bucket().await?;
+    }
+    Ok(Services::new(config.clone(), store, blob, verifier, Health::default()))
+}
+
+impl Application {
+    /// Validates the configuration, connects, binds the listener and returns
+    /// without serving yet; [`Application::address`] tells the bound port.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let config = Arc::new(config);
+        let services = connect(&config).await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartupError::Listen { address: config.listen, source })?;
+        let address = listener.local_addr().map_err(|source| StartupError::Listen { address: config.listen, source })?;
+        let monitor = services.health.spawn_monitor(services.store_unchecked().clone());
+        let schema = build_schema(&config, services.clone());
+        let router = router(&config, AppState { schema, services });
+        Ok(Application { listener, address, router, monitor })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let result = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
+        self.monitor.abort();
+        result
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; draining requests");
+}

@@ -1,0 +1,60 @@
+//! MongoDB: one client for the process, the collections Endorse owns, and the
+//! indexes they need. Everything that talks to MongoDB lives under this module.
+
+pub mod audit;
+mod error;
+
+use std::time::Duration;
+
+use mongodb::bson::doc;
+use mongodb::options::ClientOptions;
+use mongodb::{Client, Database};
+
+pub use error::StoreError;
+
+use crate::config::MongoConfig;
+
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    db: Database,
+}
+
+impl Store {
+    /// Builds the client. The driver connects lazily, so this succeeds while
+    /// MongoDB is down; [`Store::ensure_indexes`] is the first real contact.
+    pub async fn connect(config: &MongoConfig) -> Result<Self, StoreError> {
+        let mut options = ClientOptions::parse(config.uri.expose()).await.map_err(StoreError::Config)?;
+        let timeout = Duration::from_millis(config.timeout_ms);
+        options.app_name = Some("endorse".into());
+        options.max_pool_size = Some(config.max_pool_size);
+        options.min_pool_size = Some(2);
+        // Without these a request waits 30 s for a server that is down.
+        options.server_selection_timeout = Some(timeout);
+        options.connect_timeout = Some(timeout);
+        options.max_idle_time = Some(Duration::from_secs(300));
+        let client = Client::with_options(options).map_err(StoreError::Config)?;
+        let db = client.database(&config.database);
+        Ok(Store { client, db })
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Round trip to the server (readiness).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.run_command(doc! { "ping": 1 }).await?;
+        Ok(())
+    }
+
+    /// Creates every index the queries rely on. Idempotent; run at start-up.
+    pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
+        audit::AuditLog::new(self).ensure_indexes().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,53 @@
+//! Invalid configuration stops start-up with one line naming the variable.
+
+use std::process::Command;
+
+fn run_serve(env: &[(&str, &str)]) -> (bool, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_endorse"));
+    command.arg("serve");
+    // Start from a clean slate: only what the case sets.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("ENDORSE_") {
+            command.env_remove(key);
+        }
+    }
+    command.envs(env.iter().copied());
+    let output = command.output().expect("the binary runs");
+    (output.status.success(), String::from_utf8_lossy(&output.stderr).trim().to_owned())
+}
+
+#[test]
+fn each_bad_setting_is_named_in_one_line() {
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (&[("ENDORSE_LISTEN", "not-an-address")], "ENDORSE_LISTEN"),
+        (&[("ENDORSE_ENV", "staging")], "ENDORSE_ENV"),
+        (&[("ENDORSE_ENV", "production")], "ENDORSE_JWT_SECRET"),
+        (&[("ENDORSE_ENV", "development"), ("ENDORSE_JWT_SECRET", "short")], "ENDORSE_JWT_SECRET"),
+        (&[("ENDORSE_ENV", "development"), ("ENDORSE_MONGODB_URI", "postgres://x")], "ENDORSE_MONGODB_URI"),
+        (&[("ENDORSE_ENV", "development"), ("ENDORSE_S3_BUCKET", "Bad_Bucket")], "ENDORSE_S3_BUCKET"),
+        (&[("ENDORSE_ENV", "development"), ("ENDORSE_MAX_QUERY_DEPTH", "deep")], "ENDORSE_MAX_QUERY_DEPTH"),
+        (&[("ENDORSE_ENV", "development"), ("ENDORSE_JWT_ALGORITHM", "RS256")], "ENDORSE_JWT_PUBLIC_KEY_FILE"),
+        (
+            &[("ENDORSE_ENV", "development"), ("ENDORSE_JWT_ALGORITHM", "RS256"), ("ENDORSE_JWT_PUBLIC_KEY_FILE", "/nonexistent.pem")],
+            "ENDORSE_JWT_PUBLIC_KEY_FILE",
+        ),
+    ];
+    for (env, variable) in cases {
+        let (ok, stderr) = run_serve(env);
+        assert!(!ok, "{env:?} should stop start-up");
+        assert_eq!(stderr.lines().count(), 1, "{env:?}: expected one line, got:\n{stderr}");
+        assert!(stderr.contains(variable), "{env:?}: `{stderr}` does not name {variable}");
+    }
+}
+
+#[test]
+fn secrets_never_reach_the_output() {
+    let secret = "super-secret-value-that-is-long-enough-for-hs256";
+    let (ok, stderr) = run_serve(&[
+        ("ENDORSE_ENV", "production"),
+        ("ENDORSE_JWT_SECRET", secret),
+        ("ENDORSE_S3_BUCKET", "Bad_Bucket"),
+    ]);
+    assert!(!ok);
+    assert!(!stderr.contains(secret), "{stderr}");
+}

@@ -1,0 +1,114 @@
+//! Test harness: every test gets its own server on a free port, its own
+//! MongoDB database and its own S3 bucket, on the real services started by
+//! `scripts/test.sh`.
+
+use std::sync::Arc;
+
+use clap::Parser;
+use endorse::auth::Role;
+use endorse::config::Config;
+use endorse::startup::Application;
+use serde_json::{Value, json};
+
+/// Reads a setting exported by `scripts/services.sh`; a missing service is a
+/// failure with instructions, never a skip.
+pub fn service_env(name: &str) -> String {
+    match std::env::var(name) {
+        Ok(value) if !value.is_empty() => value,
+        _ => panic!(
+            "{name} is not set: these tests need real MongoDB and S3 servers. \
+             Run the suite with `scripts/test.sh` (it installs and starts them), \
+             or wrap cargo: `scripts/services.sh run -- cargo test`."
+        ),
+    }
+}
+
+#[derive(Parser)]
+struct ConfigArgs {
+    #[command(flatten)]
+    config: Config,
+}
+
+/// A configuration for one test: development mode, port 0, a fresh
+/// database and bucket, plus `extra` flags.
+pub fn test_config(extra: &[&str]) -> Config {
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    let database = format!("test_{}", &unique[..16]);
+    let bucket = format!("test-{}", &unique[..16]);
+    let mongo_uri = service_env("ENDORSE_MONGODB_URI");
+    let s3_endpoint = service_env("ENDORSE_S3_ENDPOINT");
+    let mut args: Vec<String> = [
+        "endorse",
+        "--env",
+        "development",
+        "--listen",
+        "127.0.0.1:0",
+        "--mongodb-uri",
+        &mongo_uri,
+        "--mongodb-database",
+        &database,
+        "--s3-endpoint",
+        &s3_endpoint,
+        "--s3-bucket",
+        &bucket,
+        "--log",
+        "warn",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    ConfigArgs::try_parse_from(args).expect("test configuration parses").config
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub config: Arc<Config>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
+    spawn_app_config(test_config(extra)).await
+}
+
+pub async fn spawn_app_config(config: Config) -> TestApp {
+    let config = Arc::new(config);
+    let app = Application::build((*config).clone()).await.expect("application starts against the test services");
+    let address = format!("http://{}", app.address());
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp { address, client: reqwest::Client::new(), config }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// A valid token for `subject` with `roles`.
+    pub fn token(&self, subject: &str, roles: &[Role]) -> String {
+        endorse::auth::jwt::mint_dev_token(&self.config, subject, roles, 3600).expect("token")
+    }
+
+    /// POSTs a GraphQL request and returns the JSON body (any status).
+    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .header("content-type", "application/json")
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request reaches the server");
+        response.json().await.expect("JSON body")
+    }
+}
+
+/// The `extensions.code` of the first error.
+pub fn first_error_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"))
+}

@@ -1,0 +1,57 @@
+//! Query limits: depth, complexity (aliases), document size, body size.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{first_error_code, spawn_app};
+
+#[tokio::test]
+async fn deep_queries_are_rejected_before_running() {
+    let app = spawn_app().await;
+    // __type -> ofType nesting is the deepest shape the schema allows.
+    let mut query = String::from("{ __type(name: \"Query\") { name ");
+    for _ in 0..30 {
+        query.push_str("ofType { name ");
+    }
+    for _ in 0..31 {
+        query.push('}');
+    }
+    query.push('}');
+    let body = app.graphql(None, &query, json!({})).await;
+    assert_eq!(first_error_code(&body), "QUERY_TOO_COMPLEX", "{body}");
+    assert!(body.get("data").is_none());
+}
+
+#[tokio::test]
+async fn thousands_of_aliases_are_too_complex() {
+    let app = spawn_app().await;
+    let token = app.token("admin", &[endorse::auth::Role::Admin]);
+    let aliases: String = (0..1000).map(|i| format!("a{i}: auditLog(first: 50) {{ action }} ")).collect();
+    let body = app.graphql(Some(&token), &format!("{{ {aliases} }}"), json!({})).await;
+    assert_eq!(first_error_code(&body), "QUERY_TOO_COMPLEX", "{body}");
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413_without_buffering_everything() {
+    let app = spawn_app().await;
+    let big = format!("{{ __typename }} #{}", "x".repeat(1024 * 1024));
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body(json!({ "query": big }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(first_error_code(&body), "PAYLOAD_TOO_LARGE");
+}
+
+#[tokio::test]
+async fn many_directives_are_rejected() {
+    let app = spawn_app().await;
+    let directives = "@include(if: true) ".repeat(5000);
+    let body = app.graphql(None, &format!("{{ __typename {directives} }}"), json!({})).await;
+    assert!(body["errors"].is_array(), "{body}");
+    assert!(body.get("data").is_none() || body["data"].is_null(), "{body}");
+}
