@@ -70,7 +70,7 @@ wait_for() {
 }
 
 run() {
-  local persist=0
+  persist=0
   while [ $# -gt 0 ]; do
     case "$1" in
       --persist) persist=1; shift ;;
@@ -82,7 +82,7 @@ run() {
   install_secantus
   install_s3s
 
-  local state mongo_data s3_data
+  state="" mongo_data="" s3_data=""
   if [ "$persist" = 1 ]; then
     state="$ROOT/.services"
     mongo_data="$state/data/mongodb"
@@ -95,7 +95,7 @@ run() {
   mkdir -p "$state/logs" "$s3_data"
   [ "$mongo_data" = ":memory:" ] || mkdir -p "$mongo_data"
 
-  local mongo_port s3_port access_key secret_key pids=()
+  pids=()
   mongo_port=${ENDORSE_MONGO_PORT:-$(free_port)}
   s3_port=${ENDORSE_S3_PORT:-$(free_port)}
   access_key=endorse-dev

@@ -10,7 +10,11 @@ use crate::config::Config;
 use crate::startup::{Application, connect, shutdown_signal};
 
 #[derive(Debug, Parser)]
-#[command(name = "endorse", version, about = "GraphQL backend for IECMH Endorsement portfolios")]
+#[command(
+    name = "endorse",
+    version,
+    about = "GraphQL backend for IECMH Endorsement portfolios"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -39,6 +43,12 @@ pub enum Command {
         #[command(flatten)]
         config: Config,
     },
+    /// Exit 0 if a URL answers 200 (container health checks: the runtime
+    /// image has no curl).
+    Probe {
+        #[arg(long, default_value = "http://127.0.0.1:8080/readyz")]
+        url: String,
+    },
     /// Load data.
     Seed {
         /// Idempotent demo data: a few applicants in different states.
@@ -50,8 +60,9 @@ pub enum Command {
 }
 
 fn parse_role(value: &str) -> Result<Role, String> {
-    Role::parse(&value.to_ascii_uppercase())
-        .ok_or_else(|| format!("`{value}` is not one of APPLICANT, REVIEWER, COORDINATOR, REPORTER, ADMIN"))
+    Role::parse(&value.to_ascii_uppercase()).ok_or_else(|| {
+        format!("`{value}` is not one of APPLICANT, REVIEWER, COORDINATOR, REPORTER, ADMIN")
+    })
 }
 
 /// Runs the command; the error is printed by `main` as one line.
@@ -68,11 +79,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", crate::graphql::sdl());
             Ok(())
         }
-        Command::Token { sub, roles, ttl, config } => {
+        Command::Token {
+            sub,
+            roles,
+            ttl,
+            config,
+        } => {
             config.validate()?;
             println!("{}", mint_dev_token(&config, &sub, &roles, ttl)?);
             Ok(())
         }
+        Command::Probe { url } => probe(&url).await,
         Command::Seed { demo, config } => {
             crate::telemetry::init(config.log_format, &config.log);
             anyhow::ensure!(demo, "say what to seed: --demo");
@@ -82,4 +99,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A minimal HTTP/1.1 GET over plain TCP: enough for a loopback probe.
+async fn probe(url: &str) -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let uri: http::Uri = url.parse()?;
+    anyhow::ensure!(
+        uri.scheme_str() == Some("http"),
+        "only http:// URLs can be probed"
+    );
+    let host = uri
+        .host()
+        .ok_or_else(|| anyhow::anyhow!("the URL has no host"))?;
+    let port = uri.port_u16().unwrap_or(80);
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect((host, port)).await?;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut head = vec![0u8; 64];
+        let read = stream.read(&mut head).await?;
+        anyhow::Ok(String::from_utf8_lossy(&head[..read]).into_owned())
+    };
+    let head = tokio::time::timeout(std::time::Duration::from_secs(5), exchange).await??;
+    let status = head.split_whitespace().nth(1).unwrap_or("");
+    anyhow::ensure!(status == "200", "{url} answered {status}");
+    Ok(())
 }

@@ -50,7 +50,11 @@ impl Secret {
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_empty() { "<unset>" } else { "<redacted>" })
+        f.write_str(if self.0.is_empty() {
+            "<unset>"
+        } else {
+            "<redacted>"
+        })
     }
 }
 
@@ -68,11 +72,21 @@ pub const DEV_JWT_SECRET: &str = "endorse-development-secret-do-not-use-in-produ
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// development or production.
-    #[arg(long = "env", env = "ENDORSE_ENV", value_name = "ENDORSE_ENV", default_value = "production")]
+    #[arg(
+        long = "env",
+        env = "ENDORSE_ENV",
+        value_name = "ENDORSE_ENV",
+        default_value = "production"
+    )]
     pub environment: Environment,
 
     /// Address the HTTP server listens on (port 0 picks a free port).
-    #[arg(long, env = "ENDORSE_LISTEN", value_name = "ENDORSE_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "ENDORSE_LISTEN",
+        value_name = "ENDORSE_LISTEN",
+        default_value = "127.0.0.1:8080"
+    )]
     pub listen: SocketAddr,
 
     #[command(flatten)]
@@ -92,64 +106,137 @@ pub struct Config {
     pub graphiql: Option<bool>,
 
     /// Answer introspection queries [default: on in development, off in production].
-    #[arg(long, env = "ENDORSE_INTROSPECTION", value_name = "ENDORSE_INTROSPECTION")]
+    #[arg(
+        long,
+        env = "ENDORSE_INTROSPECTION",
+        value_name = "ENDORSE_INTROSPECTION"
+    )]
     pub introspection: Option<bool>,
 
     /// Origins allowed by CORS, comma-separated; empty allows none (same-origin only).
-    #[arg(long, env = "ENDORSE_CORS_ORIGINS", value_name = "ENDORSE_CORS_ORIGINS", value_delimiter = ',', default_value = "")]
+    #[arg(
+        long,
+        env = "ENDORSE_CORS_ORIGINS",
+        value_name = "ENDORSE_CORS_ORIGINS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
     pub cors_origins: Vec<String>,
 
     /// Log format: text or json.
-    #[arg(long, env = "ENDORSE_LOG_FORMAT", value_name = "ENDORSE_LOG_FORMAT", default_value = "text")]
+    #[arg(
+        long,
+        env = "ENDORSE_LOG_FORMAT",
+        value_name = "ENDORSE_LOG_FORMAT",
+        default_value = "text"
+    )]
     pub log_format: LogFormat,
 
     /// Log filter (tracing `EnvFilter` syntax).
-    #[arg(long, env = "ENDORSE_LOG", value_name = "ENDORSE_LOG", default_value = "info")]
+    #[arg(
+        long,
+        env = "ENDORSE_LOG",
+        value_name = "ENDORSE_LOG",
+        default_value = "info"
+    )]
     pub log: String,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct MongoConfig {
     /// MongoDB connection string.
-    #[arg(long = "mongodb-uri", env = "ENDORSE_MONGODB_URI", value_name = "ENDORSE_MONGODB_URI", default_value = "mongodb://127.0.0.1:27017/?directConnection=true", hide_env_values = true)]
+    #[arg(
+        long = "mongodb-uri",
+        env = "ENDORSE_MONGODB_URI",
+        value_name = "ENDORSE_MONGODB_URI",
+        default_value = "mongodb://127.0.0.1:27017/?directConnection=true",
+        hide_env_values = true
+    )]
     pub uri: Secret,
 
     /// Database name.
-    #[arg(long = "mongodb-database", env = "ENDORSE_MONGODB_DATABASE", value_name = "ENDORSE_MONGODB_DATABASE", default_value = "endorse")]
+    #[arg(
+        long = "mongodb-database",
+        env = "ENDORSE_MONGODB_DATABASE",
+        value_name = "ENDORSE_MONGODB_DATABASE",
+        default_value = "endorse"
+    )]
     pub database: String,
 
     /// Connection pool size per server.
-    #[arg(long = "mongodb-max-pool-size", env = "ENDORSE_MONGODB_MAX_POOL_SIZE", value_name = "ENDORSE_MONGODB_MAX_POOL_SIZE", default_value_t = 64)]
+    #[arg(
+        long = "mongodb-max-pool-size",
+        env = "ENDORSE_MONGODB_MAX_POOL_SIZE",
+        value_name = "ENDORSE_MONGODB_MAX_POOL_SIZE",
+        default_value_t = 64
+    )]
     pub max_pool_size: u32,
 
     /// How long an operation waits for a reachable server before failing
     /// with SERVICE_UNAVAILABLE (the driver's 30 s default hangs requests).
-    #[arg(id = "mongodb_timeout_ms", long = "mongodb-timeout-ms", env = "ENDORSE_MONGODB_TIMEOUT_MS", value_name = "ENDORSE_MONGODB_TIMEOUT_MS", default_value_t = 5000)]
+    #[arg(
+        id = "mongodb_timeout_ms",
+        long = "mongodb-timeout-ms",
+        env = "ENDORSE_MONGODB_TIMEOUT_MS",
+        value_name = "ENDORSE_MONGODB_TIMEOUT_MS",
+        default_value_t = 5000
+    )]
     pub timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct S3Config {
     /// S3 endpoint the server uses (empty: AWS for the region).
-    #[arg(long = "s3-endpoint", env = "ENDORSE_S3_ENDPOINT", value_name = "ENDORSE_S3_ENDPOINT", default_value = "http://127.0.0.1:9000")]
+    #[arg(
+        long = "s3-endpoint",
+        env = "ENDORSE_S3_ENDPOINT",
+        value_name = "ENDORSE_S3_ENDPOINT",
+        default_value = "http://127.0.0.1:9000"
+    )]
     pub endpoint: String,
 
     /// Endpoint written into presigned URLs, as phones and browsers reach it
     /// [default: ENDORSE_S3_ENDPOINT].
-    #[arg(long = "s3-public-endpoint", env = "ENDORSE_S3_PUBLIC_ENDPOINT", value_name = "ENDORSE_S3_PUBLIC_ENDPOINT")]
+    #[arg(
+        long = "s3-public-endpoint",
+        env = "ENDORSE_S3_PUBLIC_ENDPOINT",
+        value_name = "ENDORSE_S3_PUBLIC_ENDPOINT"
+    )]
     pub public_endpoint: Option<String>,
 
     /// Bucket for evidence files.
-    #[arg(long = "s3-bucket", env = "ENDORSE_S3_BUCKET", value_name = "ENDORSE_S3_BUCKET", default_value = "endorse-evidence")]
+    #[arg(
+        long = "s3-bucket",
+        env = "ENDORSE_S3_BUCKET",
+        value_name = "ENDORSE_S3_BUCKET",
+        default_value = "endorse-evidence"
+    )]
     pub bucket: String,
 
-    #[arg(long = "s3-region", env = "ENDORSE_S3_REGION", value_name = "ENDORSE_S3_REGION", default_value = "us-east-1")]
+    #[arg(
+        long = "s3-region",
+        env = "ENDORSE_S3_REGION",
+        value_name = "ENDORSE_S3_REGION",
+        default_value = "us-east-1"
+    )]
     pub region: String,
 
-    #[arg(long = "s3-access-key-id", env = "ENDORSE_S3_ACCESS_KEY_ID", value_name = "ENDORSE_S3_ACCESS_KEY_ID", default_value = "", hide_env_values = true)]
+    #[arg(
+        long = "s3-access-key-id",
+        env = "ENDORSE_S3_ACCESS_KEY_ID",
+        value_name = "ENDORSE_S3_ACCESS_KEY_ID",
+        default_value = "",
+        hide_env_values = true
+    )]
     pub access_key_id: Secret,
 
-    #[arg(long = "s3-secret-access-key", env = "ENDORSE_S3_SECRET_ACCESS_KEY", value_name = "ENDORSE_S3_SECRET_ACCESS_KEY", default_value = "", hide_env_values = true)]
+    #[arg(
+        long = "s3-secret-access-key",
+        env = "ENDORSE_S3_SECRET_ACCESS_KEY",
+        value_name = "ENDORSE_S3_SECRET_ACCESS_KEY",
+        default_value = "",
+        hide_env_values = true
+    )]
     pub secret_access_key: Secret,
 
     /// Path-style URLs (`endpoint/bucket/key`), needed by most self-hosted servers.
@@ -157,34 +244,70 @@ pub struct S3Config {
     pub force_path_style: bool,
 
     /// Per-operation timeout for S3 calls.
-    #[arg(id = "s3_timeout_ms", long = "s3-timeout-ms", env = "ENDORSE_S3_TIMEOUT_MS", value_name = "ENDORSE_S3_TIMEOUT_MS", default_value_t = 5000)]
+    #[arg(
+        id = "s3_timeout_ms",
+        long = "s3-timeout-ms",
+        env = "ENDORSE_S3_TIMEOUT_MS",
+        value_name = "ENDORSE_S3_TIMEOUT_MS",
+        default_value_t = 5000
+    )]
     pub timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct JwtConfig {
     /// Accepted signature algorithm (exactly one: no algorithm confusion).
-    #[arg(long = "jwt-algorithm", env = "ENDORSE_JWT_ALGORITHM", value_name = "ENDORSE_JWT_ALGORITHM", default_value = "HS256")]
+    #[arg(
+        long = "jwt-algorithm",
+        env = "ENDORSE_JWT_ALGORITHM",
+        value_name = "ENDORSE_JWT_ALGORITHM",
+        default_value = "HS256"
+    )]
     pub algorithm: JwtAlgorithm,
 
     /// HS256 shared secret, at least 32 bytes [development default: a built-in dev secret].
-    #[arg(long = "jwt-secret", env = "ENDORSE_JWT_SECRET", value_name = "ENDORSE_JWT_SECRET", default_value = "", hide_env_values = true)]
+    #[arg(
+        long = "jwt-secret",
+        env = "ENDORSE_JWT_SECRET",
+        value_name = "ENDORSE_JWT_SECRET",
+        default_value = "",
+        hide_env_values = true
+    )]
     pub secret: Secret,
 
     /// RS256/ES256 public key file (PEM).
-    #[arg(long = "jwt-public-key-file", env = "ENDORSE_JWT_PUBLIC_KEY_FILE", value_name = "ENDORSE_JWT_PUBLIC_KEY_FILE")]
+    #[arg(
+        long = "jwt-public-key-file",
+        env = "ENDORSE_JWT_PUBLIC_KEY_FILE",
+        value_name = "ENDORSE_JWT_PUBLIC_KEY_FILE"
+    )]
     pub public_key_file: Option<PathBuf>,
 
     /// Required `iss` claim.
-    #[arg(long = "jwt-issuer", env = "ENDORSE_JWT_ISSUER", value_name = "ENDORSE_JWT_ISSUER", default_value = "endorse")]
+    #[arg(
+        long = "jwt-issuer",
+        env = "ENDORSE_JWT_ISSUER",
+        value_name = "ENDORSE_JWT_ISSUER",
+        default_value = "endorse"
+    )]
     pub issuer: String,
 
     /// Required `aud` claim.
-    #[arg(long = "jwt-audience", env = "ENDORSE_JWT_AUDIENCE", value_name = "ENDORSE_JWT_AUDIENCE", default_value = "endorse-api")]
+    #[arg(
+        long = "jwt-audience",
+        env = "ENDORSE_JWT_AUDIENCE",
+        value_name = "ENDORSE_JWT_AUDIENCE",
+        default_value = "endorse-api"
+    )]
     pub audience: String,
 
     /// Clock skew tolerated on `exp`/`nbf`, in seconds.
-    #[arg(long = "jwt-leeway-seconds", env = "ENDORSE_JWT_LEEWAY_SECONDS", value_name = "ENDORSE_JWT_LEEWAY_SECONDS", default_value_t = 30)]
+    #[arg(
+        long = "jwt-leeway-seconds",
+        env = "ENDORSE_JWT_LEEWAY_SECONDS",
+        value_name = "ENDORSE_JWT_LEEWAY_SECONDS",
+        default_value_t = 30
+    )]
     pub leeway_seconds: u64,
 }
 
@@ -195,19 +318,39 @@ pub struct LimitsConfig {
     pub max_body_bytes: usize,
 
     /// Time limit for one HTTP request, in milliseconds.
-    #[arg(long = "request-timeout-ms", env = "ENDORSE_REQUEST_TIMEOUT_MS", value_name = "ENDORSE_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    #[arg(
+        long = "request-timeout-ms",
+        env = "ENDORSE_REQUEST_TIMEOUT_MS",
+        value_name = "ENDORSE_REQUEST_TIMEOUT_MS",
+        default_value_t = 30_000
+    )]
     pub request_timeout_ms: u64,
 
     /// Deepest selection nesting a query may have.
-    #[arg(long = "max-query-depth", env = "ENDORSE_MAX_QUERY_DEPTH", value_name = "ENDORSE_MAX_QUERY_DEPTH", default_value_t = 12)]
+    #[arg(
+        long = "max-query-depth",
+        env = "ENDORSE_MAX_QUERY_DEPTH",
+        value_name = "ENDORSE_MAX_QUERY_DEPTH",
+        default_value_t = 12
+    )]
     pub max_query_depth: usize,
 
     /// Highest query complexity (fields, lists weighted by their page size).
-    #[arg(long = "max-query-complexity", env = "ENDORSE_MAX_QUERY_COMPLEXITY", value_name = "ENDORSE_MAX_QUERY_COMPLEXITY", default_value_t = 5000)]
+    #[arg(
+        long = "max-query-complexity",
+        env = "ENDORSE_MAX_QUERY_COMPLEXITY",
+        value_name = "ENDORSE_MAX_QUERY_COMPLEXITY",
+        default_value_t = 5000
+    )]
     pub max_query_complexity: usize,
 
     /// Largest page a connection returns (`first` is clamped to it).
-    #[arg(long = "max-page-size", env = "ENDORSE_MAX_PAGE_SIZE", value_name = "ENDORSE_MAX_PAGE_SIZE", default_value_t = 100)]
+    #[arg(
+        long = "max-page-size",
+        env = "ENDORSE_MAX_PAGE_SIZE",
+        value_name = "ENDORSE_MAX_PAGE_SIZE",
+        default_value_t = 100
+    )]
     pub max_page_size: usize,
 }
 
@@ -220,7 +363,10 @@ pub struct ConfigError {
 }
 
 fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError { variable, problem: problem.into() }
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
 }
 
 impl Config {
@@ -256,18 +402,30 @@ impl Config {
             JwtAlgorithm::HS256 => {
                 let secret = self.jwt_secret();
                 if secret.is_empty() {
-                    return Err(problem("ENDORSE_JWT_SECRET", "must be set when ENDORSE_JWT_ALGORITHM is HS256"));
+                    return Err(problem(
+                        "ENDORSE_JWT_SECRET",
+                        "must be set when ENDORSE_JWT_ALGORITHM is HS256",
+                    ));
                 }
                 if secret.len() < 32 {
-                    return Err(problem("ENDORSE_JWT_SECRET", "must be at least 32 bytes long"));
+                    return Err(problem(
+                        "ENDORSE_JWT_SECRET",
+                        "must be at least 32 bytes long",
+                    ));
                 }
                 if !self.is_development() && secret == DEV_JWT_SECRET {
-                    return Err(problem("ENDORSE_JWT_SECRET", "the built-in development secret is refused in production"));
+                    return Err(problem(
+                        "ENDORSE_JWT_SECRET",
+                        "the built-in development secret is refused in production",
+                    ));
                 }
             }
             JwtAlgorithm::RS256 | JwtAlgorithm::ES256 => {
                 if self.jwt.public_key_file.is_none() {
-                    return Err(problem("ENDORSE_JWT_PUBLIC_KEY_FILE", "must be set when ENDORSE_JWT_ALGORITHM is RS256 or ES256"));
+                    return Err(problem(
+                        "ENDORSE_JWT_PUBLIC_KEY_FILE",
+                        "must be set when ENDORSE_JWT_ALGORITHM is RS256 or ES256",
+                    ));
                 }
             }
         }
@@ -277,14 +435,30 @@ impl Config {
         if self.jwt.audience.trim().is_empty() {
             return Err(problem("ENDORSE_JWT_AUDIENCE", "must not be empty"));
         }
-        if !self.mongodb.uri.expose().starts_with("mongodb://") && !self.mongodb.uri.expose().starts_with("mongodb+srv://") {
-            return Err(problem("ENDORSE_MONGODB_URI", "must start with mongodb:// or mongodb+srv://"));
+        if !self.mongodb.uri.expose().starts_with("mongodb://")
+            && !self.mongodb.uri.expose().starts_with("mongodb+srv://")
+        {
+            return Err(problem(
+                "ENDORSE_MONGODB_URI",
+                "must start with mongodb:// or mongodb+srv://",
+            ));
         }
-        if self.mongodb.database.is_empty() || self.mongodb.database.contains(['/', '\\', '.', ' ', '"', '$']) {
-            return Err(problem("ENDORSE_MONGODB_DATABASE", "must be a plain database name"));
+        if self.mongodb.database.is_empty()
+            || self
+                .mongodb
+                .database
+                .contains(['/', '\\', '.', ' ', '"', '$'])
+        {
+            return Err(problem(
+                "ENDORSE_MONGODB_DATABASE",
+                "must be a plain database name",
+            ));
         }
         if self.mongodb.max_pool_size == 0 {
-            return Err(problem("ENDORSE_MONGODB_MAX_POOL_SIZE", "must be at least 1"));
+            return Err(problem(
+                "ENDORSE_MONGODB_MAX_POOL_SIZE",
+                "must be at least 1",
+            ));
         }
         if self.mongodb.timeout_ms == 0 {
             return Err(problem("ENDORSE_MONGODB_TIMEOUT_MS", "must be at least 1"));
@@ -294,10 +468,16 @@ impl Config {
             check_url("ENDORSE_S3_PUBLIC_ENDPOINT", public)?;
         }
         if !valid_bucket_name(&self.s3.bucket) {
-            return Err(problem("ENDORSE_S3_BUCKET", "must be 3-63 lowercase letters, digits, dots or hyphens"));
+            return Err(problem(
+                "ENDORSE_S3_BUCKET",
+                "must be 3-63 lowercase letters, digits, dots or hyphens",
+            ));
         }
         if self.s3.access_key_id.is_empty() != self.s3.secret_access_key.is_empty() {
-            return Err(problem("ENDORSE_S3_SECRET_ACCESS_KEY", "ENDORSE_S3_ACCESS_KEY_ID and ENDORSE_S3_SECRET_ACCESS_KEY must be set together"));
+            return Err(problem(
+                "ENDORSE_S3_SECRET_ACCESS_KEY",
+                "ENDORSE_S3_ACCESS_KEY_ID and ENDORSE_S3_SECRET_ACCESS_KEY must be set together",
+            ));
         }
         if self.s3.timeout_ms == 0 {
             return Err(problem("ENDORSE_S3_TIMEOUT_MS", "must be at least 1"));
@@ -312,7 +492,10 @@ impl Config {
             return Err(problem("ENDORSE_MAX_QUERY_DEPTH", "must be at least 3"));
         }
         if self.limits.max_query_complexity < 10 {
-            return Err(problem("ENDORSE_MAX_QUERY_COMPLEXITY", "must be at least 10"));
+            return Err(problem(
+                "ENDORSE_MAX_QUERY_COMPLEXITY",
+                "must be at least 10",
+            ));
         }
         if self.limits.max_page_size == 0 {
             return Err(problem("ENDORSE_MAX_PAGE_SIZE", "must be at least 1"));
@@ -321,8 +504,12 @@ impl Config {
             if origin != "*" {
                 check_url("ENDORSE_CORS_ORIGINS", origin)?;
             }
-            http::HeaderValue::from_str(origin)
-                .map_err(|_| problem("ENDORSE_CORS_ORIGINS", format!("`{origin}` is not a valid origin")))?;
+            http::HeaderValue::from_str(origin).map_err(|_| {
+                problem(
+                    "ENDORSE_CORS_ORIGINS",
+                    format!("`{origin}` is not a valid origin"),
+                )
+            })?;
         }
         tracing_subscriber::EnvFilter::try_new(&self.log)
             .map_err(|e| problem("ENDORSE_LOG", format!("not a valid filter: {e}")))?;
@@ -332,17 +519,24 @@ impl Config {
 
 fn check_url(variable: &'static str, value: &str) -> Result<(), ConfigError> {
     let ok = (value.starts_with("http://") || value.starts_with("https://"))
-        && value.parse::<http::Uri>().is_ok_and(|uri| uri.host().is_some());
+        && value
+            .parse::<http::Uri>()
+            .is_ok_and(|uri| uri.host().is_some());
     if ok {
         Ok(())
     } else {
-        Err(problem(variable, format!("`{value}` is not an http(s) URL")))
+        Err(problem(
+            variable,
+            format!("`{value}` is not an http(s) URL"),
+        ))
     }
 }
 
 fn valid_bucket_name(name: &str) -> bool {
     (3..=63).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
         && name.as_bytes()[0].is_ascii_alphanumeric()
         && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric()
 }
@@ -381,19 +575,28 @@ mod tests {
         assert!(!config.graphiql_enabled());
         assert!(!config.introspection_enabled());
         let dev_secret = parse(&["--jwt-secret", DEV_JWT_SECRET]);
-        assert_eq!(dev_secret.validate().unwrap_err().variable, "ENDORSE_JWT_SECRET");
+        assert_eq!(
+            dev_secret.validate().unwrap_err().variable,
+            "ENDORSE_JWT_SECRET"
+        );
     }
 
     #[test]
     fn short_secret_is_refused() {
         let config = parse(&["--jwt-secret", "short"]);
-        assert_eq!(config.validate().unwrap_err().variable, "ENDORSE_JWT_SECRET");
+        assert_eq!(
+            config.validate().unwrap_err().variable,
+            "ENDORSE_JWT_SECRET"
+        );
     }
 
     #[test]
     fn asymmetric_algorithms_need_a_key_file() {
         let config = parse(&["--jwt-algorithm", "RS256"]);
-        assert_eq!(config.validate().unwrap_err().variable, "ENDORSE_JWT_PUBLIC_KEY_FILE");
+        assert_eq!(
+            config.validate().unwrap_err().variable,
+            "ENDORSE_JWT_PUBLIC_KEY_FILE"
+        );
     }
 
     #[test]
@@ -406,7 +609,12 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_in_debug_output() {
-        let config = parse(&["--env", "development", "--jwt-secret", "a-very-long-secret-value-that-must-not-leak"]);
+        let config = parse(&[
+            "--env",
+            "development",
+            "--jwt-secret",
+            "a-very-long-secret-value-that-must-not-leak",
+        ]);
         let shown = format!("{config:?}");
         assert!(!shown.contains("a-very-long-secret"));
         assert!(shown.contains("<redacted>"));
@@ -415,6 +623,9 @@ mod tests {
     #[test]
     fn bad_endpoint_names_the_variable() {
         let config = parse(&["--env", "development", "--s3-endpoint", "not a url"]);
-        assert_eq!(config.validate().unwrap_err().variable, "ENDORSE_S3_ENDPOINT");
+        assert_eq!(
+            config.validate().unwrap_err().variable,
+            "ENDORSE_S3_ENDPOINT"
+        );
     }
 }

@@ -21,9 +21,22 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn new(config: Arc<Config>, store: Store, blob: BlobStore, verifier: TokenVerifier, health: Health) -> Self {
+    pub fn new(
+        config: Arc<Config>,
+        store: Store,
+        blob: BlobStore,
+        verifier: TokenVerifier,
+        health: Health,
+    ) -> Self {
         let audit = AuditLog::new(&store);
-        Services { config, store, blob, audit, verifier: Arc::new(verifier), health }
+        Services {
+            config,
+            store,
+            blob,
+            audit,
+            verifier: Arc::new(verifier),
+            health,
+        }
     }
 
     /// The database, or SERVICE_UNAVAILABLE at once while it is known to be down.

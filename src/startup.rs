@@ -20,7 +20,10 @@ pub enum StartupError {
     #[error("configuration error: {0}")]
     Config(#[from] crate::config::ConfigError),
     #[error("cannot listen on {address}: {source}")]
-    Listen { address: SocketAddr, source: std::io::Error },
+    Listen {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("MongoDB: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error("S3: {0}")]
@@ -45,7 +48,13 @@ pub async fn connect(config: &Arc<Config>) -> Result<Services, StartupError> {
     if config.is_development() {
         blob.ensure_bucket().await?;
     }
-    Ok(Services::new(config.clone(), store, blob, verifier, Health::default()))
+    Ok(Services::new(
+        config.clone(),
+        store,
+        blob,
+        verifier,
+        Health::default(),
+    ))
 }
 
 impl Application {
@@ -54,14 +63,30 @@ impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let config = Arc::new(config);
         let services = connect(&config).await?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| StartupError::Listen { address: config.listen, source })?;
-        let address = listener.local_addr().map_err(|source| StartupError::Listen { address: config.listen, source })?;
-        let monitor = services.health.spawn_monitor(services.store_unchecked().clone());
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartupError::Listen {
+                    address: config.listen,
+                    source,
+                })?;
+        let address = listener
+            .local_addr()
+            .map_err(|source| StartupError::Listen {
+                address: config.listen,
+                source,
+            })?;
+        let monitor = services
+            .health
+            .spawn_monitor(services.store_unchecked().clone());
         let schema = build_schema(&config, services.clone());
         let router = router(&config, AppState { schema, services });
-        Ok(Application { listener, address, router, monitor })
+        Ok(Application {
+            listener,
+            address,
+            router,
+            monitor,
+        })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -69,8 +94,13 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then drains in-flight requests.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let result = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let result = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await;
         self.monitor.abort();
         result
     }

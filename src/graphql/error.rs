@@ -32,7 +32,10 @@ pub enum ApiError {
     Unauthenticated(String),
     Forbidden,
     NotFound(String),
-    BadUserInput { message: String, field: Option<String> },
+    BadUserInput {
+        message: String,
+        field: Option<String>,
+    },
     Conflict(String),
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
@@ -45,7 +48,10 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError::BadUserInput { message: message.into(), field: Some(field.into()) }
+        ApiError::BadUserInput {
+            message: message.into(),
+            field: Some(field.into()),
+        }
     }
 
     pub fn internal(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
@@ -82,7 +88,10 @@ impl From<ApiError> for async_graphql::Error {
             | ApiError::UnsupportedMediaType(message)
             | ApiError::QueryTooComplex(message) => (message, None),
             ApiError::RateLimited => ("Too many requests; try again later.".to_owned(), None),
-            ApiError::ServiceUnavailable(what) => (format!("{what} is temporarily unavailable; try again shortly."), None),
+            ApiError::ServiceUnavailable(what) => (
+                format!("{what} is temporarily unavailable; try again shortly."),
+                None,
+            ),
             ApiError::Internal(cause) => {
                 tracing::error!(error = %cause, source = ?cause.source(), "internal error");
                 (INTERNAL_MESSAGE.to_owned(), None)

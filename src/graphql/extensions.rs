@@ -31,8 +31,16 @@ struct OperationLogExtension;
 
 #[async_trait::async_trait]
 impl Extension for OperationLogExtension {
-    async fn execute(&self, ctx: &ExtensionContext<'_>, operation_name: Option<&str>, next: NextExecute<'_>) -> Response {
-        let span = tracing::info_span!("graphql.operation", operation = operation_name.unwrap_or(""));
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let span = tracing::info_span!(
+            "graphql.operation",
+            operation = operation_name.unwrap_or("")
+        );
         let started = Instant::now();
         let response = next.run(ctx, operation_name).instrument(span.clone()).await;
         let _entered = span.enter();
@@ -59,7 +67,12 @@ struct PanicGuardExtension;
 
 #[async_trait::async_trait]
 impl Extension for PanicGuardExtension {
-    async fn resolve(&self, ctx: &ExtensionContext<'_>, info: ResolveInfo<'_>, next: NextResolve<'_>) -> ServerResult<Option<Value>> {
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
         let pos = info.field.name.pos;
         let field = info.name.to_owned();
         match AssertUnwindSafe(next.run(ctx, info)).catch_unwind().await {
@@ -86,7 +99,9 @@ pub struct Audit {
 
 impl ExtensionFactory for Audit {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AuditExtension { log: self.log.clone() })
+        Arc::new(AuditExtension {
+            log: self.log.clone(),
+        })
     }
 }
 
@@ -96,7 +111,12 @@ struct AuditExtension {
 
 #[async_trait::async_trait]
 impl Extension for AuditExtension {
-    async fn resolve(&self, ctx: &ExtensionContext<'_>, info: ResolveInfo<'_>, next: NextResolve<'_>) -> ServerResult<Option<Value>> {
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
         if info.parent_type != "Mutation" {
             return next.run(ctx, info).await;
         }
@@ -106,7 +126,11 @@ impl Extension for AuditExtension {
             return result;
         };
         let (actor, roles) = request.actor();
-        let target = request.audit_target.lock().ok().and_then(|mut slot| slot.take());
+        let target = request
+            .audit_target
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take());
         let outcome = match &result {
             Ok(_) => "ok".to_owned(),
             Err(error) => error_code(error).to_owned(),

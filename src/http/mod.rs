@@ -31,30 +31,45 @@ impl axum::extract::FromRef<AppState> for Services {
 }
 
 pub fn router(config: &Config, state: AppState) -> Router {
-    let mut router = Router::new()
-        .route("/graphql", get(graphql::get).post(graphql::post))
+    let mut pages = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     if config.graphiql_enabled() {
-        router = router.route("/", get(graphiql));
+        pages = pages.route("/", get(graphiql));
     }
+    // /graphql enforces its body limit itself, with a GraphQL-shaped
+    // PAYLOAD_TOO_LARGE answer; the other routes take no body at all.
+    let pages = pages.layer(RequestBodyLimitLayer::new(1024));
     // The handler's own timeout answers with a GraphQL error; this one is the
     // backstop for everything else (slow bodies, probes), a little later.
     let backstop = Duration::from_millis(config.limits.request_timeout_ms) + Duration::from_secs(2);
-    router
+    Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .merge(pages)
         .with_state(state)
-        .layer(RequestBodyLimitLayer::new(config.limits.max_body_bytes))
         .layer(cors(config))
-        .layer(TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, backstop))
+        .layer(TimeoutLayer::with_status_code(
+            http::StatusCode::REQUEST_TIMEOUT,
+            backstop,
+        ))
         .layer(middleware::from_fn(request_id::middleware))
 }
 
 async fn graphiql() -> impl IntoResponse {
-    Html(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").title("Endorse GraphiQL").finish())
+    Html(
+        async_graphql::http::GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("Endorse GraphiQL")
+            .finish(),
+    )
 }
 
 fn cors(config: &Config) -> CorsLayer {
-    let origins: Vec<&String> = config.cors_origins.iter().filter(|o| !o.is_empty()).collect();
+    let origins: Vec<&String> = config
+        .cors_origins
+        .iter()
+        .filter(|o| !o.is_empty())
+        .collect();
     let allow_origin = if origins.iter().any(|o| o.as_str() == "*") {
         AllowOrigin::any()
     } else {

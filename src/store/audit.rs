@@ -2,7 +2,7 @@
 //! result, under which request id. Written by one mechanism (the GraphQL
 //! audit extension) so that no mutation can forget it.
 
-use mongodb::bson::{self, doc, DateTime};
+use mongodb::bson::{self, DateTime, doc};
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, IndexModel};
 use serde::{Deserialize, Serialize};
@@ -34,7 +34,9 @@ pub struct AuditLog {
 
 impl AuditLog {
     pub fn new(store: &Store) -> Self {
-        AuditLog { collection: store.database().collection(COLLECTION) }
+        AuditLog {
+            collection: store.database().collection(COLLECTION),
+        }
     }
 
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
@@ -46,7 +48,9 @@ impl AuditLog {
             .keys(doc! { "actor": 1, "at": -1 })
             .options(IndexOptions::builder().name("actor_at".to_owned()).build())
             .build();
-        self.collection.create_indexes([by_target, by_actor]).await?;
+        self.collection
+            .create_indexes([by_target, by_actor])
+            .await?;
         Ok(())
     }
 
@@ -56,7 +60,12 @@ impl AuditLog {
     }
 
     /// Newest first, optionally for one target or one actor.
-    pub async fn recent(&self, target: Option<&str>, actor: Option<&str>, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
+    pub async fn recent(
+        &self,
+        target: Option<&str>,
+        actor: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
         let mut filter = bson::Document::new();
         if let Some(target) = target {
             filter.insert("target", target);
@@ -64,7 +73,12 @@ impl AuditLog {
         if let Some(actor) = actor {
             filter.insert("actor", actor);
         }
-        let mut cursor = self.collection.find(filter).sort(doc! { "at": -1, "_id": -1 }).limit(limit).await?;
+        let mut cursor = self
+            .collection
+            .find(filter)
+            .sort(doc! { "at": -1, "_id": -1 })
+            .limit(limit)
+            .await?;
         let mut records = Vec::new();
         while cursor.advance().await? {
             records.push(cursor.deserialize_current()?);

@@ -37,7 +37,9 @@ impl From<MongoError> for StoreError {
 fn is_unavailable(error: &MongoError) -> bool {
     matches!(
         *error.kind,
-        ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) | ErrorKind::ConnectionPoolCleared { .. }
+        ErrorKind::ServerSelection { .. }
+            | ErrorKind::Io(_)
+            | ErrorKind::ConnectionPoolCleared { .. }
     )
 }
 
