@@ -141,3 +141,54 @@ impl From<TokenError> for ApiError {
 
 /// A resolver result.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_and_message(error: ApiError) -> (String, String) {
+        let error: async_graphql::Error = error.into();
+        let code = error
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        (code, error.message)
+    }
+
+    #[test]
+    fn internal_errors_never_carry_their_cause() {
+        let (code, message) =
+            code_and_message(ApiError::internal("E11000 driver text with a@b.org"));
+        assert_eq!(code, "\"INTERNAL\"");
+        assert_eq!(message, INTERNAL_MESSAGE);
+        let (code, message) = code_and_message(StoreError::Corrupt("field ssn".into()).into());
+        assert_eq!(code, "\"INTERNAL\"");
+        assert!(!message.contains("ssn"));
+    }
+
+    #[test]
+    fn bad_input_names_its_field() {
+        let error: async_graphql::Error =
+            ApiError::bad_input("changes.upsert[0].entry.training.hours", "must be > 0").into();
+        let ext = error.extensions.unwrap();
+        assert_eq!(ext.get("code").unwrap().to_string(), "\"BAD_USER_INPUT\"");
+        assert_eq!(
+            ext.get("field").unwrap().to_string(),
+            "\"changes.upsert[0].entry.training.hours\""
+        );
+    }
+
+    #[test]
+    fn unavailable_services_map_to_service_unavailable() {
+        assert_eq!(
+            ApiError::from(BlobError::Unavailable("timeout".into())).code(),
+            code::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            ApiError::from(BlobError::Service("x".into())).code(),
+            code::INTERNAL
+        );
+    }
+}

@@ -164,3 +164,38 @@ pub fn error_code(error: &ServerError) -> &str {
         })
         .unwrap_or(code::INTERNAL)
 }
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+
+    use super::*;
+
+    struct Query;
+
+    #[Object]
+    impl Query {
+        async fn fine(&self) -> i32 {
+            1
+        }
+        async fn boom(&self) -> Option<i32> {
+            panic!("secret detail from a bug")
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_resolver_is_masked_and_the_rest_answers() {
+        let schema = Schema::build(Query, EmptyMutation, EmptySubscription)
+            .extension(PanicGuard)
+            .finish();
+        let response = schema.execute("{ fine boom }").await;
+        assert!(
+            response.data.to_string().starts_with("{fine: 1"),
+            "{}",
+            response.data
+        );
+        let error = &response.errors[0];
+        assert_eq!(error_code(error), code::INTERNAL);
+        assert!(!error.message.contains("secret"), "{}", error.message);
+    }
+}
