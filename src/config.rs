@@ -123,6 +123,10 @@ pub struct Config {
     )]
     pub cors_origins: Vec<String>,
 
+    /// Rulebook file (JSON) of the association [default: the built-in NYS-AIMH rulebook].
+    #[arg(long, env = "ENDORSE_RULEBOOK_FILE", value_name = "ENDORSE_RULEBOOK_FILE")]
+    pub rulebook_file: Option<PathBuf>,
+
     /// Log format: text or json.
     #[arg(
         long,

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod blob;
 pub mod cli;
 pub mod config;
+pub mod domain;
 pub mod graphql;
 pub mod health;
 pub mod http;

@@ -1,9 +1,95 @@
-//! Demo data for the development server.
+//! Demo data for the development server: a few applicants whose portfolios
+//! are in different states. Idempotent: fixed ids, written with upserts.
 
+use mongodb::bson::{DateTime, oid::ObjectId};
+
+use crate::domain::model::{Category, Portfolio, PortfolioStatus, Track, TrainingEntry, TrainingTopic};
+use crate::domain::sample::{date, realistic_portfolio};
 use crate::services::Services;
+use crate::store::portfolio::{Applicant, PortfolioDocument, SCHEMA_VERSION};
 
-/// Idempotent: running it twice leaves the same data.
+/// The demo users `scripts/dev.sh` prints tokens for own these portfolios.
 pub async fn demo(services: &Services) -> anyhow::Result<String> {
-    services.store_unchecked().ping().await?;
-    Ok("demo data: nothing to load yet".to_owned())
+    let portfolios = services.portfolios().map_err(|_| anyhow::anyhow!("MongoDB is unavailable"))?;
+    let documents = demo_portfolios();
+    for document in &documents {
+        portfolios.upsert(document).await?;
+    }
+    Ok(format!("demo data: {} portfolios (owners applicant-ada, applicant-ben, applicant-cy)", documents.len()))
+}
+
+fn fixed_id(n: u8) -> ObjectId {
+    let mut bytes = [0u8; 12];
+    bytes[0] = 0x64; // a timestamp in 2023, so demo ids sort like real ones
+    bytes[11] = n;
+    ObjectId::from_bytes(bytes)
+}
+
+fn document(n: u8, owner: &str, name: &str, status: PortfolioStatus, content: Portfolio) -> PortfolioDocument {
+    let created = DateTime::from_chrono(date(2025, 1, 6).and_hms_opt(9, 0, 0).expect("valid time").and_utc());
+    let submitted = (status != PortfolioStatus::Draft)
+        .then(|| DateTime::from_chrono(date(2025, 6, 1).and_hms_opt(14, 30, 0).expect("valid time").and_utc()));
+    PortfolioDocument {
+        id: fixed_id(n),
+        owner_id: owner.to_owned(),
+        status,
+        schema_version: SCHEMA_VERSION,
+        version: 1,
+        applicant: Some(Applicant {
+            name: name.to_owned(),
+            email: Some(format!("{}@example.org", owner.trim_start_matches("applicant-"))),
+            region: Some("Hudson Valley".to_owned()),
+        }),
+        created_at: Some(created),
+        updated_at: Some(submitted.unwrap_or(created)),
+        submitted_at: submitted,
+        extra: None,
+        content,
+    }
+}
+
+pub fn demo_portfolios() -> Vec<PortfolioDocument> {
+    // A clinician's full portfolio, submitted for review.
+    let mut clinician = realistic_portfolio();
+    clinician.evidence.clear();
+    strip_evidence_links(&mut clinician);
+
+    // A family support worker who has only just started.
+    let mut starter = Portfolio::new(Track::Infant, Category::FamilyAssociate);
+    starter.training.push(TrainingEntry {
+        id: "demo-training-1".into(),
+        title: "Foundations of infant mental health".into(),
+        provider: Some("NYS-AIMH".into()),
+        hours: 12.0,
+        completed_on: date(2025, 3, 14),
+        topics: vec![TrainingTopic::Iecmh],
+        evidence_ids: Vec::new(),
+    });
+
+    // An early-childhood portfolio sent back for revision.
+    let mut returned = realistic_portfolio();
+    returned.evidence.clear();
+    strip_evidence_links(&mut returned);
+    returned.track = Track::EarlyChildhood;
+    returned.target_category = Category::FamilySpecialist;
+    returned.reflective_supervision.truncate(10);
+
+    vec![
+        document(1, "applicant-ada", "Ada Alvarez", PortfolioStatus::Draft, starter),
+        document(2, "applicant-ben", "Ben Okafor", PortfolioStatus::Submitted, clinician),
+        document(3, "applicant-cy", "Cy Park", PortfolioStatus::Returned, returned),
+    ]
+}
+
+/// Demo portfolios have no uploaded evidence, so entries link none.
+fn strip_evidence_links(p: &mut Portfolio) {
+    p.education.iter_mut().for_each(|e| e.evidence_ids.clear());
+    p.training.iter_mut().for_each(|e| e.evidence_ids.clear());
+    p.work.iter_mut().for_each(|e| e.evidence_ids.clear());
+    p.reflective_supervision.iter_mut().for_each(|e| e.evidence_ids.clear());
+    p.exams.iter_mut().for_each(|e| e.evidence_ids.clear());
+    p.licenses.iter_mut().for_each(|e| e.evidence_ids.clear());
+    if let Some(agreement) = &mut p.agreement {
+        agreement.evidence_ids.clear();
+    }
 }

@@ -7,8 +7,11 @@ use crate::blob::BlobStore;
 use crate::config::Config;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::health::Health;
+use crate::domain::Rulebook;
 use crate::store::Store;
 use crate::store::audit::AuditLog;
+use crate::store::evidence::EvidenceStore;
+use crate::store::portfolio::PortfolioStore;
 
 #[derive(Clone)]
 pub struct Services {
@@ -16,6 +19,10 @@ pub struct Services {
     store: Store,
     pub blob: BlobStore,
     pub audit: AuditLog,
+    portfolios: PortfolioStore,
+    evidence: EvidenceStore,
+    /// The association's rulebook (all versions), loaded once at start-up.
+    pub rulebook: Arc<Rulebook>,
     pub verifier: Arc<TokenVerifier>,
     pub health: Health,
 }
@@ -26,17 +33,35 @@ impl Services {
         store: Store,
         blob: BlobStore,
         verifier: TokenVerifier,
+        rulebook: Rulebook,
         health: Health,
     ) -> Self {
-        let audit = AuditLog::new(&store);
         Services {
             config,
+            audit: AuditLog::new(&store),
+            portfolios: PortfolioStore::new(&store),
+            evidence: EvidenceStore::new(&store),
             store,
             blob,
-            audit,
+            rulebook: Arc::new(rulebook),
             verifier: Arc::new(verifier),
             health,
         }
+    }
+
+    /// The portfolio collection, or SERVICE_UNAVAILABLE while MongoDB is down.
+    pub fn portfolios(&self) -> ApiResult<&PortfolioStore> {
+        self.store()?;
+        Ok(&self.portfolios)
+    }
+
+    /// Ids of a portfolio's evidence records.
+    pub async fn evidence_ids_of(
+        &self,
+        portfolio_id: mongodb::bson::oid::ObjectId,
+    ) -> ApiResult<std::collections::HashSet<String>> {
+        self.store()?;
+        Ok(self.evidence.ids_of(portfolio_id).await?)
     }
 
     /// The database, or SERVICE_UNAVAILABLE at once while it is known to be down.

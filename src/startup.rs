@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use crate::auth::jwt::TokenVerifier;
 use crate::blob::BlobStore;
 use crate::config::Config;
+use crate::domain::Rulebook;
 use crate::graphql::build_schema;
 use crate::health::Health;
 use crate::http::{AppState, router};
@@ -28,6 +29,8 @@ pub enum StartupError {
     Store(#[from] crate::store::StoreError),
     #[error("S3: {0}")]
     Blob(#[from] crate::blob::BlobError),
+    #[error("rulebook: {0}")]
+    Rulebook(String),
 }
 
 pub struct Application {
@@ -42,19 +45,27 @@ pub struct Application {
 pub async fn connect(config: &Arc<Config>) -> Result<Services, StartupError> {
     config.validate()?;
     let verifier = TokenVerifier::from_config(config)?;
+    let rulebook = load_rulebook(config)?;
     let store = Store::connect(&config.mongodb).await?;
     store.ensure_indexes().await?;
     let blob = BlobStore::new(&config.s3);
     if config.is_development() {
         blob.ensure_bucket().await?;
     }
-    Ok(Services::new(
-        config.clone(),
-        store,
-        blob,
-        verifier,
-        Health::default(),
-    ))
+    Ok(Services::new(config.clone(), store, blob, verifier, rulebook, Health::default()))
+}
+
+/// The configured rulebook file, or the built-in NYS-AIMH rulebook. A
+/// malformed file stops start-up with file, line and problem.
+pub fn load_rulebook(config: &Config) -> Result<Rulebook, StartupError> {
+    match &config.rulebook_file {
+        None => Ok(Rulebook::nys_aimh()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| StartupError::Rulebook(format!("ENDORSE_RULEBOOK_FILE: cannot read {}: {e}", path.display())))?;
+            Rulebook::from_json(&path.display().to_string(), &text).map_err(|e| StartupError::Rulebook(e.to_string()))
+        }
+    }
 }
 
 impl Application {

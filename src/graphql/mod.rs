@@ -4,20 +4,30 @@
 pub mod context;
 pub mod error;
 pub mod extensions;
+pub mod portfolio;
 mod query;
 pub mod scalars;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
-pub use query::QueryRoot;
+use portfolio::{PortfolioMutation, PortfolioQuery};
+use query::QueryRoot;
+
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct Query(QueryRoot, PortfolioQuery);
+
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct Mutation(PortfolioMutation);
 
 use crate::config::Config;
 use crate::services::Services;
 
-pub type EndorseSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+pub type EndorseSchema = Schema<Query, Mutation, EmptySubscription>;
 
-fn builder() -> SchemaBuilder<QueryRoot, EmptyMutation, EmptySubscription> {
-    Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
 }
 
 /// The schema the server runs, with limits and extensions from `config`.

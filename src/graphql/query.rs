@@ -14,7 +14,7 @@ pub struct QueryRoot;
 /// The most audit entries one query returns.
 const MAX_AUDIT_ENTRIES: i32 = 200;
 
-#[Object(name = "Query")]
+#[Object]
 impl QueryRoot {
     /// The caller, as identified by their bearer token.
     async fn me(&self, ctx: &Context<'_>) -> ApiResult<ViewerObject> {

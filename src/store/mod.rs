@@ -3,6 +3,8 @@
 
 pub mod audit;
 mod error;
+pub mod evidence;
+pub mod portfolio;
 
 use std::time::Duration;
 
@@ -57,6 +59,7 @@ impl Store {
     /// Creates every index the queries rely on. Idempotent; run at start-up.
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
         audit::AuditLog::new(self).ensure_indexes().await?;
+        portfolio::PortfolioStore::new(self).ensure_indexes().await?;
         Ok(())
     }
 }

@@ -7,5 +7,6 @@ mod helpers;
 mod http_audit;
 mod http_rules;
 mod limits;
+mod portfolios;
 mod readiness;
 mod schema;

@@ -1,0 +1,15 @@
+//! The pure domain of Endorse: the portfolio model, rulebooks as data and the
+//! requirement engine. No I/O, no async, no global state: callers read files
+//! and the database and pass plain values in.
+
+pub mod changes;
+pub mod engine;
+pub mod model;
+pub mod rulebook;
+pub mod sample;
+pub mod validate;
+mod words;
+
+pub use engine::{Eligibility, EntryId, EvaluationError, Progress, RequirementResult, evaluate, recommend};
+pub use rulebook::{Rulebook, RulebookError, RulebookVersion};
+pub use validate::ValidationError;

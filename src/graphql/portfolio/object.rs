@@ -1,0 +1,157 @@
+//! The `Portfolio` type. It wraps a stored document that may have been
+//! fetched with a projection: only the fields the query selected (see
+//! [`super::projection`]) are present.
+
+use async_graphql::{Context, ID, Json, Object};
+use chrono::NaiveDate;
+
+use super::eligibility::EligibilityObject;
+use super::entries::*;
+use crate::domain::model::{Basis, Category, PortfolioStatus, Track};
+use crate::domain::{self, EvaluationError};
+use crate::graphql::context::services;
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::scalars::{Date, DateTime};
+use crate::store::portfolio::{Applicant, PortfolioDocument};
+
+pub struct PortfolioObject(pub PortfolioDocument);
+
+/// A field the projection should have fetched is missing: a bug, not bad input.
+fn missing(field: &str) -> ApiError {
+    ApiError::internal(format!("portfolio field `{field}` was not fetched"))
+}
+
+impl PortfolioObject {
+    /// `asOf` when the client gives none: the submission date while the
+    /// portfolio is with reviewers, otherwise today.
+    fn default_as_of(&self) -> NaiveDate {
+        let under_review = !matches!(self.0.status, PortfolioStatus::Draft | PortfolioStatus::Returned);
+        match self.0.submitted_at {
+            Some(at) if under_review => at.to_chrono().date_naive(),
+            _ => chrono::Utc::now().date_naive(),
+        }
+    }
+}
+
+fn evaluation_error(error: EvaluationError) -> ApiError {
+    ApiError::bad_input("asOf", error.to_string())
+}
+
+#[Object(name = "Portfolio")]
+impl PortfolioObject {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_hex())
+    }
+    /// The applicant's subject (JWT `sub`).
+    async fn owner_id(&self) -> &str {
+        &self.0.owner_id
+    }
+    async fn applicant(&self) -> ApiResult<ApplicantObject<'_>> {
+        self.0.applicant.as_ref().map(ApplicantObject).ok_or_else(|| missing("applicant"))
+    }
+    async fn track(&self) -> Track {
+        self.0.content.track
+    }
+    async fn target_category(&self) -> Category {
+        self.0.content.target_category
+    }
+    async fn status(&self) -> PortfolioStatus {
+        self.0.status
+    }
+    /// Optimistic-concurrency version, +1 on every change.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn created_at(&self) -> ApiResult<DateTime> {
+        self.0.created_at.map(DateTime::from).ok_or_else(|| missing("createdAt"))
+    }
+    async fn updated_at(&self) -> ApiResult<DateTime> {
+        self.0.updated_at.map(DateTime::from).ok_or_else(|| missing("updatedAt"))
+    }
+    async fn submitted_at(&self) -> Option<DateTime> {
+        self.0.submitted_at.map(DateTime::from)
+    }
+    async fn education(&self) -> Vec<EducationObject<'_>> {
+        self.0.content.education.iter().map(EducationObject).collect()
+    }
+    async fn training(&self) -> Vec<TrainingObject<'_>> {
+        self.0.content.training.iter().map(TrainingObject).collect()
+    }
+    async fn work(&self) -> Vec<WorkObject<'_>> {
+        self.0.content.work.iter().map(WorkObject).collect()
+    }
+    async fn reflective_supervision(&self) -> Vec<RscObject<'_>> {
+        self.0.content.reflective_supervision.iter().map(RscObject).collect()
+    }
+    async fn leadership(&self) -> Vec<LeadershipObject<'_>> {
+        self.0.content.leadership.iter().map(LeadershipObject).collect()
+    }
+    async fn references(&self) -> Vec<ReferenceObject<'_>> {
+        self.0.content.references.iter().map(ReferenceObject).collect()
+    }
+    async fn exams(&self) -> Vec<ExamObject<'_>> {
+        self.0.content.exams.iter().map(ExamObject).collect()
+    }
+    async fn agreement(&self) -> Option<AgreementObject<'_>> {
+        self.0.content.agreement.as_ref().map(AgreementObject)
+    }
+    async fn membership(&self) -> Option<MembershipObject<'_>> {
+        self.0.content.membership.as_ref().map(MembershipObject)
+    }
+    async fn prior_endorsements(&self) -> Vec<PriorEndorsementObject<'_>> {
+        self.0.content.prior_endorsements.iter().map(PriorEndorsementObject).collect()
+    }
+    /// Association-specific extra fields, as given.
+    async fn extra(&self) -> Option<Json<serde_json::Value>> {
+        self.0.extra.as_ref().map(|extra| Json(mongodb::bson::Bson::Document(extra.clone()).into_relaxed_extjson()))
+    }
+    /// Computed on demand, never stored. `category` defaults to the target
+    /// category, `asOf` to the submission date (or today), `basis` to CLAIMED.
+    #[graphql(complexity = "10 + child_complexity")]
+    async fn eligibility(
+        &self,
+        ctx: &Context<'_>,
+        category: Option<Category>,
+        as_of: Option<Date>,
+        basis: Option<Basis>,
+    ) -> ApiResult<EligibilityObject> {
+        let rulebook = &services(ctx).rulebook;
+        let content = &self.0.content;
+        let as_of = as_of.map_or_else(|| self.default_as_of(), |d| d.0);
+        domain::evaluate(
+            content,
+            category.unwrap_or(content.target_category),
+            content.track,
+            as_of,
+            basis.unwrap_or(Basis::Claimed),
+            rulebook,
+        )
+        .map(EligibilityObject)
+        .map_err(evaluation_error)
+    }
+    /// Every category of the portfolio's track, best progress first.
+    #[graphql(complexity = "50 + 7 * child_complexity")]
+    async fn recommendations(&self, ctx: &Context<'_>, as_of: Option<Date>, basis: Option<Basis>) -> ApiResult<Vec<EligibilityObject>> {
+        let rulebook = &services(ctx).rulebook;
+        let content = &self.0.content;
+        let as_of = as_of.map_or_else(|| self.default_as_of(), |d| d.0);
+        let ranked = domain::recommend(content, content.track, as_of, basis.unwrap_or(Basis::Claimed), rulebook)
+            .map_err(evaluation_error)?;
+        Ok(ranked.into_iter().map(EligibilityObject).collect())
+    }
+}
+
+pub struct ApplicantObject<'a>(&'a Applicant);
+
+#[Object(name = "Applicant")]
+impl ApplicantObject<'_> {
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    async fn region(&self) -> Option<&str> {
+        self.0.region.as_deref()
+    }
+}

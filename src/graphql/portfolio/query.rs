@@ -1,0 +1,202 @@
+//! Portfolio queries: one by id, a filtered Relay connection, the rulebook.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use base64::Engine;
+use mongodb::bson::oid::ObjectId;
+
+use super::eligibility::{CategoryRules, RequirementRule};
+use super::object::PortfolioObject;
+use super::projection;
+use crate::domain::model::{Category, PortfolioStatus, Track};
+use crate::graphql::context::{services, viewer};
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::scalars::Date;
+use crate::store::portfolio::{ListFilter, Visibility};
+
+#[derive(Default)]
+pub struct PortfolioQuery;
+
+/// Parses an API id into an ObjectId; anything else (operators included)
+/// is refused before it reaches the driver.
+pub fn parse_id(field: &str, id: &ID) -> ApiResult<ObjectId> {
+    ObjectId::parse_str(id.as_str()).map_err(|_| ApiError::bad_input(field, format!("`{field}` is not a valid id")))
+}
+
+const CURSOR_PREFIX: &str = "portfolio:";
+
+fn encode_cursor(id: ObjectId) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{}", id.to_hex()))
+}
+
+fn decode_cursor(cursor: &str) -> ApiResult<ObjectId> {
+    let invalid = || ApiError::bad_input("after", "`after` is not a cursor from this API");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let hex = text.strip_prefix(CURSOR_PREFIX).ok_or_else(invalid)?;
+    ObjectId::parse_str(hex).map_err(|_| invalid())
+}
+
+#[derive(InputObject, Default)]
+pub struct PortfolioFilter {
+    pub status: Option<Vec<PortfolioStatus>>,
+    pub category: Option<Vec<Category>>,
+    pub track: Option<Track>,
+    pub owner_id: Option<String>,
+    /// Submitted on or after this date (UTC).
+    pub submitted_from: Option<Date>,
+    /// Submitted on or before this date (UTC).
+    pub submitted_to: Option<Date>,
+}
+
+fn start_of(date: chrono::NaiveDate) -> mongodb::bson::DateTime {
+    mongodb::bson::DateTime::from_chrono(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
+}
+
+impl PortfolioFilter {
+    fn into_list_filter(self) -> ListFilter {
+        ListFilter {
+            statuses: self.status.unwrap_or_default(),
+            categories: self.category.unwrap_or_default(),
+            track: self.track,
+            owner_id: self.owner_id,
+            submitted_from: self.submitted_from.map(|d| start_of(d.0)),
+            submitted_before: self.submitted_to.and_then(|d| d.0.succ_opt()).map(start_of),
+        }
+    }
+}
+
+#[Object]
+impl PortfolioQuery {
+    /// A portfolio, or null when it does not exist or is not visible to the caller.
+    #[graphql(complexity = "10 + child_complexity")]
+    async fn portfolio(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<PortfolioObject>> {
+        let viewer = viewer(ctx)?;
+        let id = parse_id("id", &id)?;
+        let projection = projection::for_selection(ctx.look_ahead());
+        let services = services(ctx);
+        let found = services.portfolios()?.find(id, &Visibility::for_viewer(viewer), &projection).await?;
+        Ok(found.map(PortfolioObject))
+    }
+
+    /// Portfolios visible to the caller, newest first.
+    #[graphql(complexity = "10 + first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    async fn portfolios(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<PortfolioFilter>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<PortfolioConnection> {
+        let viewer = viewer(ctx)?;
+        let services = services(ctx);
+        let max = services.config.limits.max_page_size;
+        let first = first.unwrap_or(20);
+        if first < 0 {
+            return Err(ApiError::bad_input("first", "`first` must not be negative"));
+        }
+        let limit = (first as usize).min(max);
+        let after = after.as_deref().map(decode_cursor).transpose()?;
+        let filter = filter.unwrap_or_default().into_list_filter();
+        let visibility = Visibility::for_viewer(viewer);
+        let look_ahead = ctx.look_ahead();
+        let projection = projection::for_selection(look_ahead.field("edges").field("node"));
+        let wants_nodes = look_ahead.field("edges").exists() || look_ahead.field("pageInfo").exists();
+        let mut nodes = if wants_nodes && limit > 0 {
+            services.portfolios()?.page(&filter, &visibility, after, limit as i64 + 1, &projection).await?
+        } else {
+            Vec::new()
+        };
+        let has_next_page = nodes.len() > limit;
+        nodes.truncate(limit);
+        let total_count = if look_ahead.field("totalCount").exists() {
+            services.portfolios()?.count(&filter, &visibility).await?
+        } else {
+            0
+        };
+        let edges: Vec<PortfolioEdge> =
+            nodes.into_iter().map(|doc| PortfolioEdge { cursor: encode_cursor(doc.id), node: PortfolioObject(doc) }).collect();
+        Ok(PortfolioConnection {
+            page_info: PageInfo { has_next_page, end_cursor: edges.last().map(|e| e.cursor.clone()) },
+            edges,
+            total_count: i32::try_from(total_count).unwrap_or(i32::MAX),
+        })
+    }
+
+    /// The requirements of every category offered on `track` under the
+    /// rulebook version in force on `asOf` (default: today). Public.
+    async fn rulebook(&self, ctx: &Context<'_>, track: Track, as_of: Option<Date>) -> ApiResult<Vec<CategoryRules>> {
+        let rulebook = &services(ctx).rulebook;
+        let as_of = as_of.map_or_else(|| chrono::Utc::now().date_naive(), |d| d.0);
+        let version = rulebook
+            .version_at(as_of)
+            .ok_or_else(|| ApiError::bad_input("asOf", format!("no rulebook version is in force on {as_of}")))?;
+        if !version.offers(track) {
+            return Ok(Vec::new());
+        }
+        let cents = |fee: Option<&crate::domain::rulebook::Fee>| fee.map(|f| f.cents as i32);
+        Ok(version
+            .categories
+            .iter()
+            .map(|definition| CategoryRules {
+                category: definition.category,
+                track,
+                code: definition.category.code(track).to_owned(),
+                title: definition.title(track).to_owned(),
+                requirements: definition
+                    .rules()
+                    .into_iter()
+                    .map(|rule| RequirementRule {
+                        key: rule.key,
+                        title: rule.title,
+                        optional: rule.optional,
+                        description: rule.description,
+                        parent_key: rule.parent,
+                    })
+                    .collect(),
+                rulebook: version.id.clone(),
+                registration_fee_cents: cents(definition.registration_fee.as_ref()),
+                processing_fee_cents: cents(definition.processing_fee.as_ref()),
+                exam_fee_cents: cents(version.exam_fee.as_ref()),
+            })
+            .collect())
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct PortfolioConnection {
+    pub edges: Vec<PortfolioEdge>,
+    pub page_info: PageInfo,
+    /// All portfolios matching the filter that the caller may see.
+    pub total_count: i32,
+}
+
+#[derive(SimpleObject)]
+pub struct PortfolioEdge {
+    pub cursor: String,
+    pub node: PortfolioObject,
+}
+
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_tampering() {
+        let id = ObjectId::new();
+        assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
+        assert!(decode_cursor("bm90LWEtY3Vyc29y").is_err());
+        assert!(decode_cursor("{\"$ne\":null}").is_err());
+    }
+
+    #[test]
+    fn ids_refuse_operators() {
+        assert!(parse_id("id", &ID("{\"$ne\": null}".into())).is_err());
+        assert!(parse_id("id", &ID("0123456789abcdef01234567".into())).is_ok());
+    }
+}

@@ -1,0 +1,382 @@
+//! The `portfolios` collection: one document per portfolio, sections embedded
+//! (camelCase fields as in the API, dates as "YYYY-MM-DD" strings, instants as
+//! BSON dates). Reads fetch only the projected fields; every write replaces
+//! the whole document guarded by its `version`, so a change is all-or-nothing.
+
+use futures::TryStreamExt;
+use mongodb::bson::{self, Bson, DateTime, Document, RawDocumentBuf, doc, oid::ObjectId};
+use mongodb::options::{IndexOptions, ReturnDocument};
+use mongodb::{Collection, IndexModel};
+use serde::{Deserialize, Serialize};
+
+use super::{Store, StoreError};
+use crate::auth::{Role, Viewer};
+use crate::domain::model::{Category, Portfolio, PortfolioStatus, Track};
+
+pub const COLLECTION: &str = "portfolios";
+
+/// The document layout this build writes. Older documents are upgraded on
+/// read by [`upgrade`]; every write stores the current version.
+pub const SCHEMA_VERSION: i32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Applicant {
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+/// A stored portfolio. Fields other than the always-projected ones
+/// ([`ALWAYS_PROJECTED`]) default when a projection leaves them out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortfolioDocument {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub owner_id: String,
+    pub status: PortfolioStatus,
+    #[serde(default)]
+    pub schema_version: i32,
+    #[serde(default)]
+    pub version: i32,
+    #[serde(default)]
+    pub applicant: Option<Applicant>,
+    #[serde(default)]
+    pub created_at: Option<DateTime>,
+    #[serde(default)]
+    pub updated_at: Option<DateTime>,
+    #[serde(default)]
+    pub submitted_at: Option<DateTime>,
+    #[serde(default)]
+    pub extra: Option<Document>,
+    /// Track, target category and the sections: what the engine reads.
+    #[serde(flatten)]
+    pub content: Portfolio,
+}
+
+/// Fields every read needs: identity, access (owner, status), the engine's
+/// header, and the layout version.
+pub const ALWAYS_PROJECTED: &[&str] = &["_id", "ownerId", "status", "track", "targetCategory", "schemaVersion", "version"];
+
+/// Every section the requirement engine reads.
+pub const ENGINE_FIELDS: &[&str] = &[
+    "education",
+    "training",
+    "work",
+    "reflectiveSupervision",
+    "leadership",
+    "references",
+    "exams",
+    "agreement",
+    "membership",
+    "priorEndorsements",
+    "licenses",
+    "submittedAt",
+];
+
+/// Which fields to fetch; `None` fetches the whole document.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Projection(Option<Vec<&'static str>>);
+
+impl Projection {
+    pub fn all() -> Self {
+        Projection(None)
+    }
+
+    pub fn only(fields: impl IntoIterator<Item = &'static str>) -> Self {
+        let mut list: Vec<&'static str> = ALWAYS_PROJECTED.to_vec();
+        for field in fields {
+            if !list.contains(&field) {
+                list.push(field);
+            }
+        }
+        Projection(Some(list))
+    }
+
+    pub fn fields(&self) -> Option<&[&'static str]> {
+        self.0.as_deref()
+    }
+
+    fn to_document(&self) -> Option<Document> {
+        self.0.as_ref().map(|fields| fields.iter().map(|f| (f.to_string(), Bson::Int32(1))).collect())
+    }
+}
+
+/// Who may see which portfolios, as a MongoDB filter. Built from the
+/// caller's roles by the access policy; `None` means nothing is visible.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Visibility(pub Option<Document>);
+
+impl Visibility {
+    pub fn everything() -> Self {
+        Visibility(Some(Document::new()))
+    }
+
+    pub fn nothing() -> Self {
+        Visibility(None)
+    }
+
+    /// The access policy: applicants see their own portfolios, reviewers
+    /// every portfolio that has been submitted (any status but DRAFT),
+    /// coordinators and admins everything, reporters none (they get
+    /// aggregates only). Several roles see the union.
+    pub fn for_viewer(viewer: &Viewer) -> Self {
+        if viewer.is_staff() {
+            return Visibility::everything();
+        }
+        let mut scopes: Vec<Document> = Vec::new();
+        if viewer.has_role(Role::Applicant) {
+            scopes.push(doc! { "ownerId": viewer.subject.as_str() });
+        }
+        if viewer.has_role(Role::Reviewer) {
+            scopes.push(doc! { "status": { "$ne": PortfolioStatus::Draft.as_str() } });
+        }
+        match scopes.len() {
+            0 => Visibility::nothing(),
+            1 => Visibility(scopes.pop()),
+            _ => Visibility(Some(doc! { "$or": scopes })),
+        }
+    }
+}
+
+/// The reviewer-facing filters of `portfolios(filter: ...)`.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub statuses: Vec<PortfolioStatus>,
+    pub categories: Vec<Category>,
+    pub track: Option<Track>,
+    pub owner_id: Option<String>,
+    pub submitted_from: Option<DateTime>,
+    /// Exclusive upper bound.
+    pub submitted_before: Option<DateTime>,
+}
+
+impl ListFilter {
+    fn to_document(&self) -> Document {
+        let mut filter = Document::new();
+        if !self.statuses.is_empty() {
+            filter.insert("status", doc! { "$in": self.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>() });
+        }
+        if !self.categories.is_empty() {
+            filter.insert("targetCategory", doc! { "$in": self.categories.iter().map(|c| c.as_str()).collect::<Vec<_>>() });
+        }
+        if let Some(track) = self.track {
+            filter.insert("track", track.as_str());
+        }
+        if let Some(owner) = &self.owner_id {
+            filter.insert("ownerId", owner.as_str());
+        }
+        let mut submitted = Document::new();
+        if let Some(from) = self.submitted_from {
+            submitted.insert("$gte", from);
+        }
+        if let Some(before) = self.submitted_before {
+            submitted.insert("$lt", before);
+        }
+        if !submitted.is_empty() {
+            filter.insert("submittedAt", submitted);
+        }
+        filter
+    }
+}
+
+#[derive(Clone)]
+pub struct PortfolioStore {
+    raw: Collection<RawDocumentBuf>,
+    typed: Collection<PortfolioDocument>,
+}
+
+impl PortfolioStore {
+    pub fn new(store: &Store) -> Self {
+        let raw = store.database().collection::<RawDocumentBuf>(COLLECTION);
+        let typed = raw.clone_with_type();
+        PortfolioStore { raw, typed }
+    }
+
+    pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
+        let index = |name: &str, keys: Document| {
+            IndexModel::builder().keys(keys).options(IndexOptions::builder().name(name.to_owned()).build()).build()
+        };
+        self.typed
+            .create_indexes([
+                index("owner_id", doc! { "ownerId": 1, "_id": -1 }),
+                index("status_id", doc! { "status": 1, "_id": -1 }),
+                index("category_id", doc! { "targetCategory": 1, "_id": -1 }),
+                index("track_id", doc! { "track": 1, "_id": -1 }),
+                index("submitted_at", doc! { "submittedAt": -1 }),
+            ])
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert(&self, document: &PortfolioDocument) -> Result<(), StoreError> {
+        self.typed.insert_one(document).await?;
+        Ok(())
+    }
+
+    /// The portfolio if it exists and is visible.
+    pub async fn find(&self, id: ObjectId, visibility: &Visibility, projection: &Projection) -> Result<Option<PortfolioDocument>, StoreError> {
+        let Some(filter) = scoped(doc! { "_id": id }, visibility) else {
+            return Ok(None);
+        };
+        let mut find = self.raw.find_one(filter);
+        if let Some(fields) = projection.to_document() {
+            find = find.projection(fields);
+        }
+        let raw = find.await?;
+        raw.map(decode).transpose()
+    }
+
+    /// Writes the document whatever is stored (seeding, imports).
+    pub async fn upsert(&self, document: &PortfolioDocument) -> Result<(), StoreError> {
+        self.typed.replace_one(doc! { "_id": document.id }, document).upsert(true).await?;
+        Ok(())
+    }
+
+    /// Replaces the document if its stored version is `expected_version`;
+    /// `None` when it was changed (or removed) in between.
+    pub async fn replace_if_version(&self, document: &PortfolioDocument, expected_version: i32) -> Result<Option<PortfolioDocument>, StoreError> {
+        let replaced = self
+            .typed
+            .find_one_and_replace(doc! { "_id": document.id, "version": expected_version }, document)
+            .return_document(ReturnDocument::After)
+            .await?;
+        Ok(replaced)
+    }
+
+    /// One page, newest first, after the cursor `after` (an `_id`).
+    pub async fn page(
+        &self,
+        filter: &ListFilter,
+        visibility: &Visibility,
+        after: Option<ObjectId>,
+        limit: i64,
+        projection: &Projection,
+    ) -> Result<Vec<PortfolioDocument>, StoreError> {
+        let mut query = filter.to_document();
+        if let Some(after) = after {
+            query.insert("_id", doc! { "$lt": after });
+        }
+        let Some(query) = scoped(query, visibility) else {
+            return Ok(Vec::new());
+        };
+        let mut find = self.raw.find(query).sort(doc! { "_id": -1 }).limit(limit);
+        if let Some(fields) = projection.to_document() {
+            find = find.projection(fields);
+        }
+        let cursor = find.await?;
+        let raws: Vec<RawDocumentBuf> = cursor.try_collect().await?;
+        raws.into_iter().map(decode).collect()
+    }
+
+    pub async fn count(&self, filter: &ListFilter, visibility: &Visibility) -> Result<u64, StoreError> {
+        let Some(query) = scoped(filter.to_document(), visibility) else {
+            return Ok(0);
+        };
+        Ok(self.typed.count_documents(query).await?)
+    }
+
+    /// The raw collection, for tests and benchmarks that compare with the API.
+    pub fn raw_collection(&self) -> &Collection<RawDocumentBuf> {
+        &self.raw
+    }
+}
+
+/// `filter` narrowed to what the caller may see.
+fn scoped(filter: Document, visibility: &Visibility) -> Option<Document> {
+    let scope = visibility.0.as_ref()?;
+    if scope.is_empty() {
+        return Some(filter);
+    }
+    if filter.is_empty() {
+        return Some(scope.clone());
+    }
+    Some(doc! { "$and": [filter, scope.clone()] })
+}
+
+/// Decodes a stored document, upgrading older layouts first. The current
+/// layout deserializes straight from the raw bytes (the common, fast path).
+fn decode(raw: RawDocumentBuf) -> Result<PortfolioDocument, StoreError> {
+    let version = raw.get_i32("schemaVersion").unwrap_or(0);
+    if version == SCHEMA_VERSION {
+        return bson::from_slice(raw.as_bytes()).map_err(|e| StoreError::Corrupt(e.to_string()));
+    }
+    let mut document: Document = raw.to_document().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    upgrade(&mut document)?;
+    bson::from_document(document).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Brings a stored document to [`SCHEMA_VERSION`], one step at a time.
+pub fn upgrade(document: &mut Document) -> Result<(), StoreError> {
+    let mut version = document.get_i32("schemaVersion").unwrap_or(0);
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Corrupt(format!("schemaVersion {version} was written by a newer Endorse")));
+    }
+    while version < SCHEMA_VERSION {
+        match version {
+            // Version 0: documents written before the layout was versioned.
+            // Same fields, but `version` may be missing (optimistic
+            // concurrency starts at 1).
+            0 => {
+                if !matches!(document.get("version"), Some(Bson::Int32(_))) {
+                    document.insert("version", 1);
+                }
+            }
+            other => return Err(StoreError::Corrupt(format!("no upgrade from schemaVersion {other}"))),
+        }
+        version += 1;
+        document.insert("schemaVersion", version);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_zero_documents_upgrade() {
+        let mut document = doc! { "_id": ObjectId::new(), "ownerId": "a", "status": "DRAFT", "track": "INFANT", "targetCategory": "FAMILY_ASSOCIATE" };
+        upgrade(&mut document).unwrap();
+        assert_eq!(document.get_i32("schemaVersion").unwrap(), SCHEMA_VERSION);
+        assert_eq!(document.get_i32("version").unwrap(), 1);
+        let decoded: PortfolioDocument = bson::from_document(document).unwrap();
+        assert!(decoded.content.training.is_empty());
+    }
+
+    #[test]
+    fn newer_layouts_are_refused() {
+        let mut document = doc! { "schemaVersion": SCHEMA_VERSION + 1 };
+        assert!(upgrade(&mut document).is_err());
+    }
+
+    #[test]
+    fn visibility_narrows_filters() {
+        assert_eq!(scoped(doc! { "a": 1 }, &Visibility::nothing()), None);
+        assert_eq!(scoped(doc! { "a": 1 }, &Visibility::everything()), Some(doc! { "a": 1 }));
+        let owner = Visibility(Some(doc! { "ownerId": "x" }));
+        assert_eq!(scoped(doc! {}, &owner), Some(doc! { "ownerId": "x" }));
+        assert_eq!(scoped(doc! { "a": 1 }, &owner), Some(doc! { "$and": [{ "a": 1 }, { "ownerId": "x" }] }));
+    }
+
+    #[test]
+    fn the_access_policy_follows_roles() {
+        let viewer = |roles: &[Role]| Viewer { subject: "ada".into(), roles: roles.to_vec() };
+        assert_eq!(Visibility::for_viewer(&viewer(&[Role::Reporter])), Visibility::nothing());
+        assert_eq!(Visibility::for_viewer(&viewer(&[Role::Coordinator])), Visibility::everything());
+        assert_eq!(Visibility::for_viewer(&viewer(&[Role::Applicant])), Visibility(Some(doc! { "ownerId": "ada" })));
+        let both = Visibility::for_viewer(&viewer(&[Role::Applicant, Role::Reviewer]));
+        assert_eq!(both, Visibility(Some(doc! { "$or": [{ "ownerId": "ada" }, { "status": { "$ne": "DRAFT" } }] })));
+    }
+
+    #[test]
+    fn projections_always_carry_access_fields() {
+        let projection = Projection::only(["applicant"]);
+        let fields = projection.fields().unwrap();
+        assert!(fields.contains(&"ownerId") && fields.contains(&"status") && fields.contains(&"applicant"));
+        assert!(!fields.contains(&"training"));
+    }
+}
