@@ -10,11 +10,7 @@ use crate::config::Config;
 use crate::startup::{Application, connect, shutdown_signal};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "endorse",
-    version,
-    about = "GraphQL backend for IECMH Endorsement portfolios"
-)]
+#[command(name = "endorse", version, about = "GraphQL backend for IECMH Endorsement portfolios")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -60,9 +56,8 @@ pub enum Command {
 }
 
 fn parse_role(value: &str) -> Result<Role, String> {
-    Role::parse(&value.to_ascii_uppercase()).ok_or_else(|| {
-        format!("`{value}` is not one of APPLICANT, REVIEWER, COORDINATOR, REPORTER, ADMIN")
-    })
+    Role::parse(&value.to_ascii_uppercase())
+        .ok_or_else(|| format!("`{value}` is not one of APPLICANT, REVIEWER, COORDINATOR, REPORTER, ADMIN"))
 }
 
 /// Runs the command; the error is printed by `main` as one line.
@@ -79,12 +74,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", crate::graphql::sdl());
             Ok(())
         }
-        Command::Token {
-            sub,
-            roles,
-            ttl,
-            config,
-        } => {
+        Command::Token { sub, roles, ttl, config } => {
             config.validate()?;
             println!("{}", mint_dev_token(&config, &sub, &roles, ttl)?);
             Ok(())
@@ -105,13 +95,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn probe(url: &str) -> anyhow::Result<()> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let uri: http::Uri = url.parse()?;
-    anyhow::ensure!(
-        uri.scheme_str() == Some("http"),
-        "only http:// URLs can be probed"
-    );
-    let host = uri
-        .host()
-        .ok_or_else(|| anyhow::anyhow!("the URL has no host"))?;
+    anyhow::ensure!(uri.scheme_str() == Some("http"), "only http:// URLs can be probed");
+    let host = uri.host().ok_or_else(|| anyhow::anyhow!("the URL has no host"))?;
     let port = uri.port_u16().unwrap_or(80);
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let exchange = async {

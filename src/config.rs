@@ -50,11 +50,7 @@ impl Secret {
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_empty() {
-            "<unset>"
-        } else {
-            "<redacted>"
-        })
+        f.write_str(if self.0.is_empty() { "<unset>" } else { "<redacted>" })
     }
 }
 
@@ -72,21 +68,11 @@ pub const DEV_JWT_SECRET: &str = "endorse-development-secret-do-not-use-in-produ
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// development or production.
-    #[arg(
-        long = "env",
-        env = "ENDORSE_ENV",
-        value_name = "ENDORSE_ENV",
-        default_value = "production"
-    )]
+    #[arg(long = "env", env = "ENDORSE_ENV", value_name = "ENDORSE_ENV", default_value = "production")]
     pub environment: Environment,
 
     /// Address the HTTP server listens on (port 0 picks a free port).
-    #[arg(
-        long,
-        env = "ENDORSE_LISTEN",
-        value_name = "ENDORSE_LISTEN",
-        default_value = "127.0.0.1:8080"
-    )]
+    #[arg(long, env = "ENDORSE_LISTEN", value_name = "ENDORSE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
     #[command(flatten)]
@@ -106,11 +92,7 @@ pub struct Config {
     pub graphiql: Option<bool>,
 
     /// Answer introspection queries [default: on in development, off in production].
-    #[arg(
-        long,
-        env = "ENDORSE_INTROSPECTION",
-        value_name = "ENDORSE_INTROSPECTION"
-    )]
+    #[arg(long, env = "ENDORSE_INTROSPECTION", value_name = "ENDORSE_INTROSPECTION")]
     pub introspection: Option<bool>,
 
     /// Origins allowed by CORS, comma-separated; empty allows none (same-origin only).
@@ -128,21 +110,11 @@ pub struct Config {
     pub rulebook_file: Option<PathBuf>,
 
     /// Log format: text or json.
-    #[arg(
-        long,
-        env = "ENDORSE_LOG_FORMAT",
-        value_name = "ENDORSE_LOG_FORMAT",
-        default_value = "text"
-    )]
+    #[arg(long, env = "ENDORSE_LOG_FORMAT", value_name = "ENDORSE_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
 
     /// Log filter (tracing `EnvFilter` syntax).
-    #[arg(
-        long,
-        env = "ENDORSE_LOG",
-        value_name = "ENDORSE_LOG",
-        default_value = "info"
-    )]
+    #[arg(long, env = "ENDORSE_LOG", value_name = "ENDORSE_LOG", default_value = "info")]
     pub log: String,
 }
 
@@ -201,11 +173,7 @@ pub struct S3Config {
 
     /// Endpoint written into presigned URLs, as phones and browsers reach it
     /// [default: ENDORSE_S3_ENDPOINT].
-    #[arg(
-        long = "s3-public-endpoint",
-        env = "ENDORSE_S3_PUBLIC_ENDPOINT",
-        value_name = "ENDORSE_S3_PUBLIC_ENDPOINT"
-    )]
+    #[arg(long = "s3-public-endpoint", env = "ENDORSE_S3_PUBLIC_ENDPOINT", value_name = "ENDORSE_S3_PUBLIC_ENDPOINT")]
     pub public_endpoint: Option<String>,
 
     /// Bucket for evidence files.
@@ -367,10 +335,7 @@ pub struct ConfigError {
 }
 
 fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError {
-        variable,
-        problem: problem.into(),
-    }
+    ConfigError { variable, problem: problem.into() }
 }
 
 impl Config {
@@ -393,11 +358,7 @@ impl Config {
     /// The HS256 secret in force: the configured one, or in development the
     /// built-in one.
     pub fn jwt_secret(&self) -> &str {
-        if self.jwt.secret.is_empty() && self.is_development() {
-            DEV_JWT_SECRET
-        } else {
-            self.jwt.secret.expose()
-        }
+        if self.jwt.secret.is_empty() && self.is_development() { DEV_JWT_SECRET } else { self.jwt.secret.expose() }
     }
 
     /// Checks the combinations clap cannot.
@@ -406,16 +367,10 @@ impl Config {
             JwtAlgorithm::HS256 => {
                 let secret = self.jwt_secret();
                 if secret.is_empty() {
-                    return Err(problem(
-                        "ENDORSE_JWT_SECRET",
-                        "must be set when ENDORSE_JWT_ALGORITHM is HS256",
-                    ));
+                    return Err(problem("ENDORSE_JWT_SECRET", "must be set when ENDORSE_JWT_ALGORITHM is HS256"));
                 }
                 if secret.len() < 32 {
-                    return Err(problem(
-                        "ENDORSE_JWT_SECRET",
-                        "must be at least 32 bytes long",
-                    ));
+                    return Err(problem("ENDORSE_JWT_SECRET", "must be at least 32 bytes long"));
                 }
                 if !self.is_development() && secret == DEV_JWT_SECRET {
                     return Err(problem(
@@ -442,27 +397,13 @@ impl Config {
         if !self.mongodb.uri.expose().starts_with("mongodb://")
             && !self.mongodb.uri.expose().starts_with("mongodb+srv://")
         {
-            return Err(problem(
-                "ENDORSE_MONGODB_URI",
-                "must start with mongodb:// or mongodb+srv://",
-            ));
+            return Err(problem("ENDORSE_MONGODB_URI", "must start with mongodb:// or mongodb+srv://"));
         }
-        if self.mongodb.database.is_empty()
-            || self
-                .mongodb
-                .database
-                .contains(['/', '\\', '.', ' ', '"', '$'])
-        {
-            return Err(problem(
-                "ENDORSE_MONGODB_DATABASE",
-                "must be a plain database name",
-            ));
+        if self.mongodb.database.is_empty() || self.mongodb.database.contains(['/', '\\', '.', ' ', '"', '$']) {
+            return Err(problem("ENDORSE_MONGODB_DATABASE", "must be a plain database name"));
         }
         if self.mongodb.max_pool_size == 0 {
-            return Err(problem(
-                "ENDORSE_MONGODB_MAX_POOL_SIZE",
-                "must be at least 1",
-            ));
+            return Err(problem("ENDORSE_MONGODB_MAX_POOL_SIZE", "must be at least 1"));
         }
         if self.mongodb.timeout_ms == 0 {
             return Err(problem("ENDORSE_MONGODB_TIMEOUT_MS", "must be at least 1"));
@@ -472,10 +413,7 @@ impl Config {
             check_url("ENDORSE_S3_PUBLIC_ENDPOINT", public)?;
         }
         if !valid_bucket_name(&self.s3.bucket) {
-            return Err(problem(
-                "ENDORSE_S3_BUCKET",
-                "must be 3-63 lowercase letters, digits, dots or hyphens",
-            ));
+            return Err(problem("ENDORSE_S3_BUCKET", "must be 3-63 lowercase letters, digits, dots or hyphens"));
         }
         if self.s3.access_key_id.is_empty() != self.s3.secret_access_key.is_empty() {
             return Err(problem(
@@ -496,10 +434,7 @@ impl Config {
             return Err(problem("ENDORSE_MAX_QUERY_DEPTH", "must be at least 3"));
         }
         if self.limits.max_query_complexity < 10 {
-            return Err(problem(
-                "ENDORSE_MAX_QUERY_COMPLEXITY",
-                "must be at least 10",
-            ));
+            return Err(problem("ENDORSE_MAX_QUERY_COMPLEXITY", "must be at least 10"));
         }
         if self.limits.max_page_size == 0 {
             return Err(problem("ENDORSE_MAX_PAGE_SIZE", "must be at least 1"));
@@ -508,12 +443,8 @@ impl Config {
             if origin != "*" {
                 check_url("ENDORSE_CORS_ORIGINS", origin)?;
             }
-            http::HeaderValue::from_str(origin).map_err(|_| {
-                problem(
-                    "ENDORSE_CORS_ORIGINS",
-                    format!("`{origin}` is not a valid origin"),
-                )
-            })?;
+            http::HeaderValue::from_str(origin)
+                .map_err(|_| problem("ENDORSE_CORS_ORIGINS", format!("`{origin}` is not a valid origin")))?;
         }
         tracing_subscriber::EnvFilter::try_new(&self.log)
             .map_err(|e| problem("ENDORSE_LOG", format!("not a valid filter: {e}")))?;
@@ -523,24 +454,13 @@ impl Config {
 
 fn check_url(variable: &'static str, value: &str) -> Result<(), ConfigError> {
     let ok = (value.starts_with("http://") || value.starts_with("https://"))
-        && value
-            .parse::<http::Uri>()
-            .is_ok_and(|uri| uri.host().is_some());
-    if ok {
-        Ok(())
-    } else {
-        Err(problem(
-            variable,
-            format!("`{value}` is not an http(s) URL"),
-        ))
-    }
+        && value.parse::<http::Uri>().is_ok_and(|uri| uri.host().is_some());
+    if ok { Ok(()) } else { Err(problem(variable, format!("`{value}` is not an http(s) URL"))) }
 }
 
 fn valid_bucket_name(name: &str) -> bool {
     (3..=63).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
         && name.as_bytes()[0].is_ascii_alphanumeric()
         && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric()
 }
@@ -579,28 +499,19 @@ mod tests {
         assert!(!config.graphiql_enabled());
         assert!(!config.introspection_enabled());
         let dev_secret = parse(&["--jwt-secret", DEV_JWT_SECRET]);
-        assert_eq!(
-            dev_secret.validate().unwrap_err().variable,
-            "ENDORSE_JWT_SECRET"
-        );
+        assert_eq!(dev_secret.validate().unwrap_err().variable, "ENDORSE_JWT_SECRET");
     }
 
     #[test]
     fn short_secret_is_refused() {
         let config = parse(&["--jwt-secret", "short"]);
-        assert_eq!(
-            config.validate().unwrap_err().variable,
-            "ENDORSE_JWT_SECRET"
-        );
+        assert_eq!(config.validate().unwrap_err().variable, "ENDORSE_JWT_SECRET");
     }
 
     #[test]
     fn asymmetric_algorithms_need_a_key_file() {
         let config = parse(&["--jwt-algorithm", "RS256"]);
-        assert_eq!(
-            config.validate().unwrap_err().variable,
-            "ENDORSE_JWT_PUBLIC_KEY_FILE"
-        );
+        assert_eq!(config.validate().unwrap_err().variable, "ENDORSE_JWT_PUBLIC_KEY_FILE");
     }
 
     #[test]
@@ -613,12 +524,7 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_in_debug_output() {
-        let config = parse(&[
-            "--env",
-            "development",
-            "--jwt-secret",
-            "a-very-long-secret-value-that-must-not-leak",
-        ]);
+        let config = parse(&["--env", "development", "--jwt-secret", "a-very-long-secret-value-that-must-not-leak"]);
         let shown = format!("{config:?}");
         assert!(!shown.contains("a-very-long-secret"));
         assert!(shown.contains("<redacted>"));
@@ -627,9 +533,6 @@ mod tests {
     #[test]
     fn bad_endpoint_names_the_variable() {
         let config = parse(&["--env", "development", "--s3-endpoint", "not a url"]);
-        assert_eq!(
-            config.validate().unwrap_err().variable,
-            "ENDORSE_S3_ENDPOINT"
-        );
+        assert_eq!(config.validate().unwrap_err().variable, "ENDORSE_S3_ENDPOINT");
     }
 }

@@ -27,18 +27,13 @@ impl Health {
         if was_down && up {
             tracing::info!("MongoDB is reachable again");
         } else if !was_down && !up {
-            tracing::warn!(
-                "MongoDB is unreachable; answering SERVICE_UNAVAILABLE until it is back"
-            );
+            tracing::warn!("MongoDB is unreachable; answering SERVICE_UNAVAILABLE until it is back");
         }
     }
 
     /// Pings MongoDB with a short deadline.
     pub async fn probe_mongo(&self, store: &Store) -> bool {
-        let up = matches!(
-            tokio::time::timeout(PROBE_TIMEOUT, store.ping()).await,
-            Ok(Ok(()))
-        );
+        let up = matches!(tokio::time::timeout(PROBE_TIMEOUT, store.ping()).await, Ok(Ok(())));
         self.record_mongo(up);
         up
     }

@@ -17,13 +17,7 @@ async fn main() -> std::process::ExitCode {
             }
             // One line: invalid configuration names the variable in <...>.
             let rendered = error.render().to_string();
-            eprintln!(
-                "{}",
-                rendered
-                    .lines()
-                    .next()
-                    .unwrap_or("error: invalid arguments")
-            );
+            eprintln!("{}", rendered.lines().next().unwrap_or("error: invalid arguments"));
             return std::process::ExitCode::from(2);
         }
     };

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use crate::auth::jwt::TokenVerifier;
 use crate::blob::BlobStore;
 use crate::config::Config;
+use crate::domain::Rulebook;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::health::Health;
-use crate::domain::Rulebook;
 use crate::store::Store;
 use crate::store::audit::AuditLog;
 use crate::store::evidence::EvidenceStore;
@@ -66,11 +66,7 @@ impl Services {
 
     /// The database, or SERVICE_UNAVAILABLE at once while it is known to be down.
     pub fn store(&self) -> ApiResult<&Store> {
-        if self.health.mongo_available() {
-            Ok(&self.store)
-        } else {
-            Err(ApiError::ServiceUnavailable("The database"))
-        }
+        if self.health.mongo_available() { Ok(&self.store) } else { Err(ApiError::ServiceUnavailable("The database")) }
     }
 
     /// The database regardless of health (probes, start-up).

@@ -21,10 +21,7 @@ pub enum StartupError {
     #[error("configuration error: {0}")]
     Config(#[from] crate::config::ConfigError),
     #[error("cannot listen on {address}: {source}")]
-    Listen {
-        address: SocketAddr,
-        source: std::io::Error,
-    },
+    Listen { address: SocketAddr, source: std::io::Error },
     #[error("MongoDB: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error("S3: {0}")]
@@ -61,8 +58,9 @@ pub fn load_rulebook(config: &Config) -> Result<Rulebook, StartupError> {
     match &config.rulebook_file {
         None => Ok(Rulebook::nys_aimh()),
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| StartupError::Rulebook(format!("ENDORSE_RULEBOOK_FILE: cannot read {}: {e}", path.display())))?;
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                StartupError::Rulebook(format!("ENDORSE_RULEBOOK_FILE: cannot read {}: {e}", path.display()))
+            })?;
             Rulebook::from_json(&path.display().to_string(), &text).map_err(|e| StartupError::Rulebook(e.to_string()))
         }
     }
@@ -74,30 +72,15 @@ impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let config = Arc::new(config);
         let services = connect(&config).await?;
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| StartupError::Listen {
-                    address: config.listen,
-                    source,
-                })?;
-        let address = listener
-            .local_addr()
-            .map_err(|source| StartupError::Listen {
-                address: config.listen,
-                source,
-            })?;
-        let monitor = services
-            .health
-            .spawn_monitor(services.store_unchecked().clone());
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartupError::Listen { address: config.listen, source })?;
+        let address =
+            listener.local_addr().map_err(|source| StartupError::Listen { address: config.listen, source })?;
+        let monitor = services.health.spawn_monitor(services.store_unchecked().clone());
         let schema = build_schema(&config, services.clone());
         let router = router(&config, AppState { schema, services });
-        Ok(Application {
-            listener,
-            address,
-            router,
-            monitor,
-        })
+        Ok(Application { listener, address, router, monitor })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -109,9 +92,7 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let result = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let result = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
         self.monitor.abort();
         result
     }

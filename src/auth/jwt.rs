@@ -43,24 +43,16 @@ pub struct TokenVerifier {
 impl TokenVerifier {
     pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
         let (algorithm, key) = match config.jwt.algorithm {
-            JwtAlgorithm::HS256 => (
-                Algorithm::HS256,
-                DecodingKey::from_secret(config.jwt_secret().as_bytes()),
-            ),
+            JwtAlgorithm::HS256 => (Algorithm::HS256, DecodingKey::from_secret(config.jwt_secret().as_bytes())),
             JwtAlgorithm::RS256 | JwtAlgorithm::ES256 => {
                 let variable = "ENDORSE_JWT_PUBLIC_KEY_FILE";
                 let path = config
                     .jwt
                     .public_key_file
                     .as_ref()
-                    .ok_or_else(|| ConfigError {
-                        variable,
-                        problem: "must be set".into(),
-                    })?;
-                let pem = std::fs::read(path).map_err(|e| ConfigError {
-                    variable,
-                    problem: format!("cannot read {}: {e}", path.display()),
-                })?;
+                    .ok_or_else(|| ConfigError { variable, problem: "must be set".into() })?;
+                let pem = std::fs::read(path)
+                    .map_err(|e| ConfigError { variable, problem: format!("cannot read {}: {e}", path.display()) })?;
                 let parsed = if config.jwt.algorithm == JwtAlgorithm::RS256 {
                     DecodingKey::from_rsa_pem(&pem).map(|k| (Algorithm::RS256, k))
                 } else {
@@ -68,11 +60,7 @@ impl TokenVerifier {
                 };
                 parsed.map_err(|e| ConfigError {
                     variable,
-                    problem: format!(
-                        "{} is not a PEM public key for {:?}: {e}",
-                        path.display(),
-                        config.jwt.algorithm
-                    ),
+                    problem: format!("{} is not a PEM public key for {:?}: {e}", path.display(), config.jwt.algorithm),
                 })?
             }
         };
@@ -81,8 +69,7 @@ impl TokenVerifier {
         validation.leeway = config.jwt.leeway_seconds;
         validation.set_issuer(&[&config.jwt.issuer]);
         validation.set_audience(&[&config.jwt.audience]);
-        validation.required_spec_claims =
-            HashSet::from(["exp", "iss", "aud", "sub"].map(String::from));
+        validation.required_spec_claims = HashSet::from(["exp", "iss", "aud", "sub"].map(String::from));
         Ok(TokenVerifier { key, validation })
     }
 
@@ -98,12 +85,10 @@ impl TokenVerifier {
     }
 
     pub fn verify(&self, token: &str) -> Result<Viewer, TokenError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(
-            |e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
-                _ => TokenError::Invalid,
-            },
-        )?;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+            _ => TokenError::Invalid,
+        })?;
         let claims = data.claims;
         if claims.sub.is_empty() || claims.sub.len() > 256 {
             return Err(TokenError::Invalid);
@@ -111,26 +96,16 @@ impl TokenVerifier {
         let mut roles: Vec<Role> = claims.roles.iter().filter_map(|r| Role::parse(r)).collect();
         roles.sort();
         roles.dedup();
-        Ok(Viewer {
-            subject: claims.sub,
-            roles,
-        })
+        Ok(Viewer { subject: claims.sub, roles })
     }
 }
 
 /// Mints an HS256 token with the configured secret, issuer and audience.
-pub fn mint_dev_token(
-    config: &Config,
-    subject: &str,
-    roles: &[Role],
-    ttl_seconds: u64,
-) -> Result<String, ConfigError> {
+pub fn mint_dev_token(config: &Config, subject: &str, roles: &[Role], ttl_seconds: u64) -> Result<String, ConfigError> {
     if config.jwt.algorithm != JwtAlgorithm::HS256 {
         return Err(ConfigError {
             variable: "ENDORSE_JWT_ALGORITHM",
-            problem:
-                "tokens can only be minted with HS256; use your identity provider for RS256/ES256"
-                    .into(),
+            problem: "tokens can only be minted with HS256; use your identity provider for RS256/ES256".into(),
         });
     }
     let now = jsonwebtoken::get_current_timestamp();
@@ -147,8 +122,5 @@ pub fn mint_dev_token(
         &claims,
         &EncodingKey::from_secret(config.jwt_secret().as_bytes()),
     )
-    .map_err(|e| ConfigError {
-        variable: "ENDORSE_JWT_SECRET",
-        problem: format!("cannot sign: {e}"),
-    })
+    .map_err(|e| ConfigError { variable: "ENDORSE_JWT_SECRET", problem: format!("cannot sign: {e}") })
 }

@@ -21,14 +21,10 @@ impl BlobError {
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
         match &error {
-            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
-                BlobError::Unavailable(format!("{error:?}"))
-            }
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => BlobError::Unavailable(format!("{error:?}")),
             SdkError::ServiceError(service) => {
                 let code = service.err().code().unwrap_or("");
-                if matches!(code, "NoSuchKey" | "NoSuchBucket" | "NotFound")
-                    || service.raw().status().as_u16() == 404
-                {
+                if matches!(code, "NoSuchKey" | "NoSuchBucket" | "NotFound") || service.raw().status().as_u16() == 404 {
                     BlobError::NotFound
                 } else {
                     BlobError::Service(format!("{code}: {}", service.err().message().unwrap_or("")))

@@ -7,9 +7,7 @@ mod error;
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::config::{
-    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, timeout::TimeoutConfig,
-};
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation, timeout::TimeoutConfig};
 
 pub use error::BlobError;
 
@@ -25,16 +23,9 @@ pub struct BlobStore {
 impl BlobStore {
     pub fn new(config: &S3Config) -> Self {
         let client = Client::from_conf(client_config(config, &config.endpoint));
-        let public = config
-            .public_endpoint
-            .as_deref()
-            .unwrap_or(&config.endpoint);
+        let public = config.public_endpoint.as_deref().unwrap_or(&config.endpoint);
         let presigner = Client::from_conf(client_config(config, public));
-        BlobStore {
-            client,
-            presigner,
-            bucket: config.bucket.clone(),
-        }
+        BlobStore { client, presigner, bucket: config.bucket.clone() }
     }
 
     pub fn bucket(&self) -> &str {
@@ -51,12 +42,7 @@ impl BlobStore {
 
     /// Readiness: the bucket exists and answers.
     pub async fn check_bucket(&self) -> Result<(), BlobError> {
-        self.client
-            .head_bucket()
-            .bucket(&self.bucket)
-            .send()
-            .await
-            .map_err(BlobError::from_sdk)?;
+        self.client.head_bucket().bucket(&self.bucket).send().await.map_err(BlobError::from_sdk)?;
         Ok(())
     }
 
@@ -66,22 +52,12 @@ impl BlobStore {
         if self.check_bucket().await.is_ok() {
             return Ok(());
         }
-        match self
-            .client
-            .create_bucket()
-            .bucket(&self.bucket)
-            .send()
-            .await
-        {
+        match self.client.create_bucket().bucket(&self.bucket).send().await {
             Ok(_) => Ok(()),
             Err(error) => {
                 let error = BlobError::from_sdk(error);
                 // Another instance may have created it in between.
-                if self.check_bucket().await.is_ok() {
-                    Ok(())
-                } else {
-                    Err(error)
-                }
+                if self.check_bucket().await.is_ok() { Ok(()) } else { Err(error) }
             }
         }
     }

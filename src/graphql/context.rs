@@ -20,19 +20,14 @@ pub struct RequestInfo {
 
 impl RequestInfo {
     pub fn new(request_id: String, identity: Identity) -> Self {
-        RequestInfo {
-            request_id,
-            identity,
-            audit_target: Mutex::new(None),
-        }
+        RequestInfo { request_id, identity, audit_target: Mutex::new(None) }
     }
 
     pub fn actor(&self) -> (String, Vec<String>) {
         match &self.identity {
-            Identity::Authenticated(viewer) => (
-                viewer.subject.clone(),
-                viewer.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-            ),
+            Identity::Authenticated(viewer) => {
+                (viewer.subject.clone(), viewer.roles.iter().map(|r| r.as_str().to_owned()).collect())
+            }
             _ => ("anonymous".to_owned(), Vec::new()),
         }
     }
@@ -50,9 +45,7 @@ pub fn services<'a>(ctx: &Context<'a>) -> &'a Services {
 pub fn viewer<'a>(ctx: &Context<'a>) -> ApiResult<&'a Viewer> {
     match &request_info(ctx).identity {
         Identity::Authenticated(viewer) => Ok(viewer),
-        Identity::Anonymous => Err(ApiError::Unauthenticated(
-            "send `Authorization: Bearer <token>`".into(),
-        )),
+        Identity::Anonymous => Err(ApiError::Unauthenticated("send `Authorization: Bearer <token>`".into())),
         Identity::Rejected(why) => Err(ApiError::from(why.clone())),
     }
 }
@@ -60,11 +53,7 @@ pub fn viewer<'a>(ctx: &Context<'a>) -> ApiResult<&'a Viewer> {
 /// The caller, if they hold at least one of `roles`; FORBIDDEN otherwise.
 pub fn require_role<'a>(ctx: &Context<'a>, roles: &[Role]) -> ApiResult<&'a Viewer> {
     let viewer = viewer(ctx)?;
-    if viewer.has_any_role(roles) {
-        Ok(viewer)
-    } else {
-        Err(ApiError::Forbidden)
-    }
+    if viewer.has_any_role(roles) { Ok(viewer) } else { Err(ApiError::Forbidden) }
 }
 
 /// Records the target of the running mutation for the audit log.

@@ -48,10 +48,7 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError::BadUserInput {
-            message: message.into(),
-            field: Some(field.into()),
-        }
+        ApiError::BadUserInput { message: message.into(), field: Some(field.into()) }
     }
 
     pub fn internal(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
@@ -88,10 +85,9 @@ impl From<ApiError> for async_graphql::Error {
             | ApiError::UnsupportedMediaType(message)
             | ApiError::QueryTooComplex(message) => (message, None),
             ApiError::RateLimited => ("Too many requests; try again later.".to_owned(), None),
-            ApiError::ServiceUnavailable(what) => (
-                format!("{what} is temporarily unavailable; try again shortly."),
-                None,
-            ),
+            ApiError::ServiceUnavailable(what) => {
+                (format!("{what} is temporarily unavailable; try again shortly."), None)
+            }
             ApiError::Internal(cause) => {
                 tracing::error!(error = %cause, source = ?cause.source(), "internal error");
                 (INTERNAL_MESSAGE.to_owned(), None)
@@ -148,19 +144,13 @@ mod tests {
 
     fn code_and_message(error: ApiError) -> (String, String) {
         let error: async_graphql::Error = error.into();
-        let code = error
-            .extensions
-            .as_ref()
-            .and_then(|e| e.get("code"))
-            .map(|v| v.to_string())
-            .unwrap_or_default();
+        let code = error.extensions.as_ref().and_then(|e| e.get("code")).map(|v| v.to_string()).unwrap_or_default();
         (code, error.message)
     }
 
     #[test]
     fn internal_errors_never_carry_their_cause() {
-        let (code, message) =
-            code_and_message(ApiError::internal("E11000 driver text with a@b.org"));
+        let (code, message) = code_and_message(ApiError::internal("E11000 driver text with a@b.org"));
         assert_eq!(code, "\"INTERNAL\"");
         assert_eq!(message, INTERNAL_MESSAGE);
         let (code, message) = code_and_message(StoreError::Corrupt("field ssn".into()).into());
@@ -174,21 +164,12 @@ mod tests {
             ApiError::bad_input("changes.upsert[0].entry.training.hours", "must be > 0").into();
         let ext = error.extensions.unwrap();
         assert_eq!(ext.get("code").unwrap().to_string(), "\"BAD_USER_INPUT\"");
-        assert_eq!(
-            ext.get("field").unwrap().to_string(),
-            "\"changes.upsert[0].entry.training.hours\""
-        );
+        assert_eq!(ext.get("field").unwrap().to_string(), "\"changes.upsert[0].entry.training.hours\"");
     }
 
     #[test]
     fn unavailable_services_map_to_service_unavailable() {
-        assert_eq!(
-            ApiError::from(BlobError::Unavailable("timeout".into())).code(),
-            code::SERVICE_UNAVAILABLE
-        );
-        assert_eq!(
-            ApiError::from(BlobError::Service("x".into())).code(),
-            code::INTERNAL
-        );
+        assert_eq!(ApiError::from(BlobError::Unavailable("timeout".into())).code(), code::SERVICE_UNAVAILABLE);
+        assert_eq!(ApiError::from(BlobError::Service("x".into())).code(), code::INTERNAL);
     }
 }

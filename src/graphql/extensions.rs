@@ -6,9 +6,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextResolve, ResolveInfo,
-};
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextResolve, ResolveInfo};
 use async_graphql::{Response, ServerError, ServerResult, Value};
 use futures::FutureExt;
 use mongodb::bson::DateTime;
@@ -37,10 +35,7 @@ impl Extension for OperationLogExtension {
         operation_name: Option<&str>,
         next: NextExecute<'_>,
     ) -> Response {
-        let span = tracing::info_span!(
-            "graphql.operation",
-            operation = operation_name.unwrap_or("")
-        );
+        let span = tracing::info_span!("graphql.operation", operation = operation_name.unwrap_or(""));
         let started = Instant::now();
         let response = next.run(ctx, operation_name).instrument(span.clone()).await;
         let _entered = span.enter();
@@ -99,9 +94,7 @@ pub struct Audit {
 
 impl ExtensionFactory for Audit {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AuditExtension {
-            log: self.log.clone(),
-        })
+        Arc::new(AuditExtension { log: self.log.clone() })
     }
 }
 
@@ -126,11 +119,7 @@ impl Extension for AuditExtension {
             return result;
         };
         let (actor, roles) = request.actor();
-        let target = request
-            .audit_target
-            .lock()
-            .ok()
-            .and_then(|mut slot| slot.take());
+        let target = request.audit_target.lock().ok().and_then(|mut slot| slot.take());
         let outcome = match &result {
             Ok(_) => "ok".to_owned(),
             Err(error) => error_code(error).to_owned(),
@@ -188,15 +177,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_resolver_is_masked_and_the_rest_answers() {
-        let schema = Schema::build(Query, EmptyMutation, EmptySubscription)
-            .extension(PanicGuard)
-            .finish();
+        let schema = Schema::build(Query, EmptyMutation, EmptySubscription).extension(PanicGuard).finish();
         let response = schema.execute("{ fine boom }").await;
-        assert!(
-            response.data.to_string().starts_with("{fine: 1"),
-            "{}",
-            response.data
-        );
+        assert!(response.data.to_string().starts_with("{fine: 1"), "{}", response.data);
         let error = &response.errors[0];
         assert_eq!(error_code(error), code::INTERNAL);
         assert!(!error.message.contains("secret"), "{}", error.message);

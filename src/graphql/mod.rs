@@ -42,9 +42,7 @@ pub fn build_schema(config: &Config, services: Services) -> EndorseSchema {
         .disable_suggestions()
         .extension(extensions::OperationLog)
         .extension(extensions::PanicGuard)
-        .extension(extensions::Audit {
-            log: services.audit.clone(),
-        })
+        .extension(extensions::Audit { log: services.audit.clone() })
         .data(services);
     if !config.introspection_enabled() {
         builder = builder.disable_introspection();
@@ -55,9 +53,6 @@ pub fn build_schema(config: &Config, services: Services) -> EndorseSchema {
 /// The SDL of the schema (what `endorse schema` prints and
 /// `schema/schema.graphql` holds).
 pub fn sdl() -> String {
-    let options = async_graphql::SDLExportOptions::new()
-        .sorted_fields()
-        .sorted_enum_items()
-        .sorted_arguments();
+    let options = async_graphql::SDLExportOptions::new().sorted_fields().sorted_enum_items().sorted_arguments();
     builder().finish().sdl_with_options(options)
 }

@@ -34,10 +34,7 @@ impl QueryRoot {
         let limit = first.unwrap_or(50).clamp(0, MAX_AUDIT_ENTRIES);
         let services = services(ctx);
         services.store()?;
-        let records = services
-            .audit
-            .recent(target.as_deref(), actor.as_deref(), i64::from(limit))
-            .await?;
+        let records = services.audit.recent(target.as_deref(), actor.as_deref(), i64::from(limit)).await?;
         Ok(records.into_iter().map(AuditEntry::from).collect())
     }
 }

@@ -88,9 +88,7 @@ fn params_from_json(body: Value) -> Result<Params, String> {
     let mut map = match body {
         Value::Object(map) => map,
         Value::Array(_) => {
-            return Err(
-                "Batched requests are not supported; send one operation per request.".into(),
-            );
+            return Err("Batched requests are not supported; send one operation per request.".into());
         }
         _ => return Err("The request body must be a JSON object.".into()),
     };
@@ -113,21 +111,18 @@ fn params_from_json(body: Value) -> Result<Params, String> {
         None | Some(Value::Null) | Some(Value::Object(_)) => {}
         Some(_) => return Err("The `extensions` parameter must be an object.".into()),
     }
-    Ok(Params {
-        query,
-        operation_name,
-        variables,
-    })
+    Ok(Params { query, operation_name, variables })
 }
 
 fn params_from_query_string(raw: Option<&str>) -> Result<Params, String> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
-        .map_err(|_| "The query string is malformed.".to_owned())?;
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|_| "The query string is malformed.".to_owned())?;
     let mut object = Map::new();
     for (key, value) in pairs {
         let value = match key.as_str() {
-            "variables" | "extensions" => serde_json::from_str(&value)
-                .map_err(|_| format!("The `{key}` parameter must be URL-encoded JSON."))?,
+            "variables" | "extensions" => {
+                serde_json::from_str(&value).map_err(|_| format!("The `{key}` parameter must be URL-encoded JSON."))?
+            }
             _ => Value::String(value),
         };
         if object.insert(key.clone(), value).is_some() {
@@ -143,9 +138,7 @@ fn operation_type(params: &Params) -> Result<Option<OperationType>, String> {
     let document = async_graphql::parser::parse_query(&params.query).map_err(|e| e.to_string())?;
     Ok(match (&document.operations, &params.operation_name) {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => {
-            ops.get(name.as_str()).map(|op| op.node.ty)
-        }
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()).map(|op| op.node.ty),
         (DocumentOperations::Multiple(_), None) => None,
     })
 }
@@ -156,23 +149,12 @@ fn error_body(message: &str, code: &str) -> Value {
 
 fn respond(status: StatusCode, media: MediaType, body: &Value) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, media.content_type()),
-            (header::VARY, "accept"),
-        ],
-        Bytes::from(bytes),
-    )
+    (status, [(header::CONTENT_TYPE, media.content_type()), (header::VARY, "accept")], Bytes::from(bytes))
         .into_response()
 }
 
 fn request_error(media: MediaType, message: &str) -> Response {
-    respond(
-        StatusCode::BAD_REQUEST,
-        media,
-        &error_body(message, code::BAD_USER_INPUT),
-    )
+    respond(StatusCode::BAD_REQUEST, media, &error_body(message, code::BAD_USER_INPUT))
 }
 
 pub async fn get(
@@ -190,25 +172,16 @@ pub async fn get(
     };
     match operation_type(&params) {
         Err(message) => {
-            return respond(
-                media.document_error_status(),
-                media,
-                &error_body(&message, code::BAD_USER_INPUT),
-            );
+            return respond(media.document_error_status(), media, &error_body(&message, code::BAD_USER_INPUT));
         }
         Ok(Some(OperationType::Query)) | Ok(None) => {}
         Ok(Some(_)) => {
             let mut response = respond(
                 StatusCode::METHOD_NOT_ALLOWED,
                 media,
-                &error_body(
-                    "Only queries may be sent with GET; use POST for mutations.",
-                    code::BAD_USER_INPUT,
-                ),
+                &error_body("Only queries may be sent with GET; use POST for mutations.", code::BAD_USER_INPUT),
             );
-            response
-                .headers_mut()
-                .insert(header::ALLOW, http::HeaderValue::from_static("POST"));
+            response.headers_mut().insert(header::ALLOW, http::HeaderValue::from_static("POST"));
             return response;
         }
     }
@@ -230,10 +203,7 @@ pub async fn post(
             return respond(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 media,
-                &error_body(
-                    "Send the request as `Content-Type: application/json`.",
-                    code::UNSUPPORTED_MEDIA_TYPE,
-                ),
+                &error_body("Send the request as `Content-Type: application/json`.", code::UNSUPPORTED_MEDIA_TYPE),
             );
         }
         ContentKind::Other(kind) => {
@@ -248,10 +218,8 @@ pub async fn post(
         }
     }
     let limit = state.services.config.limits.max_body_bytes;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     // Refuse by the declared length before reading anything; `to_bytes`
     // enforces the same limit on chunked bodies as they stream in.
     let read = match declared {
@@ -264,10 +232,7 @@ pub async fn post(
             return respond(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 media,
-                &error_body(
-                    &format!("The request body exceeds {limit} bytes."),
-                    code::PAYLOAD_TOO_LARGE,
-                ),
+                &error_body(&format!("The request body exceeds {limit} bytes."), code::PAYLOAD_TOO_LARGE),
             );
         }
     };
@@ -288,10 +253,7 @@ enum ContentKind {
 }
 
 fn content_kind(headers: &HeaderMap) -> ContentKind {
-    let Some(value) = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return ContentKind::Missing;
     };
     let mut parts = value.split(';');
@@ -300,21 +262,14 @@ fn content_kind(headers: &HeaderMap) -> ContentKind {
         let p = p.trim().to_ascii_lowercase();
         !p.starts_with("charset=") || p == "charset=utf-8" || p == "charset=\"utf-8\""
     });
-    if media == "application/json" && charset_ok {
-        ContentKind::Json
-    } else {
-        ContentKind::Other(value.to_owned())
-    }
+    if media == "application/json" && charset_ok { ContentKind::Json } else { ContentKind::Other(value.to_owned()) }
 }
 
 fn not_acceptable() -> Response {
     respond(
         StatusCode::NOT_ACCEPTABLE,
         MediaType::Json,
-        &error_body(
-            "Accept application/graphql-response+json or application/json.",
-            code::UNSUPPORTED_MEDIA_TYPE,
-        ),
+        &error_body("Accept application/graphql-response+json or application/json.", code::UNSUPPORTED_MEDIA_TYPE),
     )
 }
 
@@ -335,8 +290,7 @@ async fn execute(
             Err(_) => Identity::Rejected(crate::auth::jwt::TokenError::Malformed),
         },
     };
-    let mut request = async_graphql::Request::new(params.query)
-        .data(RequestInfo::new(request_id.0.clone(), identity));
+    let mut request = async_graphql::Request::new(params.query).data(RequestInfo::new(request_id.0.clone(), identity));
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -347,46 +301,26 @@ async fn execute(
     let response = match tokio::time::timeout(timeout, state.schema.execute(request)).await {
         Ok(response) => response,
         Err(_) => {
-            tracing::warn!(
-                timeout_ms = timeout.as_millis() as u64,
-                "GraphQL request timed out"
-            );
+            tracing::warn!(timeout_ms = timeout.as_millis() as u64, "GraphQL request timed out");
             return respond(
                 StatusCode::SERVICE_UNAVAILABLE,
                 media,
-                &error_body(
-                    "The request took too long and was stopped.",
-                    code::SERVICE_UNAVAILABLE,
-                ),
+                &error_body("The request took too long and was stopped.", code::SERVICE_UNAVAILABLE),
             );
         }
     };
     let request_failed = response.data == GqlValue::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    let errors: Vec<ServerError> = response
-        .errors
-        .into_iter()
-        .map(|e| classify(e, &request_id.0))
-        .collect();
+    let errors: Vec<ServerError> = response.errors.into_iter().map(|e| classify(e, &request_id.0)).collect();
     let mut body = Map::new();
     if !request_failed {
-        body.insert(
-            "data".into(),
-            serde_json::to_value(&response.data).unwrap_or(Value::Null),
-        );
+        body.insert("data".into(), serde_json::to_value(&response.data).unwrap_or(Value::Null));
     }
     if !errors.is_empty() {
-        body.insert(
-            "errors".into(),
-            serde_json::to_value(&errors).unwrap_or(Value::Null),
-        );
+        body.insert("errors".into(), serde_json::to_value(&errors).unwrap_or(Value::Null));
     }
-    let status = if request_failed {
-        media.document_error_status()
-    } else {
-        StatusCode::OK
-    };
+    let status = if request_failed { media.document_error_status() } else { StatusCode::OK };
     respond(status, media, &Value::Object(body))
 }
 
@@ -399,13 +333,7 @@ fn classify(mut error: ServerError, request_id: &str) -> ServerError {
         .extensions
         .as_ref()
         .and_then(|ext| ext.get("code"))
-        .and_then(|v| {
-            if let GqlValue::String(s) = v {
-                Some(s.clone())
-            } else {
-                None
-            }
-        });
+        .and_then(|v| if let GqlValue::String(s) = v { Some(s.clone()) } else { None });
     let code = match existing {
         Some(code) => code,
         None => {
@@ -421,18 +349,12 @@ fn classify(mut error: ServerError, request_id: &str) -> ServerError {
                 error.message = INTERNAL_MESSAGE.to_owned();
                 code::INTERNAL
             };
-            error
-                .extensions
-                .get_or_insert_with(Default::default)
-                .set("code", code);
+            error.extensions.get_or_insert_with(Default::default).set("code", code);
             code.to_owned()
         }
     };
     if code == code::INTERNAL {
-        error
-            .extensions
-            .get_or_insert_with(Default::default)
-            .set("requestId", request_id);
+        error.extensions.get_or_insert_with(Default::default).set("requestId", request_id);
     }
     error
 }
@@ -458,18 +380,9 @@ mod tests {
     #[test]
     fn accept_negotiation_prefers_the_first_acceptable_type() {
         assert_eq!(negotiate(&HeaderMap::new()), Some(MediaType::Json));
-        assert_eq!(
-            accept("application/graphql-response+json"),
-            Some(MediaType::GraphqlResponseJson)
-        );
-        assert_eq!(
-            accept("application/json, application/graphql-response+json"),
-            Some(MediaType::Json)
-        );
-        assert_eq!(
-            accept("application/graphql-response+json;q=0, application/json"),
-            Some(MediaType::Json)
-        );
+        assert_eq!(accept("application/graphql-response+json"), Some(MediaType::GraphqlResponseJson));
+        assert_eq!(accept("application/json, application/graphql-response+json"), Some(MediaType::Json));
+        assert_eq!(accept("application/graphql-response+json;q=0, application/json"), Some(MediaType::Json));
         assert_eq!(accept("*/*"), Some(MediaType::Json));
         assert_eq!(accept("text/html"), None);
     }
@@ -481,15 +394,13 @@ mod tests {
         assert!(params_from_json(json!({ "query": "{a}", "variables": "x" })).is_err());
         assert!(params_from_json(json!({ "query": "{a}", "operationName": false })).is_err());
         assert!(params_from_json(json!({ "query": "{a}", "extensions": [1] })).is_err());
-        let ok = params_from_json(json!({ "query": "{a}", "variables": null, "extensions": {} }))
-            .unwrap();
+        let ok = params_from_json(json!({ "query": "{a}", "variables": null, "extensions": {} })).unwrap();
         assert_eq!(ok.query, "{a}");
     }
 
     #[test]
     fn get_parameters_decode_json_variables() {
-        let params =
-            params_from_query_string(Some("query=%7Ba%7D&variables=%7B%22x%22%3A1%7D")).unwrap();
+        let params = params_from_query_string(Some("query=%7Ba%7D&variables=%7B%22x%22%3A1%7D")).unwrap();
         assert_eq!(params.variables.unwrap()["x"], json!(1));
         assert!(params_from_query_string(Some("query=a&query=b")).is_err());
         assert!(params_from_query_string(Some("variables=notjson&query=x")).is_err());
@@ -502,17 +413,8 @@ mod tests {
             operation_name: Some("B".into()),
             variables: None,
         };
-        assert_eq!(
-            operation_type(&params).unwrap(),
-            Some(OperationType::Mutation)
-        );
-        let params = Params {
-            query: "mutation { b }".into(),
-            ..Default::default()
-        };
-        assert_eq!(
-            operation_type(&params).unwrap(),
-            Some(OperationType::Mutation)
-        );
+        assert_eq!(operation_type(&params).unwrap(), Some(OperationType::Mutation));
+        let params = Params { query: "mutation { b }".into(), ..Default::default() };
+        assert_eq!(operation_type(&params).unwrap(), Some(OperationType::Mutation));
     }
 }

@@ -17,17 +17,11 @@ pub async fn healthz() -> impl IntoResponse {
 pub async fn readyz(State(services): State<Services>) -> Response {
     let (mongo_up, s3) = tokio::join!(
         services.health.probe_mongo(services.store_unchecked()),
-        tokio::time::timeout(
-            std::time::Duration::from_secs(2),
-            services.blob.check_bucket()
-        )
+        tokio::time::timeout(std::time::Duration::from_secs(2), services.blob.check_bucket())
     );
     let s3_up = matches!(s3, Ok(Ok(())));
-    let status = if mongo_up && s3_up {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if mongo_up && s3_up { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let word = |up: bool| if up { "ok" } else { "unavailable" };
-    (status, Json(json!({ "status": word(mongo_up && s3_up), "mongodb": word(mongo_up), "s3": word(s3_up) }))).into_response()
+    (status, Json(json!({ "status": word(mongo_up && s3_up), "mongodb": word(mongo_up), "s3": word(s3_up) })))
+        .into_response()
 }

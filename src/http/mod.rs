@@ -31,9 +31,7 @@ impl axum::extract::FromRef<AppState> for Services {
 }
 
 pub fn router(config: &Config, state: AppState) -> Router {
-    let mut pages = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz));
+    let mut pages = Router::new().route("/healthz", get(health::healthz)).route("/readyz", get(health::readyz));
     if config.graphiql_enabled() {
         pages = pages.route("/", get(graphiql));
     }
@@ -48,28 +46,16 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .merge(pages)
         .with_state(state)
         .layer(cors(config))
-        .layer(TimeoutLayer::with_status_code(
-            http::StatusCode::REQUEST_TIMEOUT,
-            backstop,
-        ))
+        .layer(TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, backstop))
         .layer(middleware::from_fn(request_id::middleware))
 }
 
 async fn graphiql() -> impl IntoResponse {
-    Html(
-        async_graphql::http::GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("Endorse GraphiQL")
-            .finish(),
-    )
+    Html(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").title("Endorse GraphiQL").finish())
 }
 
 fn cors(config: &Config) -> CorsLayer {
-    let origins: Vec<&String> = config
-        .cors_origins
-        .iter()
-        .filter(|o| !o.is_empty())
-        .collect();
+    let origins: Vec<&String> = config.cors_origins.iter().filter(|o| !o.is_empty()).collect();
     let allow_origin = if origins.iter().any(|o| o.as_str() == "*") {
         AllowOrigin::any()
     } else {

@@ -15,10 +15,7 @@ pub struct RequestId(pub String);
 
 /// Accept only short ids of safe characters: the id ends up in logs.
 fn acceptable(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
 pub async fn middleware(mut request: Request, next: Next) -> Response {

@@ -34,9 +34,7 @@ pub struct AuditLog {
 
 impl AuditLog {
     pub fn new(store: &Store) -> Self {
-        AuditLog {
-            collection: store.database().collection(COLLECTION),
-        }
+        AuditLog { collection: store.database().collection(COLLECTION) }
     }
 
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
@@ -48,9 +46,7 @@ impl AuditLog {
             .keys(doc! { "actor": 1, "at": -1 })
             .options(IndexOptions::builder().name("actor_at".to_owned()).build())
             .build();
-        self.collection
-            .create_indexes([by_target, by_actor])
-            .await?;
+        self.collection.create_indexes([by_target, by_actor]).await?;
         Ok(())
     }
 
@@ -73,12 +69,7 @@ impl AuditLog {
         if let Some(actor) = actor {
             filter.insert("actor", actor);
         }
-        let mut cursor = self
-            .collection
-            .find(filter)
-            .sort(doc! { "at": -1, "_id": -1 })
-            .limit(limit)
-            .await?;
+        let mut cursor = self.collection.find(filter).sort(doc! { "at": -1, "_id": -1 }).limit(limit).await?;
         let mut records = Vec::new();
         while cursor.advance().await? {
             records.push(cursor.deserialize_current()?);

@@ -37,9 +37,7 @@ impl From<MongoError> for StoreError {
 fn is_unavailable(error: &MongoError) -> bool {
     matches!(
         *error.kind,
-        ErrorKind::ServerSelection { .. }
-            | ErrorKind::Io(_)
-            | ErrorKind::ConnectionPoolCleared { .. }
+        ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) | ErrorKind::ConnectionPoolCleared { .. }
     )
 }
 
@@ -53,10 +51,6 @@ fn duplicate_key_index(error: &MongoError) -> Option<String> {
     }
     // "E11000 duplicate key error collection: db.c index: name_1 dup key: ..."
     let message = &write_error.message;
-    let index = message
-        .split("index: ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or("unknown");
+    let index = message.split("index: ").nth(1).and_then(|rest| rest.split_whitespace().next()).unwrap_or("unknown");
     Some(index.to_owned())
 }

@@ -26,9 +26,7 @@ impl Store {
     /// Builds the client. The driver connects lazily, so this succeeds while
     /// MongoDB is down; [`Store::ensure_indexes`] is the first real contact.
     pub async fn connect(config: &MongoConfig) -> Result<Self, StoreError> {
-        let mut options = ClientOptions::parse(config.uri.expose())
-            .await
-            .map_err(StoreError::Config)?;
+        let mut options = ClientOptions::parse(config.uri.expose()).await.map_err(StoreError::Config)?;
         let timeout = Duration::from_millis(config.timeout_ms);
         options.app_name = Some("endorse".into());
         options.max_pool_size = Some(config.max_pool_size);

@@ -59,7 +59,8 @@ pub struct PortfolioDocument {
 
 /// Fields every read needs: identity, access (owner, status), the engine's
 /// header, and the layout version.
-pub const ALWAYS_PROJECTED: &[&str] = &["_id", "ownerId", "status", "track", "targetCategory", "schemaVersion", "version"];
+pub const ALWAYS_PROJECTED: &[&str] =
+    &["_id", "ownerId", "status", "track", "targetCategory", "schemaVersion", "version"];
 
 /// Every section the requirement engine reads.
 pub const ENGINE_FIELDS: &[&str] = &[
@@ -161,7 +162,10 @@ impl ListFilter {
             filter.insert("status", doc! { "$in": self.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>() });
         }
         if !self.categories.is_empty() {
-            filter.insert("targetCategory", doc! { "$in": self.categories.iter().map(|c| c.as_str()).collect::<Vec<_>>() });
+            filter.insert(
+                "targetCategory",
+                doc! { "$in": self.categories.iter().map(|c| c.as_str()).collect::<Vec<_>>() },
+            );
         }
         if let Some(track) = self.track {
             filter.insert("track", track.as_str());
@@ -218,7 +222,12 @@ impl PortfolioStore {
     }
 
     /// The portfolio if it exists and is visible.
-    pub async fn find(&self, id: ObjectId, visibility: &Visibility, projection: &Projection) -> Result<Option<PortfolioDocument>, StoreError> {
+    pub async fn find(
+        &self,
+        id: ObjectId,
+        visibility: &Visibility,
+        projection: &Projection,
+    ) -> Result<Option<PortfolioDocument>, StoreError> {
         let Some(filter) = scoped(doc! { "_id": id }, visibility) else {
             return Ok(None);
         };
@@ -238,7 +247,11 @@ impl PortfolioStore {
 
     /// Replaces the document if its stored version is `expected_version`;
     /// `None` when it was changed (or removed) in between.
-    pub async fn replace_if_version(&self, document: &PortfolioDocument, expected_version: i32) -> Result<Option<PortfolioDocument>, StoreError> {
+    pub async fn replace_if_version(
+        &self,
+        document: &PortfolioDocument,
+        expected_version: i32,
+    ) -> Result<Option<PortfolioDocument>, StoreError> {
         let replaced = self
             .typed
             .find_one_and_replace(doc! { "_id": document.id, "version": expected_version }, document)

@@ -11,11 +11,7 @@ async fn a_valid_token_identifies_the_caller() {
     let app = spawn_app().await;
     let token = app.token("alice", &[Role::Applicant, Role::Reviewer]);
     let body = app.graphql(Some(&token), ME, json!({})).await;
-    assert_eq!(
-        body["data"]["me"],
-        json!({ "subject": "alice", "roles": ["APPLICANT", "REVIEWER"] }),
-        "{body}"
-    );
+    assert_eq!(body["data"]["me"], json!({ "subject": "alice", "roles": ["APPLICANT", "REVIEWER"] }), "{body}");
 }
 
 #[tokio::test]
@@ -28,12 +24,7 @@ async fn no_token_is_unauthenticated_but_public_fields_answer() {
 }
 
 fn sign(claims: serde_json::Value, algorithm: Algorithm, key: &[u8]) -> String {
-    jsonwebtoken::encode(
-        &Header::new(algorithm),
-        &claims,
-        &EncodingKey::from_secret(key),
-    )
-    .unwrap()
+    jsonwebtoken::encode(&Header::new(algorithm), &claims, &EncodingKey::from_secret(key)).unwrap()
 }
 
 fn claims(app: &crate::helpers::TestApp, exp_offset: i64) -> serde_json::Value {
@@ -56,20 +47,13 @@ async fn bad_tokens_are_refused() {
     let mut wrong_issuer = claims(&app, 3600);
     wrong_issuer["iss"] = json!("evil");
     let wrong_issuer = sign(wrong_issuer, Algorithm::HS256, &secret);
-    let wrong_key = sign(
-        claims(&app, 3600),
-        Algorithm::HS256,
-        b"another-secret-that-is-long-enough-32",
-    );
+    let wrong_key = sign(claims(&app, 3600), Algorithm::HS256, b"another-secret-that-is-long-enough-32");
     let other_algorithm = sign(claims(&app, 3600), Algorithm::HS512, &secret);
     // alg "none": header and claims, no signature.
     use base64::Engine;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let none = format!(
-        "{}.{}.",
-        b64.encode(br#"{"alg":"none","typ":"JWT"}"#),
-        b64.encode(claims(&app, 3600).to_string())
-    );
+    let none =
+        format!("{}.{}.", b64.encode(br#"{"alg":"none","typ":"JWT"}"#), b64.encode(claims(&app, 3600).to_string()));
     let mut no_sub = claims(&app, 3600);
     no_sub.as_object_mut().unwrap().remove("sub");
     let no_sub = sign(no_sub, Algorithm::HS256, &secret);
@@ -88,20 +72,8 @@ async fn bad_tokens_are_refused() {
         assert_eq!(first_error_code(&body), "UNAUTHENTICATED", "{name}: {body}");
         assert!(body["data"].is_null(), "{name}: {body}");
     }
-    let body = app
-        .graphql(
-            Some(&sign(claims(&app, -3600), Algorithm::HS256, &secret)),
-            ME,
-            json!({}),
-        )
-        .await;
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("expired"),
-        "{body}"
-    );
+    let body = app.graphql(Some(&sign(claims(&app, -3600), Algorithm::HS256, &secret)), ME, json!({})).await;
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("expired"), "{body}");
 }
 
 #[tokio::test]
@@ -128,13 +100,8 @@ async fn rs256_tokens_verify_with_a_public_key_and_hs_confusion_fails() {
     let public_path = dir.join("public.pem");
     std::fs::write(&public_path, crate::auth::fixtures::RSA_PUBLIC).unwrap();
     let public_flag = public_path.to_str().unwrap().to_owned();
-    let app = crate::helpers::spawn_app_with(&[
-        "--jwt-algorithm",
-        "RS256",
-        "--jwt-public-key-file",
-        &public_flag,
-    ])
-    .await;
+    let app =
+        crate::helpers::spawn_app_with(&["--jwt-algorithm", "RS256", "--jwt-public-key-file", &public_flag]).await;
 
     let good = jsonwebtoken::encode(
         &Header::new(Algorithm::RS256),
@@ -147,11 +114,7 @@ async fn rs256_tokens_verify_with_a_public_key_and_hs_confusion_fails() {
 
     // HS256 signed with the public key's bytes as the secret: the classic
     // algorithm-confusion attack.
-    let confused = sign(
-        claims(&app, 3600),
-        Algorithm::HS256,
-        fixtures::RSA_PUBLIC.as_bytes(),
-    );
+    let confused = sign(claims(&app, 3600), Algorithm::HS256, fixtures::RSA_PUBLIC.as_bytes());
     let body = app.graphql(Some(&confused), ME, json!({})).await;
     assert_eq!(first_error_code(&body), "UNAUTHENTICATED", "{body}");
 }

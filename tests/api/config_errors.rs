@@ -13,10 +13,7 @@ fn run_serve(env: &[(&str, &str)]) -> (bool, String) {
     }
     command.envs(env.iter().copied());
     let output = command.output().expect("the binary runs");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-    )
+    (output.status.success(), String::from_utf8_lossy(&output.stderr).trim().to_owned())
 }
 
 #[test]
@@ -25,41 +22,11 @@ fn each_bad_setting_is_named_in_one_line() {
         (&[("ENDORSE_LISTEN", "not-an-address")], "ENDORSE_LISTEN"),
         (&[("ENDORSE_ENV", "staging")], "ENDORSE_ENV"),
         (&[("ENDORSE_ENV", "production")], "ENDORSE_JWT_SECRET"),
-        (
-            &[
-                ("ENDORSE_ENV", "development"),
-                ("ENDORSE_JWT_SECRET", "short"),
-            ],
-            "ENDORSE_JWT_SECRET",
-        ),
-        (
-            &[
-                ("ENDORSE_ENV", "development"),
-                ("ENDORSE_MONGODB_URI", "postgres://x"),
-            ],
-            "ENDORSE_MONGODB_URI",
-        ),
-        (
-            &[
-                ("ENDORSE_ENV", "development"),
-                ("ENDORSE_S3_BUCKET", "Bad_Bucket"),
-            ],
-            "ENDORSE_S3_BUCKET",
-        ),
-        (
-            &[
-                ("ENDORSE_ENV", "development"),
-                ("ENDORSE_MAX_QUERY_DEPTH", "deep"),
-            ],
-            "ENDORSE_MAX_QUERY_DEPTH",
-        ),
-        (
-            &[
-                ("ENDORSE_ENV", "development"),
-                ("ENDORSE_JWT_ALGORITHM", "RS256"),
-            ],
-            "ENDORSE_JWT_PUBLIC_KEY_FILE",
-        ),
+        (&[("ENDORSE_ENV", "development"), ("ENDORSE_JWT_SECRET", "short")], "ENDORSE_JWT_SECRET"),
+        (&[("ENDORSE_ENV", "development"), ("ENDORSE_MONGODB_URI", "postgres://x")], "ENDORSE_MONGODB_URI"),
+        (&[("ENDORSE_ENV", "development"), ("ENDORSE_S3_BUCKET", "Bad_Bucket")], "ENDORSE_S3_BUCKET"),
+        (&[("ENDORSE_ENV", "development"), ("ENDORSE_MAX_QUERY_DEPTH", "deep")], "ENDORSE_MAX_QUERY_DEPTH"),
+        (&[("ENDORSE_ENV", "development"), ("ENDORSE_JWT_ALGORITHM", "RS256")], "ENDORSE_JWT_PUBLIC_KEY_FILE"),
         (
             &[
                 ("ENDORSE_ENV", "development"),
@@ -72,15 +39,8 @@ fn each_bad_setting_is_named_in_one_line() {
     for (env, variable) in cases {
         let (ok, stderr) = run_serve(env);
         assert!(!ok, "{env:?} should stop start-up");
-        assert_eq!(
-            stderr.lines().count(),
-            1,
-            "{env:?}: expected one line, got:\n{stderr}"
-        );
-        assert!(
-            stderr.contains(variable),
-            "{env:?}: `{stderr}` does not name {variable}"
-        );
+        assert_eq!(stderr.lines().count(), 1, "{env:?}: expected one line, got:\n{stderr}");
+        assert!(stderr.contains(variable), "{env:?}: `{stderr}` does not name {variable}");
     }
 }
 

@@ -58,9 +58,7 @@ pub fn test_config(extra: &[&str]) -> Config {
     .map(|s| s.to_string())
     .collect();
     args.extend(extra.iter().map(|s| s.to_string()));
-    ConfigArgs::try_parse_from(args)
-        .expect("test configuration parses")
-        .config
+    ConfigArgs::try_parse_from(args).expect("test configuration parses").config
 }
 
 pub struct TestApp {
@@ -79,16 +77,10 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
 
 pub async fn spawn_app_config(config: Config) -> TestApp {
     let config = Arc::new(config);
-    let app = Application::build((*config).clone())
-        .await
-        .expect("application starts against the test services");
+    let app = Application::build((*config).clone()).await.expect("application starts against the test services");
     let address = format!("http://{}", app.address());
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp {
-        address,
-        client: reqwest::Client::new(),
-        config,
-    }
+    TestApp { address, client: reqwest::Client::new(), config }
 }
 
 impl TestApp {
@@ -118,7 +110,5 @@ impl TestApp {
 
 /// The `extensions.code` of the first error.
 pub fn first_error_code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no error code in {body}"))
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"))
 }

@@ -8,22 +8,14 @@ use crate::helpers::{first_error_code, spawn_app, spawn_app_with};
 #[tokio::test]
 async fn mutations_over_get_are_refused_with_405() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(app.url("/graphql"))
-        .query(&[("query", "mutation { __typename }")])
-        .send()
-        .await
-        .unwrap();
+    let response =
+        app.client.get(app.url("/graphql")).query(&[("query", "mutation { __typename }")]).send().await.unwrap();
     assert_eq!(response.status(), 405);
     assert_eq!(response.headers()["allow"], "POST");
     let response = app
         .client
         .get(app.url("/graphql"))
-        .query(&[
-            ("query", "query A { __typename } mutation B { __typename }"),
-            ("operationName", "B"),
-        ])
+        .query(&[("query", "query A { __typename } mutation B { __typename }"), ("operationName", "B")])
         .send()
         .await
         .unwrap();
@@ -33,13 +25,7 @@ async fn mutations_over_get_are_refused_with_405() {
 #[tokio::test]
 async fn queries_over_get_work() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(app.url("/graphql"))
-        .query(&[("query", "{ __typename }")])
-        .send()
-        .await
-        .unwrap();
+    let response = app.client.get(app.url("/graphql")).query(&[("query", "{ __typename }")]).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["data"]["__typename"], "Query");
@@ -48,11 +34,7 @@ async fn queries_over_get_work() {
 #[tokio::test]
 async fn text_plain_and_form_posts_are_refused() {
     let app = spawn_app().await;
-    for content_type in [
-        "text/plain",
-        "application/x-www-form-urlencoded",
-        "multipart/form-data; boundary=x",
-    ] {
+    for content_type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
         let response = app
             .client
             .post(app.url("/graphql"))
@@ -70,9 +52,7 @@ async fn text_plain_and_form_posts_are_refused() {
 #[tokio::test]
 async fn batches_are_refused_and_nothing_runs() {
     let app = spawn_app().await;
-    let batch: Vec<Value> = (0..100)
-        .map(|_| json!({ "query": "{ __typename }" }))
-        .collect();
+    let batch: Vec<Value> = (0..100).map(|_| json!({ "query": "{ __typename }" })).collect();
     let response = app
         .client
         .post(app.url("/graphql"))
@@ -85,41 +65,17 @@ async fn batches_are_refused_and_nothing_runs() {
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap();
     assert!(body.get("data").is_none(), "{body}");
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Batched")
-    );
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("Batched"));
 }
 
 #[tokio::test]
 async fn request_ids_are_echoed_or_generated() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(app.url("/healthz"))
-        .header("x-request-id", "abc-123")
-        .send()
-        .await
-        .unwrap();
+    let response = app.client.get(app.url("/healthz")).header("x-request-id", "abc-123").send().await.unwrap();
     assert_eq!(response.headers()["x-request-id"], "abc-123");
-    let response = app
-        .client
-        .get(app.url("/healthz"))
-        .header("x-request-id", "bad id\twith tab")
-        .send()
-        .await
-        .unwrap();
-    let generated = response.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(
-        generated.len(),
-        36,
-        "a UUID replaces an unsafe id: {generated}"
-    );
+    let response = app.client.get(app.url("/healthz")).header("x-request-id", "bad id\twith tab").send().await.unwrap();
+    let generated = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(generated.len(), 36, "a UUID replaces an unsafe id: {generated}");
 }
 
 #[tokio::test]
@@ -141,39 +97,14 @@ async fn graphiql_and_introspection_follow_the_switches() {
     assert!(page.text().await.unwrap().contains("graphiql"));
 
     let prod = spawn_app_with(&["--graphiql", "false", "--introspection", "false"]).await;
-    assert_eq!(
-        prod.client
-            .get(prod.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
-    let body = prod
-        .graphql(None, "{ __schema { types { name } } }", json!({}))
-        .await;
-    assert!(
-        body["data"]["__schema"].is_null(),
-        "introspection must be off: {body}"
-    );
-    let body = prod
-        .graphql(
-            None,
-            "{ __type(name: \"Query\") { fields { name } } }",
-            json!({}),
-        )
-        .await;
-    assert!(
-        body["data"]["__type"].is_null(),
-        "introspection must be off: {body}"
-    );
+    assert_eq!(prod.client.get(prod.url("/")).send().await.unwrap().status(), 404);
+    let body = prod.graphql(None, "{ __schema { types { name } } }", json!({})).await;
+    assert!(body["data"]["__schema"].is_null(), "introspection must be off: {body}");
+    let body = prod.graphql(None, "{ __type(name: \"Query\") { fields { name } } }", json!({})).await;
+    assert!(body["data"]["__type"].is_null(), "introspection must be off: {body}");
     let body = prod.graphql(None, "{ mee { subject } }", json!({})).await;
     let message = body["errors"][0]["message"].as_str().unwrap();
-    assert!(
-        !message.contains("Did you mean"),
-        "suggestions must be off: {message}"
-    );
+    assert!(!message.contains("Did you mean"), "suggestions must be off: {message}");
     assert_eq!(first_error_code(&body), "BAD_USER_INPUT");
 }
 
@@ -185,22 +116,11 @@ async fn cors_allows_only_configured_origins() {
             .request(reqwest::Method::OPTIONS, app.url("/graphql"))
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header(
-                "access-control-request-headers",
-                "content-type,authorization",
-            )
+            .header("access-control-request-headers", "content-type,authorization")
             .send()
     };
     let allowed = preflight("https://app.example.org").await.unwrap();
-    assert_eq!(
-        allowed.headers()["access-control-allow-origin"],
-        "https://app.example.org"
-    );
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://app.example.org");
     let refused = preflight("https://evil.example.com").await.unwrap();
-    assert!(
-        refused
-            .headers()
-            .get("access-control-allow-origin")
-            .is_none()
-    );
+    assert!(refused.headers().get("access-control-allow-origin").is_none());
 }

@@ -25,12 +25,8 @@ async fn deep_queries_are_rejected_before_running() {
 async fn thousands_of_aliases_are_too_complex() {
     let app = spawn_app().await;
     let token = app.token("admin", &[endorse::auth::Role::Admin]);
-    let aliases: String = (0..1000)
-        .map(|i| format!("a{i}: auditLog(first: 50) {{ action }} "))
-        .collect();
-    let body = app
-        .graphql(Some(&token), &format!("{{ {aliases} }}"), json!({}))
-        .await;
+    let aliases: String = (0..1000).map(|i| format!("a{i}: auditLog(first: 50) {{ action }} ")).collect();
+    let body = app.graphql(Some(&token), &format!("{{ {aliases} }}"), json!({})).await;
     assert_eq!(first_error_code(&body), "QUERY_TOO_COMPLEX", "{body}");
 }
 
@@ -55,12 +51,7 @@ async fn oversized_bodies_get_413_without_buffering_everything() {
 async fn many_directives_are_rejected() {
     let app = spawn_app().await;
     let directives = "@include(if: true) ".repeat(5000);
-    let body = app
-        .graphql(None, &format!("{{ __typename {directives} }}"), json!({}))
-        .await;
+    let body = app.graphql(None, &format!("{{ __typename {directives} }}"), json!({})).await;
     assert!(body["errors"].is_array(), "{body}");
-    assert!(
-        body.get("data").is_none() || body["data"].is_null(),
-        "{body}"
-    );
+    assert!(body.get("data").is_none() || body["data"].is_null(), "{body}");
 }

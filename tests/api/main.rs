@@ -8,5 +8,6 @@ mod http_audit;
 mod http_rules;
 mod limits;
 mod portfolios;
+mod projection;
 mod readiness;
 mod schema;

@@ -17,7 +17,8 @@ pub const CHANGE: &str = "mutation($id: ID!, $v: Int!, $changes: PortfolioChange
   }
 }";
 
-pub const SUBMIT: &str = "mutation($id: ID!, $v: Int!) { submitPortfolio(id: $id, expectedVersion: $v) { id status version submittedAt } }";
+pub const SUBMIT: &str =
+    "mutation($id: ID!, $v: Int!) { submitPortfolio(id: $id, expectedVersion: $v) { id status version submittedAt } }";
 
 /// Creates a DRAFT portfolio for `owner`; returns (id, token).
 pub async fn create(app: &TestApp, owner: &str, track: &str, category: &str) -> (String, String) {
@@ -29,7 +30,8 @@ pub async fn create(app: &TestApp, owner: &str, track: &str, category: &str) -> 
             json!({ "input": { "track": track, "targetCategory": category, "applicant": { "name": format!("Name of {owner}"), "email": format!("{owner}@example.org"), "region": "North" } } }),
         )
         .await;
-    let id = body["data"]["createPortfolio"]["id"].as_str().unwrap_or_else(|| panic!("create failed: {body}")).to_owned();
+    let id =
+        body["data"]["createPortfolio"]["id"].as_str().unwrap_or_else(|| panic!("create failed: {body}")).to_owned();
     (id, token)
 }
 
@@ -46,8 +48,17 @@ async fn create_change_and_submit_a_portfolio() {
     let app = spawn_app().await;
     let (id, token) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
 
-    let body = app.graphql(Some(&token), "query($id: ID!) { portfolio(id: $id) { ownerId status version applicant { name } } }", json!({ "id": id })).await;
-    assert_eq!(body["data"]["portfolio"], json!({ "ownerId": "ada", "status": "DRAFT", "version": 1, "applicant": { "name": "Name of ada" } }));
+    let body = app
+        .graphql(
+            Some(&token),
+            "query($id: ID!) { portfolio(id: $id) { ownerId status version applicant { name } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["portfolio"],
+        json!({ "ownerId": "ada", "status": "DRAFT", "version": 1, "applicant": { "name": "Name of ada" } })
+    );
 
     let body = change(
         &app,
@@ -80,7 +91,11 @@ async fn create_change_and_submit_a_portfolio() {
     )
     .await;
     let portfolio = &body["data"]["changePortfolio"];
-    assert_eq!(portfolio["training"], json!([{ "id": first_training, "title": "Attachment, revised", "hours": 21.5, "completedOn": "2024-03-02", "topics": [] }]), "{body}");
+    assert_eq!(
+        portfolio["training"],
+        json!([{ "id": first_training, "title": "Attachment, revised", "hours": 21.5, "completedOn": "2024-03-02", "topics": [] }]),
+        "{body}"
+    );
 
     let body = app.graphql(Some(&token), SUBMIT, json!({ "id": id, "v": 3 })).await;
     let submitted = &body["data"]["submitPortfolio"];
@@ -96,7 +111,13 @@ async fn create_change_and_submit_a_portfolio() {
 
     // Every mutation left an audit record with its result.
     let admin = app.token("root", &[Role::Admin]);
-    let body = app.graphql(Some(&admin), "query($t: String) { auditLog(target: $t) { actor action result requestId } }", json!({ "t": id })).await;
+    let body = app
+        .graphql(
+            Some(&admin),
+            "query($t: String) { auditLog(target: $t) { actor action result requestId } }",
+            json!({ "t": id }),
+        )
+        .await;
     let actions: Vec<(String, String)> = body["data"]["auditLog"]
         .as_array()
         .unwrap()
@@ -115,7 +136,13 @@ async fn create_change_and_submit_a_portfolio() {
         ]
         .map(|(a, r)| (a.to_owned(), r.to_owned()))
     );
-    assert!(body["data"]["auditLog"].as_array().unwrap().iter().all(|r| r["actor"] == "ada" && r["requestId"].as_str().unwrap().len() > 8));
+    assert!(
+        body["data"]["auditLog"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["actor"] == "ada" && r["requestId"].as_str().unwrap().len() > 8)
+    );
 }
 
 #[tokio::test]
@@ -174,7 +201,13 @@ async fn stale_versions_conflict_and_nothing_is_lost() {
     assert_eq!(outcomes.iter().filter(|ok| **ok).count(), 1, "{a}\n{b}");
     let loser = if outcomes[0] { &b } else { &a };
     assert_eq!(first_error_code(loser), "CONFLICT");
-    let body = app.graphql(Some(&token), "query($id: ID!) { portfolio(id: $id) { version training { hours } } }", json!({ "id": id })).await;
+    let body = app
+        .graphql(
+            Some(&token),
+            "query($id: ID!) { portfolio(id: $id) { version training { hours } } }",
+            json!({ "id": id }),
+        )
+        .await;
     assert_eq!(body["data"]["portfolio"]["version"], 2);
     assert_eq!(body["data"]["portfolio"]["training"].as_array().unwrap().len(), 1);
 }
@@ -198,18 +231,30 @@ async fn bad_input_names_the_field_and_writes_nothing() {
             json!({ "upsert": [{ "entry": { "training": { "title": "t", "hours": 2, "completedOn": "2999-01-01" } } }] }),
             "changes.upsert[0].entry.training.completedOn",
         ),
-        (json!({ "upsert": [{ "id": "0123456789abcdef01234567", "entry": { "leadership": { "description": "x" } } }] }), "changes.upsert[0].id"),
+        (
+            json!({ "upsert": [{ "id": "0123456789abcdef01234567", "entry": { "leadership": { "description": "x" } } }] }),
+            "changes.upsert[0].id",
+        ),
         (json!({ "remove": ["nope"] }), "changes.remove[0]"),
         (json!({ "applicant": { "name": "  " } }), "changes.applicant.name"),
         (json!({ "extra": { "$where": "1" } }), "changes.extra"),
-        (json!({ "upsert": [{ "entry": { "training": { "title": "t", "hours": 2, "completedOn": "2024-01-01", "evidenceIds": ["abc"] } } }] }), "evidenceIds"),
+        (
+            json!({ "upsert": [{ "entry": { "training": { "title": "t", "hours": 2, "completedOn": "2024-01-01", "evidenceIds": ["abc"] } } }] }),
+            "evidenceIds",
+        ),
     ];
     for (changes, field) in cases {
         let body = change(&app, &token, &id, 1, changes.clone()).await;
         assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{changes}: {body}");
         assert!(body["errors"][0]["extensions"]["field"].as_str().unwrap_or("").ends_with(field), "{changes}: {body}");
     }
-    let body = app.graphql(Some(&token), "query($id: ID!) { portfolio(id: $id) { version training { id } } }", json!({ "id": id })).await;
+    let body = app
+        .graphql(
+            Some(&token),
+            "query($id: ID!) { portfolio(id: $id) { version training { id } } }",
+            json!({ "id": id }),
+        )
+        .await;
     assert_eq!(body["data"]["portfolio"], json!({ "version": 1, "training": [] }), "nothing was written");
 
     // Fields the schema does not have (status, ownerId, version) are refused.
@@ -225,9 +270,13 @@ async fn bad_input_names_the_field_and_writes_nothing() {
     let body = change(&app, &token, &id, 1, json!({ "upsert": [{ "entry": { "leadership": { "description": "x" }, "exam": { "category": "FAMILY_ASSOCIATE", "takenOn": "2024-01-01", "passed": true } } }] })).await;
     assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{body}");
     // Operators smuggled into ids never reach the driver.
-    let body = app.graphql(Some(&token), "query($id: ID!) { portfolio(id: $id) { id } }", json!({ "id": "{\"$ne\": null}" })).await;
+    let body = app
+        .graphql(Some(&token), "query($id: ID!) { portfolio(id: $id) { id } }", json!({ "id": "{\"$ne\": null}" }))
+        .await;
     assert_eq!(first_error_code(&body), "BAD_USER_INPUT");
-    let body = app.graphql(Some(&token), "query($id: ID!) { portfolio(id: $id) { id } }", json!({ "id": { "$ne": null } })).await;
+    let body = app
+        .graphql(Some(&token), "query($id: ID!) { portfolio(id: $id) { id } }", json!({ "id": { "$ne": null } }))
+        .await;
     assert_eq!(first_error_code(&body), "BAD_USER_INPUT");
 }
 
@@ -247,7 +296,9 @@ async fn the_connection_pages_with_keyset_cursors_and_filters() {
         let body = app.graphql(Some(&coordinator), page, json!({ "after": after })).await;
         let connection = &body["data"]["portfolios"];
         assert_eq!(connection["totalCount"], 5, "{body}");
-        seen.extend(connection["edges"].as_array().unwrap().iter().map(|e| e["node"]["id"].as_str().unwrap().to_owned()));
+        seen.extend(
+            connection["edges"].as_array().unwrap().iter().map(|e| e["node"]["id"].as_str().unwrap().to_owned()),
+        );
         if !connection["pageInfo"]["hasNextPage"].as_bool().unwrap() {
             break;
         }
@@ -256,7 +307,9 @@ async fn the_connection_pages_with_keyset_cursors_and_filters() {
     ids.reverse();
     assert_eq!(seen, ids, "newest first, each exactly once");
 
-    let body = app.graphql(Some(&coordinator), page, json!({ "filter": { "category": ["MENTOR_POLICY"], "status": ["DRAFT"] } })).await;
+    let body = app
+        .graphql(Some(&coordinator), page, json!({ "filter": { "category": ["MENTOR_POLICY"], "status": ["DRAFT"] } }))
+        .await;
     assert_eq!(body["data"]["portfolios"]["totalCount"], 2);
     let body = app.graphql(Some(&coordinator), page, json!({ "filter": { "ownerId": "c" } })).await;
     assert_eq!(body["data"]["portfolios"]["totalCount"], 1);

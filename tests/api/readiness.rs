@@ -35,16 +35,10 @@ impl PrivateMongo {
             .expect("the MongoDB-protocol server starts");
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "private MongoDB did not come up on port {port}"
-            );
+            assert!(Instant::now() < deadline, "private MongoDB did not come up on port {port}");
             std::thread::sleep(Duration::from_millis(50));
         }
-        PrivateMongo {
-            port,
-            child: Some(child),
-        }
+        PrivateMongo { port, child: Some(child) }
     }
 
     fn stop(&mut self) {
@@ -62,11 +56,7 @@ impl Drop for PrivateMongo {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,15 +70,7 @@ async fn mongodb_outage_is_reported_fast_and_recovers() {
     let token = app.token("root", &[Role::Admin]);
     let query = "{ auditLog(first: 1) { action } }";
 
-    assert_eq!(
-        app.client
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.client.get(app.url("/readyz")).send().await.unwrap().status(), 200);
     let body = app.graphql(Some(&token), query, json!({})).await;
     assert!(body["errors"].is_null(), "{body}");
 
@@ -99,31 +81,17 @@ async fn mongodb_outage_is_reported_fast_and_recovers() {
     let body: serde_json::Value = readyz.json().await.unwrap();
     assert_eq!(body["mongodb"], "unavailable");
     assert_eq!(body["s3"], "ok");
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "readyz took {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(3), "readyz took {:?}", started.elapsed());
 
     let started = Instant::now();
     let body = app.graphql(Some(&token), query, json!({})).await;
     assert_eq!(first_error_code(&body), "SERVICE_UNAVAILABLE", "{body}");
-    assert!(
-        started.elapsed() < Duration::from_millis(500),
-        "not fast: {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_millis(500), "not fast: {:?}", started.elapsed());
 
     let _mongo = PrivateMongo::start(port);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let status = app
-            .client
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status();
+        let status = app.client.get(app.url("/readyz")).send().await.unwrap().status();
         if status == 200 {
             break;
         }

@@ -2,11 +2,8 @@
 /// with `cargo run -- schema > schema/schema.graphql`.
 #[test]
 fn committed_schema_matches_the_code() {
-    let committed = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/schema/schema.graphql"
-    ))
-    .expect("schema/schema.graphql exists");
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema/schema.graphql"))
+        .expect("schema/schema.graphql exists");
     let generated = endorse::graphql::sdl();
     assert!(
         committed == generated,
@@ -18,14 +15,8 @@ fn committed_schema_matches_the_code() {
 #[test]
 fn schema_contains_the_contract_basics() {
     let sdl = endorse::graphql::sdl();
-    for needle in [
-        "scalar Date",
-        "scalar DateTime",
-        "type Viewer",
-        "subject: String!",
-        "roles: [Role!]!",
-        "enum Role",
-    ] {
+    for needle in ["scalar Date", "scalar DateTime", "type Viewer", "subject: String!", "roles: [Role!]!", "enum Role"]
+    {
         assert!(sdl.contains(needle), "schema lacks `{needle}`");
     }
 }

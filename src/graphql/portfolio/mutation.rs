@@ -44,9 +44,14 @@ fn applicant(input: ApplicantInput, prefix: &str) -> ApiResult<Applicant> {
     if let Some(email) = &input.email {
         let plausible = email.len() <= 254
             && !email.chars().any(char::is_whitespace)
-            && email.split_once('@').is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !host.contains('@'));
+            && email
+                .split_once('@')
+                .is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !host.contains('@'));
         if !plausible {
-            return Err(ApiError::bad_input(format!("{prefix}.email"), "email must be an address like name@example.org"));
+            return Err(ApiError::bad_input(
+                format!("{prefix}.email"),
+                "email must be an address like name@example.org",
+            ));
         }
     }
     Ok(Applicant { name: input.name.trim().to_owned(), email: input.email, region: input.region })
@@ -98,7 +103,12 @@ fn validate_entry(entry: &Entry, today: chrono::NaiveDate) -> Result<(), Validat
 /// Loads a portfolio the caller may change: visible (else NOT_FOUND, exactly
 /// as if absent), owned (else FORBIDDEN), editable and at `expected_version`
 /// (else CONFLICT).
-async fn load_for_change(ctx: &Context<'_>, viewer: &Viewer, id: &ID, expected_version: i32) -> ApiResult<PortfolioDocument> {
+async fn load_for_change(
+    ctx: &Context<'_>,
+    viewer: &Viewer,
+    id: &ID,
+    expected_version: i32,
+) -> ApiResult<PortfolioDocument> {
     let object_id = parse_id("id", id)?;
     set_audit_target(ctx, object_id.to_hex());
     let document = services(ctx)
@@ -120,11 +130,7 @@ async fn load_for_change(ctx: &Context<'_>, viewer: &Viewer, id: &ID, expected_v
 }
 
 fn check_version(document: &PortfolioDocument, expected_version: i32) -> ApiResult<()> {
-    if document.version == expected_version {
-        Ok(())
-    } else {
-        Err(stale(document.version))
-    }
+    if document.version == expected_version { Ok(()) } else { Err(stale(document.version)) }
 }
 
 fn stale(current: i32) -> ApiError {
@@ -154,7 +160,10 @@ async fn check_evidence_links(ctx: &Context<'_>, portfolio_id: ObjectId, content
     }
     let own = services(ctx).evidence_ids_of(portfolio_id).await?;
     if let Some(stranger) = linked.iter().find(|id| !own.contains(**id)) {
-        return Err(ApiError::bad_input("evidenceIds", format!("evidence `{stranger}` does not belong to this portfolio")));
+        return Err(ApiError::bad_input(
+            "evidenceIds",
+            format!("evidence `{stranger}` does not belong to this portfolio"),
+        ));
     }
     Ok(())
 }
@@ -187,7 +196,13 @@ impl PortfolioMutation {
 
     /// Applies many changes at once, all or nothing. Fails with CONFLICT
     /// when `expectedVersion` is not the current version.
-    async fn change_portfolio(&self, ctx: &Context<'_>, id: ID, expected_version: i32, changes: PortfolioChanges) -> ApiResult<PortfolioObject> {
+    async fn change_portfolio(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        changes: PortfolioChanges,
+    ) -> ApiResult<PortfolioObject> {
         let viewer = viewer(ctx)?;
         let mut document = load_for_change(ctx, viewer, &id, expected_version).await?;
         let today = today();
@@ -223,7 +238,10 @@ impl PortfolioMutation {
         }
         let upserts = changes.upsert.unwrap_or_default();
         if upserts.len() > MAX_UPSERTS_PER_CHANGE {
-            return Err(ApiError::bad_input("changes.upsert", format!("at most {MAX_UPSERTS_PER_CHANGE} entries per change")));
+            return Err(ApiError::bad_input(
+                "changes.upsert",
+                format!("at most {MAX_UPSERTS_PER_CHANGE} entries per change"),
+            ));
         }
         for (index, change) in upserts.into_iter().enumerate() {
             let replace = change.id.is_some();
@@ -255,7 +273,10 @@ impl PortfolioMutation {
         .max()
         .unwrap_or(0);
         if largest > MAX_ENTRIES_PER_SECTION {
-            return Err(ApiError::bad_input("changes.upsert", format!("a section may hold at most {MAX_ENTRIES_PER_SECTION} entries")));
+            return Err(ApiError::bad_input(
+                "changes.upsert",
+                format!("a section may hold at most {MAX_ENTRIES_PER_SECTION} entries"),
+            ));
         }
         check_evidence_links(ctx, document.id, &document.content).await?;
         save(ctx, document, expected_version).await

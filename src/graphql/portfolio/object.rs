@@ -131,7 +131,12 @@ impl PortfolioObject {
     }
     /// Every category of the portfolio's track, best progress first.
     #[graphql(complexity = "50 + 7 * child_complexity")]
-    async fn recommendations(&self, ctx: &Context<'_>, as_of: Option<Date>, basis: Option<Basis>) -> ApiResult<Vec<EligibilityObject>> {
+    async fn recommendations(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+        basis: Option<Basis>,
+    ) -> ApiResult<Vec<EligibilityObject>> {
         let rulebook = &services(ctx).rulebook;
         let content = &self.0.content;
         let as_of = as_of.map_or_else(|| self.default_as_of(), |d| d.0);

@@ -113,8 +113,10 @@ impl PortfolioQuery {
         } else {
             0
         };
-        let edges: Vec<PortfolioEdge> =
-            nodes.into_iter().map(|doc| PortfolioEdge { cursor: encode_cursor(doc.id), node: PortfolioObject(doc) }).collect();
+        let edges: Vec<PortfolioEdge> = nodes
+            .into_iter()
+            .map(|doc| PortfolioEdge { cursor: encode_cursor(doc.id), node: PortfolioObject(doc) })
+            .collect();
         Ok(PortfolioConnection {
             page_info: PageInfo { has_next_page, end_cursor: edges.last().map(|e| e.cursor.clone()) },
             edges,
