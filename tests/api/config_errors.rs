@@ -55,3 +55,17 @@ fn secrets_never_reach_the_output() {
     assert!(!ok);
     assert!(!stderr.contains(secret), "{stderr}");
 }
+
+#[test]
+fn a_malformed_rulebook_stops_start_up_naming_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("endorse-rulebook-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("broken.json");
+    std::fs::write(&path, "{\n  \"association\": \"x-aimh\",\n  \"name\": \"X\",\n  \"versions\": [ { \"effectiveFrom\": \"2025-13-01\" } ]\n}\n")
+        .unwrap();
+    let path_text = path.to_str().unwrap().to_owned();
+    let (ok, stderr) = run_serve(&[("ENDORSE_ENV", "development"), ("ENDORSE_RULEBOOK_FILE", &path_text)]);
+    assert!(!ok);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(&format!("{path_text}:4:")), "names file and line: {stderr}");
+}

@@ -3,6 +3,7 @@
 
 mod auth;
 mod config_errors;
+mod eligibility;
 mod helpers;
 mod http_audit;
 mod http_rules;
