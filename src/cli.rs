@@ -39,6 +39,11 @@ pub enum Command {
         #[command(flatten)]
         config: Config,
     },
+    /// Remove expired pending uploads and objects without a record.
+    Sweep {
+        #[command(flatten)]
+        config: Config,
+    },
     /// Exit 0 if a URL answers 200 (container health checks: the runtime
     /// image has no curl).
     Probe {
@@ -80,6 +85,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Probe { url } => probe(&url).await,
+        Command::Sweep { config } => {
+            crate::telemetry::init(config.log_format, &config.log);
+            let grace = std::time::Duration::from_secs(config.evidence.sweep_grace_seconds);
+            let services = connect(&Arc::new(config)).await?;
+            println!("{}", crate::sweeper::sweep(&services, grace).await?);
+            Ok(())
+        }
         Command::Seed { demo, config } => {
             crate::telemetry::init(config.log_format, &config.log);
             anyhow::ensure!(demo, "say what to seed: --demo");

@@ -105,6 +105,9 @@ pub struct Config {
     )]
     pub cors_origins: Vec<String>,
 
+    #[command(flatten)]
+    pub evidence: EvidenceConfig,
+
     /// Rulebook file (JSON) of the association [default: the built-in NYS-AIMH rulebook].
     #[arg(long, env = "ENDORSE_RULEBOOK_FILE", value_name = "ENDORSE_RULEBOOK_FILE")]
     pub rulebook_file: Option<PathBuf>,
@@ -326,6 +329,68 @@ pub struct LimitsConfig {
     pub max_page_size: usize,
 }
 
+#[derive(Debug, Clone, Args)]
+pub struct EvidenceConfig {
+    /// Largest evidence file, in bytes (both upload flows).
+    #[arg(long = "max-upload-bytes", env = "ENDORSE_MAX_UPLOAD_BYTES", value_name = "ENDORSE_MAX_UPLOAD_BYTES", default_value_t = 50 * 1024 * 1024)]
+    pub max_upload_bytes: u64,
+
+    /// File types accepted as evidence (sniffed from the bytes), comma-separated MIME types.
+    #[arg(
+        long = "allowed-upload-types",
+        env = "ENDORSE_ALLOWED_UPLOAD_TYPES",
+        value_name = "ENDORSE_ALLOWED_UPLOAD_TYPES",
+        value_delimiter = ',',
+        default_value = "application/pdf,image/jpeg,image/png,image/webp,image/heic"
+    )]
+    pub allowed_types: Vec<String>,
+
+    /// Lifetime of a presigned upload URL (and of a PENDING_UPLOAD record), in seconds.
+    #[arg(
+        long = "upload-url-ttl-seconds",
+        env = "ENDORSE_UPLOAD_URL_TTL_SECONDS",
+        value_name = "ENDORSE_UPLOAD_URL_TTL_SECONDS",
+        default_value_t = 900
+    )]
+    pub upload_url_ttl_seconds: u64,
+
+    /// Longest lifetime a client may ask for a download URL, in seconds.
+    #[arg(
+        long = "max-download-url-ttl-seconds",
+        env = "ENDORSE_MAX_DOWNLOAD_URL_TTL_SECONDS",
+        value_name = "ENDORSE_MAX_DOWNLOAD_URL_TTL_SECONDS",
+        default_value_t = 3600
+    )]
+    pub max_download_url_ttl_seconds: u64,
+
+    /// Image previews made at the same time (each decodes in a blocking thread).
+    #[arg(
+        long = "image-concurrency",
+        env = "ENDORSE_IMAGE_CONCURRENCY",
+        value_name = "ENDORSE_IMAGE_CONCURRENCY",
+        default_value_t = 2
+    )]
+    pub image_concurrency: usize,
+
+    /// Run the evidence sweeper every this many seconds inside `serve` (0: only `endorse sweep`).
+    #[arg(
+        long = "sweep-interval-seconds",
+        env = "ENDORSE_SWEEP_INTERVAL_SECONDS",
+        value_name = "ENDORSE_SWEEP_INTERVAL_SECONDS",
+        default_value_t = 0
+    )]
+    pub sweep_interval_seconds: u64,
+
+    /// Objects without a record are removed only when older than this (uploads in flight are younger).
+    #[arg(
+        long = "sweep-grace-seconds",
+        env = "ENDORSE_SWEEP_GRACE_SECONDS",
+        value_name = "ENDORSE_SWEEP_GRACE_SECONDS",
+        default_value_t = 3600
+    )]
+    pub sweep_grace_seconds: u64,
+}
+
 /// A configuration problem, reported as one line naming the variable.
 #[derive(Debug, thiserror::Error)]
 #[error("{variable}: {problem}")]
@@ -438,6 +503,25 @@ impl Config {
         }
         if self.limits.max_page_size == 0 {
             return Err(problem("ENDORSE_MAX_PAGE_SIZE", "must be at least 1"));
+        }
+        if self.evidence.max_upload_bytes == 0 {
+            return Err(problem("ENDORSE_MAX_UPLOAD_BYTES", "must be at least 1"));
+        }
+        const KNOWN_TYPES: [&str; 5] = ["application/pdf", "image/jpeg", "image/png", "image/webp", "image/heic"];
+        if let Some(unknown) = self.evidence.allowed_types.iter().find(|t| !KNOWN_TYPES.contains(&t.as_str())) {
+            return Err(problem(
+                "ENDORSE_ALLOWED_UPLOAD_TYPES",
+                format!("`{unknown}` is not one of {}", KNOWN_TYPES.join(", ")),
+            ));
+        }
+        if !(60..=7 * 24 * 3600).contains(&self.evidence.upload_url_ttl_seconds) {
+            return Err(problem("ENDORSE_UPLOAD_URL_TTL_SECONDS", "must be between 60 and 604800"));
+        }
+        if !(1..=7 * 24 * 3600).contains(&self.evidence.max_download_url_ttl_seconds) {
+            return Err(problem("ENDORSE_MAX_DOWNLOAD_URL_TTL_SECONDS", "must be between 1 and 604800"));
+        }
+        if self.evidence.image_concurrency == 0 {
+            return Err(problem("ENDORSE_IMAGE_CONCURRENCY", "must be at least 1"));
         }
         for origin in self.cors_origins.iter().filter(|o| !o.is_empty()) {
             if origin != "*" {

@@ -25,6 +25,8 @@ pub struct Services {
     pub rulebook: Arc<Rulebook>,
     pub verifier: Arc<TokenVerifier>,
     pub health: Health,
+    /// Bounds concurrent image decoding (CPU and memory heavy).
+    pub image_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl Services {
@@ -37,7 +39,6 @@ impl Services {
         health: Health,
     ) -> Self {
         Services {
-            config,
             audit: AuditLog::new(&store),
             portfolios: PortfolioStore::new(&store),
             evidence: EvidenceStore::new(&store),
@@ -46,6 +47,8 @@ impl Services {
             rulebook: Arc::new(rulebook),
             verifier: Arc::new(verifier),
             health,
+            image_permits: Arc::new(tokio::sync::Semaphore::new(config.evidence.image_concurrency)),
+            config,
         }
     }
 
@@ -60,8 +63,13 @@ impl Services {
         &self,
         portfolio_id: mongodb::bson::oid::ObjectId,
     ) -> ApiResult<std::collections::HashSet<String>> {
+        Ok(self.evidence_store()?.ids_of(portfolio_id).await?)
+    }
+
+    /// The evidence collection, or SERVICE_UNAVAILABLE while MongoDB is down.
+    pub fn evidence_store(&self) -> ApiResult<&EvidenceStore> {
         self.store()?;
-        Ok(self.evidence.ids_of(portfolio_id).await?)
+        Ok(&self.evidence)
     }
 
     /// The database, or SERVICE_UNAVAILABLE at once while it is known to be down.

@@ -35,6 +35,7 @@ pub struct Application {
     address: SocketAddr,
     router: axum::Router,
     monitor: tokio::task::JoinHandle<()>,
+    sweeper: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Connects to MongoDB and S3 and prepares them (indexes; the bucket in
@@ -78,9 +79,17 @@ impl Application {
         let address =
             listener.local_addr().map_err(|source| StartupError::Listen { address: config.listen, source })?;
         let monitor = services.health.spawn_monitor(services.store_unchecked().clone());
+        let evidence = &config.evidence;
+        let sweeper = (evidence.sweep_interval_seconds > 0).then(|| {
+            crate::sweeper::spawn_periodic(
+                services.clone(),
+                std::time::Duration::from_secs(evidence.sweep_interval_seconds),
+                std::time::Duration::from_secs(evidence.sweep_grace_seconds),
+            )
+        });
         let schema = build_schema(&config, services.clone());
         let router = router(&config, AppState { schema, services });
-        Ok(Application { listener, address, router, monitor })
+        Ok(Application { listener, address, router, monitor, sweeper })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -94,6 +103,9 @@ impl Application {
     ) -> std::io::Result<()> {
         let result = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
         self.monitor.abort();
+        if let Some(sweeper) = self.sweeper {
+            sweeper.abort();
+        }
         result
     }
 }

@@ -10,6 +10,9 @@ pub enum BlobError {
     /// The object or bucket does not exist.
     #[error("object not found")]
     NotFound,
+    /// A streamed upload grew past the allowed size.
+    #[error("the upload exceeds {limit} bytes")]
+    TooLarge { limit: u64 },
     /// The server answered with an error.
     #[error("object storage error: {0}")]
     Service(String),

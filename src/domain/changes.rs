@@ -127,6 +127,27 @@ pub fn remove(portfolio: &mut Portfolio, id: &str) -> Result<(), ChangeError> {
     Ok(())
 }
 
+/// Removes `evidence_id` from every entry that links it; true if any did.
+pub fn unlink_evidence(portfolio: &mut Portfolio, evidence_id: &str) -> bool {
+    let mut changed = false;
+    let mut drop_from = |ids: &mut Vec<String>| {
+        let before = ids.len();
+        ids.retain(|id| id != evidence_id);
+        changed |= ids.len() != before;
+    };
+    let p = portfolio;
+    p.education.iter_mut().for_each(|e| drop_from(&mut e.evidence_ids));
+    p.training.iter_mut().for_each(|e| drop_from(&mut e.evidence_ids));
+    p.work.iter_mut().for_each(|e| drop_from(&mut e.evidence_ids));
+    p.reflective_supervision.iter_mut().for_each(|e| drop_from(&mut e.evidence_ids));
+    p.exams.iter_mut().for_each(|e| drop_from(&mut e.evidence_ids));
+    p.licenses.iter_mut().for_each(|e| drop_from(&mut e.evidence_ids));
+    if let Some(agreement) = &mut p.agreement {
+        drop_from(&mut agreement.evidence_ids);
+    }
+    changed
+}
+
 /// Every evidence id any entry (or the agreement) links.
 pub fn linked_evidence(portfolio: &Portfolio) -> impl Iterator<Item = &str> {
     let p = portfolio;

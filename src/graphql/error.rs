@@ -124,6 +124,7 @@ impl From<BlobError> for ApiError {
                 tracing::warn!(error = %cause, "object storage unavailable");
                 ApiError::ServiceUnavailable("File storage")
             }
+            BlobError::TooLarge { limit } => ApiError::PayloadTooLarge(format!("The file exceeds {limit} bytes.")),
             other => ApiError::internal(other),
         }
     }

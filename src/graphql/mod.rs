@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod error;
+pub mod evidence;
 pub mod extensions;
 pub mod portfolio;
 mod query;
@@ -19,7 +20,7 @@ pub struct Query(QueryRoot, PortfolioQuery);
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(PortfolioMutation);
+pub struct Mutation(PortfolioMutation, evidence::EvidenceMutation);
 
 use crate::config::Config;
 use crate::services::Services;

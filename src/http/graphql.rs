@@ -14,6 +14,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures::{StreamExt, TryStreamExt};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
@@ -185,7 +186,7 @@ pub async fn get(
             return response;
         }
     }
-    execute(&state, &headers, request_id, media, params).await
+    execute(&state, &headers, request_id, media, request_from(params)).await
 }
 
 pub async fn post(
@@ -199,6 +200,9 @@ pub async fn post(
     };
     match content_kind(&headers) {
         ContentKind::Json => {}
+        ContentKind::Multipart(content_type) => {
+            return multipart(&state, &headers, request_id, media, content_type, body).await;
+        }
         ContentKind::Missing => {
             return respond(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -241,13 +245,14 @@ pub async fn post(
         Err(_) => Err("The request body is not valid JSON.".to_owned()),
     };
     match params {
-        Ok(params) => execute(&state, &headers, request_id, media, params).await,
+        Ok(params) => execute(&state, &headers, request_id, media, request_from(params)).await,
         Err(message) => request_error(media, &message),
     }
 }
 
 enum ContentKind {
     Json,
+    Multipart(String),
     Missing,
     Other(String),
 }
@@ -262,8 +267,78 @@ fn content_kind(headers: &HeaderMap) -> ContentKind {
         let p = p.trim().to_ascii_lowercase();
         !p.starts_with("charset=") || p == "charset=utf-8" || p == "charset=\"utf-8\""
     });
-    if media == "application/json" && charset_ok { ContentKind::Json } else { ContentKind::Other(value.to_owned()) }
+    match media.as_str() {
+        "application/json" if charset_ok => ContentKind::Json,
+        "multipart/form-data" => ContentKind::Multipart(value.to_owned()),
+        _ => ContentKind::Other(value.to_owned()),
+    }
 }
+
+/// Headers that a browser can only send after a CORS preflight: a
+/// multipart form from another site (a "simple" request) cannot carry them.
+fn has_preflight_header(headers: &HeaderMap) -> bool {
+    ["apollo-require-preflight", "x-apollo-operation-name"]
+        .iter()
+        .any(|name| headers.get(*name).is_some_and(|v| !v.is_empty()))
+}
+
+/// A GraphQL multipart request (file uploads). The file is spooled to a
+/// temporary file while it streams in, never held in memory; the size and
+/// count limits apply while reading.
+async fn multipart(
+    state: &AppState,
+    headers: &HeaderMap,
+    request_id: RequestId,
+    media: MediaType,
+    content_type: String,
+    body: Body,
+) -> Response {
+    if !has_preflight_header(headers) {
+        return respond(
+            StatusCode::BAD_REQUEST,
+            media,
+            &error_body(
+                "Multipart requests must carry the `apollo-require-preflight: true` header (CSRF protection).",
+                code::BAD_USER_INPUT,
+            ),
+        );
+    }
+    let max_file = state.services.config.evidence.max_upload_bytes;
+    // The file plus the operations and map parts.
+    let max_body = max_file.saturating_add(MULTIPART_OVERHEAD);
+    let too_large = || {
+        respond(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            media,
+            &error_body(&format!("The upload exceeds {max_file} bytes."), code::PAYLOAD_TOO_LARGE),
+        )
+    };
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max_body) {
+        return too_large();
+    }
+    // Counts while streaming: a chunked body has no Content-Length to check.
+    let mut seen: u64 = 0;
+    let stream = body.into_data_stream().map(move |chunk| {
+        let chunk = chunk.map_err(std::io::Error::other)?;
+        seen += chunk.len() as u64;
+        if seen > max_body {
+            return Err(std::io::Error::other("length limit exceeded"));
+        }
+        Ok(chunk)
+    });
+    let options = async_graphql::http::MultipartOptions::default().max_file_size(max_file as usize).max_num_files(1);
+    match async_graphql::http::receive_body(Some(content_type), stream.into_async_read(), options).await {
+        Ok(request) => execute(state, headers, request_id, media, request).await,
+        Err(async_graphql::ParseRequestError::PayloadTooLarge) => too_large(),
+        Err(error) if error.to_string().contains("length limit exceeded") => too_large(),
+        Err(error) => request_error(media, &format!("Invalid multipart request: {error}")),
+    }
+}
+
+/// Room for the `operations` and `map` parts of a multipart request.
+const MULTIPART_OVERHEAD: u64 = 1024 * 1024;
 
 fn not_acceptable() -> Response {
     respond(
@@ -273,12 +348,23 @@ fn not_acceptable() -> Response {
     )
 }
 
+fn request_from(params: Params) -> async_graphql::Request {
+    let mut request = async_graphql::Request::new(params.query);
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(variables) = params.variables {
+        request = request.variables(Variables::from_json(Value::Object(variables)));
+    }
+    request
+}
+
 async fn execute(
     state: &AppState,
     headers: &HeaderMap,
     request_id: RequestId,
     media: MediaType,
-    params: Params,
+    request: async_graphql::Request,
 ) -> Response {
     let identity = match headers.get(header::AUTHORIZATION) {
         None => Identity::Anonymous,
@@ -290,13 +376,7 @@ async fn execute(
             Err(_) => Identity::Rejected(crate::auth::jwt::TokenError::Malformed),
         },
     };
-    let mut request = async_graphql::Request::new(params.query).data(RequestInfo::new(request_id.0.clone(), identity));
-    if let Some(name) = params.operation_name {
-        request = request.operation_name(name);
-    }
-    if let Some(variables) = params.variables {
-        request = request.variables(Variables::from_json(Value::Object(variables)));
-    }
+    let request = request.data(RequestInfo::new(request_id.0.clone(), identity));
     let timeout = Duration::from_millis(state.services.config.limits.request_timeout_ms);
     let response = match tokio::time::timeout(timeout, state.schema.execute(request)).await {
         Ok(response) => response,

@@ -1,18 +1,76 @@
-//! The `evidence` collection: one record per uploaded file.
+//! The `evidence` collection: one record per uploaded file. The bytes live
+//! in S3 under server-generated keys; the record says what was declared, what
+//! was verified and what a reviewer decided. Status changes are
+//! compare-and-set on the current status, so concurrent calls cannot undo
+//! each other.
 
 use std::collections::HashSet;
 
 use futures::TryStreamExt;
-use mongodb::Collection;
-use mongodb::bson::{Document, doc, oid::ObjectId};
+use mongodb::bson::{DateTime, Document, doc, oid::ObjectId};
+use mongodb::options::{IndexOptions, ReturnDocument};
+use mongodb::{Collection, IndexModel};
+use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError};
+use crate::domain::model::{EvidenceKind, EvidenceRef, EvidenceStatus};
 
 pub const COLLECTION: &str = "evidence";
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvidenceRecord {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub portfolio_id: ObjectId,
+    /// The portfolio owner's subject (uploads are the owner's).
+    pub owner_id: String,
+    pub kind: EvidenceKind,
+    pub status: EvidenceStatus,
+    /// The client's file name, sanitised; metadata only, never a key.
+    pub file_name: String,
+    /// Declared while pending; the sniffed type once uploaded.
+    pub content_type: String,
+    /// Declared size (direct uploads) or stored size.
+    pub byte_size: Option<i64>,
+    /// Declared SHA-256 (direct uploads) or the computed one, hex.
+    pub sha256: Option<String>,
+    pub object_key: String,
+    #[serde(default)]
+    pub preview_key: Option<String>,
+    #[serde(default)]
+    pub thumbnail_key: Option<String>,
+    pub created_at: DateTime,
+    pub created_by: String,
+    /// When a PENDING_UPLOAD record (and its object) may be swept.
+    #[serde(default)]
+    pub expires_at: Option<DateTime>,
+    #[serde(default)]
+    pub uploaded_at: Option<DateTime>,
+    /// Why the upload was refused (SIZE_MISMATCH, HASH_MISMATCH, ...).
+    #[serde(default)]
+    pub reject_reason: Option<String>,
+    #[serde(default)]
+    pub reviewed_by: Option<String>,
+    #[serde(default)]
+    pub reviewed_at: Option<DateTime>,
+    #[serde(default)]
+    pub review_note: Option<String>,
+}
+
+impl EvidenceRecord {
+    /// Every S3 key this record may own.
+    pub fn keys(&self) -> Vec<&str> {
+        let mut keys = vec![self.object_key.as_str()];
+        keys.extend(self.preview_key.as_deref());
+        keys.extend(self.thumbnail_key.as_deref());
+        keys
+    }
+}
+
 #[derive(Clone)]
 pub struct EvidenceStore {
-    collection: Collection<Document>,
+    collection: Collection<EvidenceRecord>,
 }
 
 impl EvidenceStore {
@@ -20,10 +78,92 @@ impl EvidenceStore {
         EvidenceStore { collection: store.database().collection(COLLECTION) }
     }
 
+    pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
+        let index = |name: &str, keys: Document| {
+            IndexModel::builder().keys(keys).options(IndexOptions::builder().name(name.to_owned()).build()).build()
+        };
+        self.collection
+            .create_indexes([
+                index("portfolio", doc! { "portfolioId": 1, "_id": 1 }),
+                index("status_expires", doc! { "status": 1, "expiresAt": 1 }),
+                index("status_kind", doc! { "status": 1, "kind": 1 }),
+            ])
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert(&self, record: &EvidenceRecord) -> Result<(), StoreError> {
+        self.collection.insert_one(record).await?;
+        Ok(())
+    }
+
+    pub async fn get(&self, id: ObjectId) -> Result<Option<EvidenceRecord>, StoreError> {
+        Ok(self.collection.find_one(doc! { "_id": id }).await?)
+    }
+
+    /// A portfolio's evidence, oldest first.
+    pub async fn for_portfolio(&self, portfolio_id: ObjectId) -> Result<Vec<EvidenceRecord>, StoreError> {
+        let cursor = self.collection.find(doc! { "portfolioId": portfolio_id }).sort(doc! { "_id": 1 }).await?;
+        Ok(cursor.try_collect().await?)
+    }
+
+    /// What the requirement engine needs for basis VERIFIED.
+    pub async fn refs_for_portfolio(&self, portfolio_id: ObjectId) -> Result<Vec<EvidenceRef>, StoreError> {
+        Ok(self
+            .for_portfolio(portfolio_id)
+            .await?
+            .into_iter()
+            .map(|r| EvidenceRef { id: r.id.to_hex(), kind: r.kind, status: r.status })
+            .collect())
+    }
+
     /// Ids of every evidence record of a portfolio.
     pub async fn ids_of(&self, portfolio_id: ObjectId) -> Result<HashSet<String>, StoreError> {
-        let cursor = self.collection.find(doc! { "portfolioId": portfolio_id }).projection(doc! { "_id": 1 }).await?;
-        let records: Vec<Document> = cursor.try_collect().await?;
-        Ok(records.iter().filter_map(|r| r.get_object_id("_id").ok()).map(|id| id.to_hex()).collect())
+        Ok(self.for_portfolio(portfolio_id).await?.into_iter().map(|r| r.id.to_hex()).collect())
+    }
+
+    /// Applies `set` if the record is in one of `from`; returns the new record,
+    /// or None if it is missing or in another status.
+    pub async fn transition(
+        &self,
+        id: ObjectId,
+        from: &[EvidenceStatus],
+        set: Document,
+        unset: &[&str],
+    ) -> Result<Option<EvidenceRecord>, StoreError> {
+        let statuses: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+        let mut update = doc! { "$set": set };
+        if !unset.is_empty() {
+            let fields: Document =
+                unset.iter().map(|f| (f.to_string(), mongodb::bson::Bson::String(String::new()))).collect();
+            update.insert("$unset", fields);
+        }
+        Ok(self
+            .collection
+            .find_one_and_update(doc! { "_id": id, "status": { "$in": statuses } }, update)
+            .return_document(ReturnDocument::After)
+            .await?)
+    }
+
+    pub async fn delete(&self, id: ObjectId) -> Result<(), StoreError> {
+        self.collection.delete_one(doc! { "_id": id }).await?;
+        Ok(())
+    }
+
+    /// PENDING_UPLOAD records whose upload window closed before `now`.
+    pub async fn expired_pending(&self, now: DateTime) -> Result<Vec<EvidenceRecord>, StoreError> {
+        let filter = doc! { "status": EvidenceStatus::PendingUpload.as_str(), "expiresAt": { "$lt": now } };
+        Ok(self.collection.find(filter).await?.try_collect().await?)
+    }
+
+    /// Which of `ids` have a record.
+    pub async fn existing(&self, ids: &[ObjectId]) -> Result<HashSet<ObjectId>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let raw = self.collection.clone_with_type::<Document>();
+        let cursor = raw.find(doc! { "_id": { "$in": ids } }).projection(doc! { "_id": 1 }).await?;
+        let docs: Vec<Document> = cursor.try_collect().await?;
+        Ok(docs.iter().filter_map(|d| d.get_object_id("_id").ok()).collect())
     }
 }

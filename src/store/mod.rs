@@ -58,6 +58,7 @@ impl Store {
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
         audit::AuditLog::new(self).ensure_indexes().await?;
         portfolio::PortfolioStore::new(self).ensure_indexes().await?;
+        evidence::EvidenceStore::new(self).ensure_indexes().await?;
         Ok(())
     }
 }

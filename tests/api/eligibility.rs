@@ -134,7 +134,11 @@ async fn outcomes_follow_the_rules_in_force() {
 
     // Default category and asOf: the target category, today (a draft).
     let body = app
-        .graphql(Some(&token), "query($id: ID!) { portfolio(id: $id) { eligibility { category code asOf basis } } }", json!({ "id": id }))
+        .graphql(
+            Some(&token),
+            "query($id: ID!) { portfolio(id: $id) { eligibility { category code asOf basis } } }",
+            json!({ "id": id }),
+        )
         .await;
     let eligibility = &body["data"]["portfolio"]["eligibility"];
     assert_eq!(eligibility["category"], "MENTAL_HEALTH_SPECIALIST");
@@ -149,7 +153,11 @@ async fn outcomes_follow_the_rules_in_force() {
             json!({ "id": id }),
         )
         .await;
-    assert_eq!(body["data"]["portfolio"]["eligibility"], json!({ "rulebook": "nys-aimh@2017-01-01", "code": "IMHS" }), "{body}");
+    assert_eq!(
+        body["data"]["portfolio"]["eligibility"],
+        json!({ "rulebook": "nys-aimh@2017-01-01", "code": "IMHS" }),
+        "{body}"
+    );
     let body = change(&app, &token, &id, 2, json!({ "track": "EARLY_CHILDHOOD" })).await;
     assert!(body["errors"].is_null(), "{body}");
     let body = app
@@ -166,7 +174,11 @@ async fn outcomes_follow_the_rules_in_force() {
 
     // Before the first version: a clear input error on asOf.
     let body = app
-        .graphql(Some(&token), "query($id: ID!) { portfolio(id: $id) { eligibility(asOf: \"2010-01-01\") { met } } }", json!({ "id": id }))
+        .graphql(
+            Some(&token),
+            "query($id: ID!) { portfolio(id: $id) { eligibility(asOf: \"2010-01-01\") { met } } }",
+            json!({ "id": id }),
+        )
         .await;
     assert_eq!(first_error_code(&body), "BAD_USER_INPUT");
     assert_eq!(body["errors"][0]["extensions"]["field"], "asOf");
@@ -188,7 +200,10 @@ async fn verified_basis_counts_only_what_needs_no_evidence_until_evidence_is_ver
     assert_eq!(portfolio["claimed"]["met"], true, "{body}");
     assert_eq!(portfolio["verified"]["met"], false);
     assert_eq!(portfolio["verified"]["basis"], "VERIFIED");
-    let met = |key: &str| portfolio["verified"]["requirements"].as_array().unwrap().iter().find(|r| r["key"] == key).unwrap()["met"].clone();
+    let met = |key: &str| {
+        portfolio["verified"]["requirements"].as_array().unwrap().iter().find(|r| r["key"] == key).unwrap()["met"]
+            .clone()
+    };
     assert_eq!(met("training.hours"), false, "training needs certificates");
     assert_eq!(met("references"), true, "references need no evidence");
 }
@@ -206,7 +221,9 @@ async fn another_association_rulebook_loads_from_its_file_and_changes_outcomes()
     let nys_app = spawn_app().await;
     let (id, token) = sample_portfolio(&nys_app, "nys-applicant", Track::Infant).await;
     let nys = recommendations(&nys_app, &token, &id, "2025-06-01").await;
-    let outcome = |list: &Value| list.as_array().unwrap().iter().map(|e| (e["code"].clone(), e["met"].clone())).collect::<Vec<_>>();
+    let outcome = |list: &Value| {
+        list.as_array().unwrap().iter().map(|e| (e["code"].clone(), e["met"].clone())).collect::<Vec<_>>()
+    };
     let mut ct_outcomes = outcome(&got);
     let mut nys_outcomes = outcome(&nys);
     ct_outcomes.sort_by_key(|(code, _)| code.to_string());
@@ -214,7 +231,13 @@ async fn another_association_rulebook_loads_from_its_file_and_changes_outcomes()
     assert_ne!(ct_outcomes, nys_outcomes, "the CT rules change at least one outcome for the same portfolio");
 
     // The rulebook query shows the rules themselves.
-    let body = ct_app.graphql(None, "{ rulebook(track: INFANT, asOf: \"2025-06-01\") { code title rulebook requirements { key optional } } }", json!({})).await;
+    let body = ct_app
+        .graphql(
+            None,
+            "{ rulebook(track: INFANT, asOf: \"2025-06-01\") { code title rulebook requirements { key optional } } }",
+            json!({}),
+        )
+        .await;
     let rules = body["data"]["rulebook"].as_array().unwrap();
     assert!(rules.iter().any(|r| r["code"] == "IMHS" && r["rulebook"] == "ct-aimh@2025-01-01"), "{body}");
 }

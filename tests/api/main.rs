@@ -4,6 +4,7 @@
 mod auth;
 mod config_errors;
 mod eligibility;
+mod evidence;
 mod helpers;
 mod http_audit;
 mod http_rules;

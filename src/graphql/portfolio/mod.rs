@@ -4,10 +4,10 @@
 mod eligibility;
 mod entries;
 pub mod inputs;
-mod mutation;
+pub(crate) mod mutation;
 mod object;
 pub mod projection;
-mod query;
+pub(crate) mod query;
 
 pub use mutation::PortfolioMutation;
 pub use object::PortfolioObject;

@@ -111,9 +111,16 @@ async fn load_for_change(
 ) -> ApiResult<PortfolioDocument> {
     let object_id = parse_id("id", id)?;
     set_audit_target(ctx, object_id.to_hex());
+    let document = load_editable(ctx, viewer, object_id).await?;
+    check_version(&document, expected_version)?;
+    Ok(document)
+}
+
+/// A portfolio the caller owns and may still edit (DRAFT or RETURNED).
+pub(crate) async fn load_editable(ctx: &Context<'_>, viewer: &Viewer, id: ObjectId) -> ApiResult<PortfolioDocument> {
     let document = services(ctx)
         .portfolios()?
-        .find(object_id, &Visibility::for_viewer(viewer), &Projection::all())
+        .find(id, &Visibility::for_viewer(viewer), &Projection::all())
         .await?
         .ok_or_else(|| ApiError::NotFound("Portfolio".into()))?;
     if !viewer.owns(&document.owner_id) {
@@ -125,7 +132,6 @@ async fn load_for_change(
             document.status
         )));
     }
-    check_version(&document, expected_version)?;
     Ok(document)
 }
 
@@ -140,7 +146,11 @@ fn stale(current: i32) -> ApiError {
 }
 
 /// Writes `document` as the next version after `expected_version`.
-async fn save(ctx: &Context<'_>, mut document: PortfolioDocument, expected_version: i32) -> ApiResult<PortfolioObject> {
+pub(crate) async fn save(
+    ctx: &Context<'_>,
+    mut document: PortfolioDocument,
+    expected_version: i32,
+) -> ApiResult<PortfolioObject> {
     document.version = expected_version + 1;
     document.schema_version = SCHEMA_VERSION;
     document.updated_at = Some(DateTime::now());

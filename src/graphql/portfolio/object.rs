@@ -7,10 +7,13 @@ use chrono::NaiveDate;
 
 use super::eligibility::EligibilityObject;
 use super::entries::*;
-use crate::domain::model::{Basis, Category, PortfolioStatus, Track};
+use std::borrow::Cow;
+
+use crate::domain::model::{Basis, Category, Portfolio, PortfolioStatus, Track};
 use crate::domain::{self, EvaluationError};
 use crate::graphql::context::services;
 use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::evidence::EvidenceObject;
 use crate::graphql::scalars::{Date, DateTime};
 use crate::store::portfolio::{Applicant, PortfolioDocument};
 
@@ -30,6 +33,19 @@ impl PortfolioObject {
             Some(at) if under_review => at.to_chrono().date_naive(),
             _ => chrono::Utc::now().date_naive(),
         }
+    }
+}
+
+impl PortfolioObject {
+    /// The engine's input: the stored sections, plus, for basis VERIFIED, the
+    /// status of every evidence item (only then is the evidence read).
+    async fn content_for(&self, ctx: &Context<'_>, basis: Basis) -> ApiResult<Cow<'_, Portfolio>> {
+        if basis == Basis::Claimed {
+            return Ok(Cow::Borrowed(&self.0.content));
+        }
+        let mut content = self.0.content.clone();
+        content.evidence = services(ctx).evidence_store()?.refs_for_portfolio(self.0.id).await?;
+        Ok(Cow::Owned(content))
     }
 }
 
@@ -105,6 +121,11 @@ impl PortfolioObject {
     async fn extra(&self) -> Option<Json<serde_json::Value>> {
         self.0.extra.as_ref().map(|extra| Json(mongodb::bson::Bson::Document(extra.clone()).into_relaxed_extjson()))
     }
+    /// Evidence files uploaded for this portfolio, oldest first.
+    async fn evidence(&self, ctx: &Context<'_>) -> ApiResult<Vec<EvidenceObject>> {
+        let records = services(ctx).evidence_store()?.for_portfolio(self.0.id).await?;
+        Ok(records.into_iter().map(EvidenceObject).collect())
+    }
     /// Computed on demand, never stored. `category` defaults to the target
     /// category, `asOf` to the submission date (or today), `basis` to CLAIMED.
     #[graphql(complexity = "10 + child_complexity")]
@@ -116,18 +137,12 @@ impl PortfolioObject {
         basis: Option<Basis>,
     ) -> ApiResult<EligibilityObject> {
         let rulebook = &services(ctx).rulebook;
-        let content = &self.0.content;
+        let basis = basis.unwrap_or(Basis::Claimed);
+        let content = self.content_for(ctx, basis).await?;
         let as_of = as_of.map_or_else(|| self.default_as_of(), |d| d.0);
-        domain::evaluate(
-            content,
-            category.unwrap_or(content.target_category),
-            content.track,
-            as_of,
-            basis.unwrap_or(Basis::Claimed),
-            rulebook,
-        )
-        .map(EligibilityObject)
-        .map_err(evaluation_error)
+        domain::evaluate(&content, category.unwrap_or(content.target_category), content.track, as_of, basis, rulebook)
+            .map(EligibilityObject)
+            .map_err(evaluation_error)
     }
     /// Every category of the portfolio's track, best progress first.
     #[graphql(complexity = "50 + 7 * child_complexity")]
@@ -138,10 +153,10 @@ impl PortfolioObject {
         basis: Option<Basis>,
     ) -> ApiResult<Vec<EligibilityObject>> {
         let rulebook = &services(ctx).rulebook;
-        let content = &self.0.content;
+        let basis = basis.unwrap_or(Basis::Claimed);
+        let content = self.content_for(ctx, basis).await?;
         let as_of = as_of.map_or_else(|| self.default_as_of(), |d| d.0);
-        let ranked = domain::recommend(content, content.track, as_of, basis.unwrap_or(Basis::Claimed), rulebook)
-            .map_err(evaluation_error)?;
+        let ranked = domain::recommend(&content, content.track, as_of, basis, rulebook).map_err(evaluation_error)?;
         Ok(ranked.into_iter().map(EligibilityObject).collect())
     }
 }

@@ -1,0 +1,8 @@
+//! Evidence files: records in MongoDB, bytes in S3, previews for images.
+
+mod mutation;
+pub mod object;
+pub mod verify;
+
+pub use mutation::EvidenceMutation;
+pub use object::EvidenceObject;

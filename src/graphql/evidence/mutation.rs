@@ -1,0 +1,308 @@
+//! Evidence mutations: direct upload (presigned PUT, then completion), upload
+//! through the API (GraphQL multipart), deletion and review.
+
+use std::time::Duration;
+
+use async_graphql::{Context, ID, Object, Upload};
+use mongodb::bson::{DateTime, doc, oid::ObjectId};
+
+use super::object::{EvidenceObject, Header, UploadTicket};
+use super::verify::{self, Declared, RejectReason};
+use crate::auth::{Role, Viewer};
+use crate::domain::model::{EvidenceKind, EvidenceStatus};
+use crate::graphql::context::{require_role, services, set_audit_target, viewer};
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::portfolio::mutation::{load_editable, save};
+use crate::graphql::portfolio::query::parse_id;
+use crate::store::evidence::EvidenceRecord;
+use crate::store::portfolio::{Projection, Visibility};
+
+#[derive(Default)]
+pub struct EvidenceMutation;
+
+/// Longest review note.
+const MAX_NOTE: usize = 2000;
+
+/// Keeps only the last path component, without control or quoting
+/// characters, at most 200 characters. Metadata only: keys are generated.
+pub fn sanitize_file_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = last
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | '|' | '*' | '?' | ':' | '`'))
+        .take(200)
+        .collect();
+    let trimmed = cleaned.trim().trim_start_matches('.').trim();
+    if trimmed.is_empty() { "file".to_owned() } else { trimmed.to_owned() }
+}
+
+fn object_key(portfolio_id: ObjectId, evidence_id: ObjectId) -> String {
+    format!("evidence/{}/{}/original", portfolio_id.to_hex(), evidence_id.to_hex())
+}
+
+fn new_record(
+    viewer: &Viewer,
+    portfolio_id: ObjectId,
+    kind: EvidenceKind,
+    file_name: &str,
+    content_type: &str,
+    declared: Option<(i64, String)>,
+    ttl: Duration,
+) -> EvidenceRecord {
+    let id = ObjectId::new();
+    let now = DateTime::now();
+    EvidenceRecord {
+        id,
+        portfolio_id,
+        owner_id: viewer.subject.clone(),
+        kind,
+        status: EvidenceStatus::PendingUpload,
+        file_name: sanitize_file_name(file_name),
+        content_type: content_type.to_owned(),
+        byte_size: declared.as_ref().map(|(size, _)| *size),
+        sha256: declared.map(|(_, sha)| sha.to_ascii_lowercase()),
+        object_key: object_key(portfolio_id, id),
+        preview_key: None,
+        thumbnail_key: None,
+        created_at: now,
+        created_by: viewer.subject.clone(),
+        expires_at: Some(DateTime::from_millis(now.timestamp_millis() + ttl.as_millis() as i64)),
+        uploaded_at: None,
+        reject_reason: None,
+        reviewed_by: None,
+        reviewed_at: None,
+        review_note: None,
+    }
+}
+
+/// The record, if the caller owns it; NOT_FOUND otherwise (as if absent).
+async fn owned_record(ctx: &Context<'_>, viewer: &Viewer, id: &ID) -> ApiResult<EvidenceRecord> {
+    let id = parse_id("evidenceId", id)?;
+    set_audit_target(ctx, id.to_hex());
+    let record = services(ctx).evidence_store()?.get(id).await?;
+    record.filter(|r| viewer.owns(&r.owner_id)).ok_or_else(|| ApiError::NotFound("Evidence".into()))
+}
+
+// The contract fixes requestEvidenceUpload's six arguments (plus self and ctx).
+#[allow(clippy::too_many_arguments)]
+#[Object]
+impl EvidenceMutation {
+    /// Starts a direct upload: a presigned PUT for a server-generated key, bound
+    /// to the declared type, size and SHA-256. Call `completeEvidenceUpload`
+    /// after the PUT.
+    async fn request_evidence_upload(
+        &self,
+        ctx: &Context<'_>,
+        portfolio_id: ID,
+        kind: EvidenceKind,
+        file_name: String,
+        content_type: String,
+        byte_size: i32,
+        sha256: String,
+    ) -> ApiResult<UploadTicket> {
+        let viewer = viewer(ctx)?;
+        let services = services(ctx);
+        let portfolio_id = parse_id("portfolioId", &portfolio_id)?;
+        let limits = &services.config.evidence;
+        if byte_size <= 0 || byte_size as u64 > limits.max_upload_bytes {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "byteSize must be between 1 and {} bytes",
+                limits.max_upload_bytes
+            )));
+        }
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ApiError::bad_input("sha256", "sha256 must be 64 hexadecimal digits"));
+        }
+        let content_type = content_type.trim().to_ascii_lowercase();
+        if !limits.allowed_types.contains(&content_type) {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "contentType must be one of {}",
+                limits.allowed_types.join(", ")
+            )));
+        }
+        load_editable(ctx, viewer, portfolio_id).await?;
+        let ttl = Duration::from_secs(limits.upload_url_ttl_seconds);
+        let record =
+            new_record(viewer, portfolio_id, kind, &file_name, &content_type, Some((byte_size.into(), sha256)), ttl);
+        set_audit_target(ctx, record.id.to_hex());
+        let presigned = services
+            .blob
+            .presign_put(
+                &record.object_key,
+                &content_type,
+                byte_size as u64,
+                record.sha256.as_deref().unwrap_or(""),
+                ttl,
+            )
+            .await?;
+        services.evidence_store()?.insert(&record).await?;
+        Ok(UploadTicket {
+            expires_at: record.expires_at.unwrap_or(record.created_at).into(),
+            evidence: EvidenceObject(record),
+            url: presigned.url,
+            method: presigned.method,
+            headers: presigned.headers.into_iter().map(|(name, value)| Header { name, value }).collect(),
+        })
+    }
+
+    /// Checks what landed in S3 (size, SHA-256, type; previews for images)
+    /// and marks the evidence UPLOADED, or deletes it and marks it REJECTED.
+    /// Calling it again gives the same answer.
+    async fn complete_evidence_upload(&self, ctx: &Context<'_>, evidence_id: ID) -> ApiResult<EvidenceObject> {
+        let viewer = viewer(ctx)?;
+        let services = services(ctx);
+        let record = owned_record(ctx, viewer, &evidence_id).await?;
+        match record.status {
+            EvidenceStatus::Uploaded | EvidenceStatus::Verified => return Ok(EvidenceObject(record)),
+            EvidenceStatus::Rejected => {
+                return match record.reject_reason.as_deref().and_then(RejectReason::from_code) {
+                    Some(reason) => Err(reason.error()),
+                    None => Ok(EvidenceObject(record)),
+                };
+            }
+            EvidenceStatus::PendingUpload => {}
+        }
+        let expired = record.expires_at.is_some_and(|at| at < DateTime::now());
+        if services.blob.size_of(&record.object_key).await?.is_none() {
+            return Err(if expired {
+                ApiError::Conflict("The upload window has closed; request a new upload.".into())
+            } else {
+                ApiError::bad_input("evidenceId", "Nothing has been uploaded for this evidence yet.")
+            });
+        }
+        let stored = services.blob.fingerprint(&record.object_key).await?;
+        let declared = Declared { size: record.byte_size.map(|s| s as u64), sha256: record.sha256.clone() };
+        Ok(EvidenceObject(verify::accept(services, record, stored, declared, None).await?))
+    }
+
+    /// Uploads a file through the API (GraphQL multipart request; send the
+    /// `apollo-require-preflight: true` header). Same checks as the direct flow.
+    async fn upload_evidence(
+        &self,
+        ctx: &Context<'_>,
+        portfolio_id: ID,
+        kind: EvidenceKind,
+        file: Upload,
+    ) -> ApiResult<EvidenceObject> {
+        let viewer = viewer(ctx)?;
+        let services = services(ctx);
+        let portfolio_id = parse_id("portfolioId", &portfolio_id)?;
+        load_editable(ctx, viewer, portfolio_id).await?;
+        let upload = file.value(ctx).map_err(|e| ApiError::bad_input("file", format!("unreadable upload: {e}")))?;
+        let limits = &services.config.evidence;
+        let ttl = Duration::from_secs(limits.upload_url_ttl_seconds);
+        let record = new_record(viewer, portfolio_id, kind, &upload.filename, "application/octet-stream", None, ttl);
+        set_audit_target(ctx, record.id.to_hex());
+        // The record first: a crash after the bytes land leaves a PENDING
+        // record with an expiry, which the sweeper removes with its object.
+        services.evidence_store()?.insert(&record).await?;
+        let file = tokio::fs::File::from_std(upload.content);
+        let stored = match services
+            .blob
+            .upload_stream(&record.object_key, file, "application/octet-stream", limits.max_upload_bytes)
+            .await
+        {
+            Ok(stored) => stored,
+            Err(error) => {
+                // Nothing half-written: no record and (best effort) no object.
+                let _ = services.blob.delete(&record.object_key).await;
+                services.evidence_store()?.delete(record.id).await?;
+                return Err(error.into());
+            }
+        };
+        Ok(EvidenceObject(verify::accept(services, record, stored, Declared { size: None, sha256: None }, None).await?))
+    }
+
+    /// Removes evidence of a portfolio that is still being edited: the
+    /// links from entries, the record and the stored files.
+    async fn delete_evidence(&self, ctx: &Context<'_>, evidence_id: ID) -> ApiResult<bool> {
+        let viewer = viewer(ctx)?;
+        let services = services(ctx);
+        let record = owned_record(ctx, viewer, &evidence_id).await?;
+        let id = record.id.to_hex();
+        // Unlink first, version-guarded; retry if the portfolio changed meanwhile.
+        for attempt in 0.. {
+            let mut portfolio = load_editable(ctx, viewer, record.portfolio_id).await?;
+            if !crate::domain::changes::unlink_evidence(&mut portfolio.content, &id) {
+                break;
+            }
+            let version = portfolio.version;
+            match save(ctx, portfolio, version).await {
+                Ok(_) => break,
+                Err(ApiError::Conflict(_)) if attempt < 3 => continue,
+                Err(error) => return Err(error),
+            }
+        }
+        services.evidence_store()?.delete(record.id).await?;
+        // Objects after the record: if S3 fails here the sweeper removes
+        // objects without a record.
+        for key in record.keys() {
+            if let Err(error) = services.blob.delete(key).await {
+                tracing::warn!(error = %error, key, "evidence object left for the sweeper");
+            }
+        }
+        Ok(true)
+    }
+
+    /// A reviewer's decision: VERIFIED (counts for basis VERIFIED) or REJECTED.
+    async fn review_evidence(
+        &self,
+        ctx: &Context<'_>,
+        evidence_id: ID,
+        verified: bool,
+        note: Option<String>,
+    ) -> ApiResult<EvidenceObject> {
+        let viewer = require_role(ctx, &[Role::Reviewer, Role::Coordinator])?;
+        let services = services(ctx);
+        let id = parse_id("evidenceId", &evidence_id)?;
+        set_audit_target(ctx, id.to_hex());
+        let record = services.evidence_store()?.get(id).await?.ok_or_else(|| ApiError::NotFound("Evidence".into()))?;
+        let visible = services
+            .portfolios()?
+            .find(record.portfolio_id, &Visibility::for_viewer(viewer), &Projection::only([]))
+            .await?
+            .is_some();
+        if !visible {
+            return Err(ApiError::NotFound("Evidence".into()));
+        }
+        if record.owner_id == viewer.subject {
+            return Err(ApiError::Forbidden);
+        }
+        if record.uploaded_at.is_none() {
+            return Err(ApiError::Conflict("Only evidence that finished uploading can be reviewed.".into()));
+        }
+        if let Some(note) = &note {
+            crate::domain::validate::optional_text("note", Some(note), MAX_NOTE)
+                .map_err(|e| ApiError::bad_input("note", e.message))?;
+        }
+        let status = if verified { EvidenceStatus::Verified } else { EvidenceStatus::Rejected };
+        let set = doc! {
+            "status": status.as_str(),
+            "reviewedBy": &viewer.subject,
+            "reviewedAt": DateTime::now(),
+            "reviewNote": note,
+        };
+        let updated = services
+            .evidence_store()?
+            .transition(id, &[EvidenceStatus::Uploaded, EvidenceStatus::Verified, EvidenceStatus::Rejected], set, &[])
+            .await?
+            .ok_or_else(|| ApiError::Conflict("The evidence changed meanwhile; reload it.".into()))?;
+        Ok(EvidenceObject(updated))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sanitize_file_name;
+
+    #[test]
+    fn file_names_lose_paths_and_dangerous_characters() {
+        assert_eq!(sanitize_file_name("../../x.pdf"), "x.pdf");
+        assert_eq!(sanitize_file_name("C:\\\\Users\\\\me\\\\cert.pdf"), "cert.pdf");
+        assert_eq!(sanitize_file_name("a\"b<c>\u{0}.pdf"), "abc.pdf");
+        assert_eq!(sanitize_file_name(".."), "file");
+        assert_eq!(sanitize_file_name("  "), "file");
+        assert_eq!(sanitize_file_name(&"x".repeat(500)).len(), 200);
+        assert_eq!(sanitize_file_name("Zeugnis für Jürgen.pdf"), "Zeugnis für Jürgen.pdf");
+    }
+}

@@ -1,0 +1,189 @@
+//! What makes an upload count, for both flows: the stored bytes have the
+//! declared size and SHA-256, their first bytes are an allowed type, and an
+//! image decodes within limits (its previews are then stored without
+//! metadata). Anything else deletes the objects and marks the record
+//! REJECTED with a reason code.
+
+use mongodb::bson::{DateTime, doc};
+
+use crate::blob::objects::Stored;
+use crate::domain::model::EvidenceStatus;
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::media::{self, FileType, MediaError};
+use crate::services::Services;
+use crate::store::evidence::EvidenceRecord;
+
+/// Why an upload was refused, stored on the record and sent to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectReason {
+    SizeMismatch,
+    HashMismatch,
+    TypeNotAllowed,
+    ImageTooLarge,
+    ImageInvalid,
+}
+
+impl RejectReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            RejectReason::SizeMismatch => "SIZE_MISMATCH",
+            RejectReason::HashMismatch => "HASH_MISMATCH",
+            RejectReason::TypeNotAllowed => "TYPE_NOT_ALLOWED",
+            RejectReason::ImageTooLarge => "IMAGE_TOO_LARGE",
+            RejectReason::ImageInvalid => "IMAGE_INVALID",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [Self::SizeMismatch, Self::HashMismatch, Self::TypeNotAllowed, Self::ImageTooLarge, Self::ImageInvalid]
+            .into_iter()
+            .find(|r| r.code() == code)
+    }
+
+    /// The error the client receives for this reason.
+    pub fn error(self) -> ApiError {
+        match self {
+            RejectReason::SizeMismatch => {
+                ApiError::bad_input("byteSize", "SIZE_MISMATCH: the stored file does not have the declared size")
+            }
+            RejectReason::HashMismatch => {
+                ApiError::bad_input("sha256", "HASH_MISMATCH: the stored file does not have the declared SHA-256")
+            }
+            RejectReason::TypeNotAllowed => ApiError::UnsupportedMediaType(
+                "TYPE_NOT_ALLOWED: the file is not an accepted type (PDF, JPEG, PNG, WebP, HEIC)".into(),
+            ),
+            RejectReason::ImageTooLarge => {
+                ApiError::PayloadTooLarge("IMAGE_TOO_LARGE: the image's dimensions exceed the limit".into())
+            }
+            RejectReason::ImageInvalid => {
+                ApiError::UnsupportedMediaType("IMAGE_INVALID: the image cannot be decoded".into())
+            }
+        }
+    }
+}
+
+/// What the client declared (direct uploads) to compare with what landed.
+pub struct Declared {
+    pub size: Option<u64>,
+    pub sha256: Option<String>,
+}
+
+/// Checks `stored` (the bytes at `record.object_key`) and moves the record
+/// from PENDING_UPLOAD to UPLOADED, or to REJECTED. `bytes` are the file's
+/// contents when the caller still has them (API uploads of images).
+pub async fn accept(
+    services: &Services,
+    record: EvidenceRecord,
+    stored: Stored,
+    declared: Declared,
+    bytes: Option<Vec<u8>>,
+) -> ApiResult<EvidenceRecord> {
+    if declared.size.is_some_and(|size| size != stored.size) {
+        return reject(services, &record, RejectReason::SizeMismatch).await;
+    }
+    if declared.sha256.as_ref().is_some_and(|sha| !sha.eq_ignore_ascii_case(&stored.sha256)) {
+        return reject(services, &record, RejectReason::HashMismatch).await;
+    }
+    let Some(file_type) = media::sniff(&stored.head) else {
+        return reject(services, &record, RejectReason::TypeNotAllowed).await;
+    };
+    if !services.config.evidence.allowed_types.iter().any(|t| t == file_type.mime()) {
+        return reject(services, &record, RejectReason::TypeNotAllowed).await;
+    }
+    let (preview_key, thumbnail_key) = match previews(services, &record, file_type, bytes).await {
+        Ok(keys) => keys,
+        Err(Rejected(reason)) => return reject(services, &record, reason).await,
+        Err(Failed(error)) => return Err(error),
+    };
+    let mut set = doc! {
+        "status": EvidenceStatus::Uploaded.as_str(),
+        "contentType": file_type.mime(),
+        "byteSize": stored.size as i64,
+        "sha256": &stored.sha256,
+        "uploadedAt": DateTime::now(),
+    };
+    if let (Some(preview), Some(thumbnail)) = (preview_key, thumbnail_key) {
+        set.insert("previewKey", preview);
+        set.insert("thumbnailKey", thumbnail);
+    }
+    let updated =
+        services.evidence_store()?.transition(record.id, &[EvidenceStatus::PendingUpload], set, &["expiresAt"]).await?;
+    match updated {
+        Some(record) => Ok(record),
+        // Completed concurrently by the same client: return what is stored.
+        None => services.evidence_store()?.get(record.id).await?.ok_or_else(|| ApiError::NotFound("Evidence".into())),
+    }
+}
+
+enum PreviewFailure {
+    Rejected(RejectReason),
+    Failed(ApiError),
+}
+use PreviewFailure::{Failed, Rejected};
+
+/// Makes and stores the preview and thumbnail of an image; other types have none.
+async fn previews(
+    services: &Services,
+    record: &EvidenceRecord,
+    file_type: FileType,
+    bytes: Option<Vec<u8>>,
+) -> Result<(Option<String>, Option<String>), PreviewFailure> {
+    if !matches!(file_type, FileType::Jpeg | FileType::Png | FileType::Webp) {
+        return Ok((None, None));
+    }
+    let bytes = match bytes {
+        Some(bytes) => bytes,
+        None => services.blob.read_all(&record.object_key).await.map_err(|e| Failed(e.into()))?,
+    };
+    // Decoding is CPU-bound and may meet hostile input: a blocking thread,
+    // a bounded number at a time, and a panic is contained to this upload.
+    let permit = services.image_permits.clone().acquire_owned().await.map_err(|e| Failed(ApiError::internal(e)))?;
+    let limits = media::ImageLimits::default();
+    let made = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        media::derive_previews(&bytes, file_type, &limits)
+    })
+    .await;
+    let previews = match made {
+        Ok(Ok(previews)) => previews,
+        Ok(Err(MediaError::TooLarge { .. } | MediaError::LimitExceeded)) => {
+            return Err(Rejected(RejectReason::ImageTooLarge));
+        }
+        Ok(Err(error)) => {
+            tracing::info!(error = %error, evidence = %record.id, "image refused");
+            return Err(Rejected(RejectReason::ImageInvalid));
+        }
+        Err(join) => {
+            tracing::warn!(error = %join, evidence = %record.id, "image decoder panicked");
+            return Err(Rejected(RejectReason::ImageInvalid));
+        }
+    };
+    let base = record.object_key.trim_end_matches("/original");
+    let preview_key = format!("{base}/preview.jpg");
+    let thumbnail_key = format!("{base}/thumbnail.jpg");
+    services.blob.put_bytes(&preview_key, previews.preview, "image/jpeg").await.map_err(|e| Failed(e.into()))?;
+    services.blob.put_bytes(&thumbnail_key, previews.thumbnail, "image/jpeg").await.map_err(|e| Failed(e.into()))?;
+    Ok((Some(preview_key), Some(thumbnail_key)))
+}
+
+/// Deletes whatever was stored and marks the record REJECTED with `reason`;
+/// returns the matching error.
+pub async fn reject(services: &Services, record: &EvidenceRecord, reason: RejectReason) -> ApiResult<EvidenceRecord> {
+    for key in record.keys() {
+        services.blob.delete(key).await?;
+    }
+    let base = record.object_key.trim_end_matches("/original");
+    for derived in ["preview.jpg", "thumbnail.jpg"] {
+        services.blob.delete(&format!("{base}/{derived}")).await?;
+    }
+    services
+        .evidence_store()?
+        .transition(
+            record.id,
+            &[EvidenceStatus::PendingUpload],
+            doc! { "status": EvidenceStatus::Rejected.as_str(), "rejectReason": reason.code() },
+            &["expiresAt"],
+        )
+        .await?;
+    Err(reason.error())
+}

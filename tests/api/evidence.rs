@@ -1,0 +1,399 @@
+//! Evidence end to end against the real S3-protocol server: both upload
+//! flows from a real HTTP client, tampering, disguised and hostile files,
+//! previews without metadata, access to URLs, review, deletion, sweeping,
+//! and S3 going away.
+
+use std::time::Duration;
+
+use endorse::auth::Role;
+use endorse::media::testdata;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::helpers::{TestApp, first_error_code, spawn_app, spawn_app_with};
+use crate::portfolios::{SUBMIT, change, create};
+
+const REQUEST: &str = "mutation($p: ID!, $kind: EvidenceKind!, $name: String!, $type: String!, $size: Int!, $sha: String!) {
+  requestEvidenceUpload(portfolioId: $p, kind: $kind, fileName: $name, contentType: $type, byteSize: $size, sha256: $sha) {
+    url method headers { name value } expiresAt evidence { id status fileName }
+  }
+}";
+const COMPLETE: &str = "mutation($id: ID!) { completeEvidenceUpload(evidenceId: $id) { id status contentType byteSize sha256 rejectReason downloadUrl thumbnailUrl } }";
+const UPLOAD: &str = "mutation($p: ID!, $kind: EvidenceKind!, $file: Upload!) { uploadEvidence(portfolioId: $p, kind: $kind, file: $file) { id status contentType byteSize sha256 fileName downloadUrl thumbnailUrl } }";
+const EVIDENCE: &str = "query($id: ID!) { portfolio(id: $id) { evidence { id status kind fileName rejectReason downloadUrl thumbnailUrl reviewNote } } }";
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Asks for a presigned PUT; returns the ticket.
+async fn ticket(app: &TestApp, token: &str, portfolio: &str, name: &str, content_type: &str, bytes: &[u8]) -> Value {
+    let body = app
+        .graphql(
+            Some(token),
+            REQUEST,
+            json!({ "p": portfolio, "kind": "TRANSCRIPT", "name": name, "type": content_type, "size": bytes.len(), "sha": sha256_hex(bytes) }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    body["data"]["requestEvidenceUpload"].clone()
+}
+
+/// PUTs `bytes` as the ticket says (headers exactly as given).
+async fn put(ticket: &Value, bytes: Vec<u8>) -> reqwest::StatusCode {
+    let client = reqwest::Client::new();
+    let mut request = client.put(ticket["url"].as_str().unwrap());
+    for header in ticket["headers"].as_array().unwrap() {
+        let name = header["name"].as_str().unwrap();
+        if !name.eq_ignore_ascii_case("content-length") {
+            request = request.header(name, header["value"].as_str().unwrap());
+        }
+    }
+    request.body(bytes).send().await.unwrap().status()
+}
+
+/// Sends a GraphQL multipart request with one file.
+async fn upload(
+    app: &TestApp,
+    token: &str,
+    portfolio: &str,
+    kind: &str,
+    name: &str,
+    bytes: Vec<u8>,
+    preflight: bool,
+) -> reqwest::Response {
+    let operations = json!({ "query": UPLOAD, "variables": { "p": portfolio, "kind": kind, "file": null } });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", json!({ "0": ["variables.file"] }).to_string())
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()).mime_str("application/pdf").unwrap(),
+        );
+    let mut request = app.client.post(app.url("/graphql")).bearer_auth(token).multipart(form);
+    if preflight {
+        request = request.header("apollo-require-preflight", "true");
+    }
+    request.send().await.unwrap()
+}
+
+async fn fetch(url: &str) -> reqwest::Response {
+    reqwest::get(url).await.unwrap()
+}
+
+async fn evidence_of(app: &TestApp, token: &str, portfolio: &str) -> Vec<Value> {
+    let body = app.graphql(Some(token), EVIDENCE, json!({ "id": portfolio })).await;
+    body["data"]["portfolio"]["evidence"].as_array().cloned().unwrap_or_else(|| panic!("{body}"))
+}
+
+#[tokio::test]
+async fn direct_upload_end_to_end() {
+    let app = spawn_app().await;
+    let (portfolio, token) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
+    let pdf = testdata::pdf();
+    let ticket = ticket(&app, &token, &portfolio, "../../transcript.pdf", "application/pdf", &pdf).await;
+    assert_eq!(ticket["method"], "PUT");
+    assert_eq!(ticket["evidence"]["status"], "PENDING_UPLOAD");
+    assert_eq!(ticket["evidence"]["fileName"], "transcript.pdf", "the name is sanitised");
+    assert!(!ticket["url"].as_str().unwrap().contains("transcript"), "keys are server-generated");
+    assert!(put(&ticket, pdf.clone()).await.is_success());
+
+    let id = ticket["evidence"]["id"].as_str().unwrap();
+    let body = app.graphql(Some(&token), COMPLETE, json!({ "id": id })).await;
+    let evidence = &body["data"]["completeEvidenceUpload"];
+    assert_eq!(evidence["status"], "UPLOADED", "{body}");
+    assert_eq!(evidence["contentType"], "application/pdf");
+    assert_eq!(evidence["byteSize"], pdf.len());
+    assert!(evidence["thumbnailUrl"].is_null(), "PDFs have no thumbnail");
+    // Twice is harmless.
+    let again = app.graphql(Some(&token), COMPLETE, json!({ "id": id })).await;
+    assert_eq!(again["data"]["completeEvidenceUpload"]["status"], "UPLOADED");
+
+    let download = fetch(evidence["downloadUrl"].as_str().unwrap()).await;
+    assert!(download.status().is_success());
+    let disposition =
+        download.headers().get("content-disposition").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    assert!(disposition.starts_with("attachment;") && disposition.contains("transcript.pdf"), "{disposition}");
+    assert_eq!(download.bytes().await.unwrap().to_vec(), pdf, "the original is byte-exact");
+}
+
+#[tokio::test]
+async fn tampered_direct_uploads_never_count() {
+    let app = spawn_app().await;
+    let (portfolio, token) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
+    let pdf = testdata::pdf();
+
+    // Other bytes of the same size: S3 refuses them (signed checksum), or
+    // completion catches the hash.
+    let ticket_a = ticket(&app, &token, &portfolio, "a.pdf", "application/pdf", &pdf).await;
+    let mut other = pdf.clone();
+    let last = other.len() - 2;
+    other[last] ^= 0x55;
+    let status = put(&ticket_a, other).await;
+    let body = app.graphql(Some(&token), COMPLETE, json!({ "id": ticket_a["evidence"]["id"] })).await;
+    if status.is_success() {
+        assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{body}");
+    } else {
+        assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "nothing landed: {body}");
+    }
+
+    // A bigger body than declared, and another content type: refused by S3.
+    let ticket_b = ticket(&app, &token, &portfolio, "b.pdf", "application/pdf", &pdf).await;
+    let mut bigger = pdf.clone();
+    bigger.extend_from_slice(b"% trailing bytes");
+    assert!(!put(&ticket_b, bigger).await.is_success());
+    let client = reqwest::Client::new();
+    let wrong_type = client
+        .put(ticket_b["url"].as_str().unwrap())
+        .header("content-type", "text/html")
+        .body(pdf.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(!wrong_type.status().is_success());
+
+    // The URL used for another key: the signature covers the path.
+    let url = ticket_b["url"].as_str().unwrap().replace("/original", "/elsewhere");
+    let mut request = client.put(url);
+    for header in ticket_b["headers"].as_array().unwrap() {
+        request = request.header(header["name"].as_str().unwrap(), header["value"].as_str().unwrap());
+    }
+    assert!(!request.body(pdf.clone()).send().await.unwrap().status().is_success());
+
+    // An expired URL.
+    let config = &app.config;
+    let blob = endorse::blob::BlobStore::new(&config.s3);
+    let presigned = blob
+        .presign_put(
+            "evidence/x/y/original",
+            "application/pdf",
+            pdf.len() as u64,
+            &sha256_hex(&pdf),
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut request = client.put(&presigned.url);
+    for (name, value) in &presigned.headers {
+        request = request.header(name, value);
+    }
+    assert!(!request.body(pdf.clone()).send().await.unwrap().status().is_success(), "expired URLs are refused");
+
+    // Declared as PDF, but the bytes are HTML.
+    let html = testdata::html_as_pdf();
+    let ticket_c = ticket(&app, &token, &portfolio, "c.pdf", "application/pdf", &html).await;
+    assert!(put(&ticket_c, html).await.is_success());
+    let body = app.graphql(Some(&token), COMPLETE, json!({ "id": ticket_c["evidence"]["id"] })).await;
+    assert_eq!(first_error_code(&body), "UNSUPPORTED_MEDIA_TYPE", "{body}");
+
+    // Nothing counted, nothing left in S3 for the refused ones.
+    for evidence in evidence_of(&app, &token, &portfolio).await {
+        assert_ne!(evidence["status"], "UPLOADED", "{evidence}");
+        assert!(evidence["downloadUrl"].is_null());
+    }
+    let objects = blob.list("evidence/").await.unwrap();
+    assert!(objects.iter().all(|o| !o.key.contains(ticket_c["evidence"]["id"].as_str().unwrap())), "{objects:?}");
+}
+
+#[tokio::test]
+async fn api_uploads_check_types_and_make_clean_upright_previews() {
+    let app = spawn_app().await;
+    let (portfolio, token) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
+
+    // Without the preflight header: refused before anything runs.
+    let response = upload(&app, &token, &portfolio, "TRANSCRIPT", "t.pdf", testdata::pdf(), false).await;
+    assert_eq!(response.status(), 400);
+    assert!(evidence_of(&app, &token, &portfolio).await.is_empty());
+
+    let response = upload(&app, &token, &portfolio, "TRANSCRIPT", "t.pdf", testdata::pdf(), true).await;
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["uploadEvidence"]["status"], "UPLOADED", "{body}");
+    assert_eq!(body["data"]["uploadEvidence"]["sha256"], sha256_hex(&testdata::pdf()));
+
+    let response =
+        upload(&app, &token, &portfolio, "TRANSCRIPT", "../../evil.pdf", testdata::html_as_pdf(), true).await;
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(first_error_code(&body), "UNSUPPORTED_MEDIA_TYPE", "{body}");
+
+    let response =
+        upload(&app, &token, &portfolio, "OTHER", "huge.jpg", testdata::jpeg_header_claiming(60000, 60000), true).await;
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(first_error_code(&body), "PAYLOAD_TOO_LARGE", "{body}");
+
+    let response = upload(&app, &token, &portfolio, "OTHER", "bomb.png", testdata::png_bomb(), true).await;
+    let body: Value = response.json().await.unwrap();
+    assert!(matches!(first_error_code(&body), "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE"), "{body}");
+
+    // A phone photo taken sideways, with GPS in its EXIF.
+    let photo = testdata::jpeg_with_exif(640, 480, 6, true);
+    let response = upload(&app, &token, &portfolio, "CDA_CERTIFICATE", "IMG_0001.jpg", photo.clone(), true).await;
+    let body: Value = response.json().await.unwrap();
+    let evidence = &body["data"]["uploadEvidence"];
+    assert_eq!(evidence["status"], "UPLOADED", "{body}");
+    assert_eq!(evidence["contentType"], "image/jpeg");
+    let original = fetch(evidence["downloadUrl"].as_str().unwrap()).await.bytes().await.unwrap();
+    assert_eq!(original.to_vec(), photo, "the original stays byte-exact");
+    let thumbnail = fetch(evidence["thumbnailUrl"].as_str().unwrap()).await.bytes().await.unwrap().to_vec();
+    let image = image::load_from_memory(&thumbnail).unwrap();
+    assert!(image.height() > image.width(), "upright: orientation 6 turns 640x480 into portrait");
+    assert!(image.width().max(image.height()) <= 256);
+    assert!(!thumbnail.windows(6).any(|w| w == b"Exif\0\0"), "no EXIF (and so no GPS) in derived images");
+
+    // The server is still serving after all that.
+    assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+    let statuses: Vec<String> =
+        evidence_of(&app, &token, &portfolio).await.iter().map(|e| e["status"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(statuses.iter().filter(|s| *s == "UPLOADED").count(), 2, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn oversize_uploads_are_refused_before_buffering() {
+    let app = spawn_app_with(&["--max-upload-bytes", "1048576"]).await;
+    let (portfolio, token) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
+    let mut big = testdata::pdf();
+    big.resize(3 * 1024 * 1024, b' ');
+    let response = upload(&app, &token, &portfolio, "TRANSCRIPT", "big.pdf", big.clone(), true).await;
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(first_error_code(&body), "PAYLOAD_TOO_LARGE");
+    let body = app
+        .graphql(
+            Some(&token),
+            REQUEST,
+            json!({ "p": portfolio, "kind": "TRANSCRIPT", "name": "big.pdf", "type": "application/pdf", "size": big.len(), "sha": sha256_hex(&big) }),
+        )
+        .await;
+    assert_eq!(first_error_code(&body), "PAYLOAD_TOO_LARGE");
+    assert!(evidence_of(&app, &token, &portfolio).await.is_empty(), "no record left behind");
+    let blob = endorse::blob::BlobStore::new(&app.config.s3);
+    assert!(blob.list("evidence/").await.unwrap().is_empty(), "no object left behind");
+}
+
+#[tokio::test]
+async fn access_review_and_verified_eligibility() {
+    let app = spawn_app().await;
+    let (portfolio, ada) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
+    let response = upload(&app, &ada, &portfolio, "TRAINING_CERTIFICATE", "cert.pdf", testdata::pdf(), true).await;
+    let body: Value = response.json().await.unwrap();
+    let evidence_id = body["data"]["uploadEvidence"]["id"].as_str().unwrap().to_owned();
+
+    // Link it to a 30-hour training entry; a second entry links nothing.
+    let training = |hours: f64, evidence: Option<&str>| json!({ "entry": { "training": { "title": "IMH", "hours": hours, "completedOn": "2024-05-01", "evidenceIds": evidence.map(|e| vec![e]).unwrap_or_default() } } });
+    let body = change(
+        &app,
+        &ada,
+        &portfolio,
+        1,
+        json!({ "upsert": [training(30.0, Some(&evidence_id)), training(5.0, None)] }),
+    )
+    .await;
+    assert!(body["errors"].is_null(), "{body}");
+    // Someone else's evidence id cannot be linked.
+    let (other, ben) = create(&app, "ben", "INFANT", "FAMILY_ASSOCIATE").await;
+    let body = change(&app, &ben, &other, 1, json!({ "upsert": [training(1.0, Some(&evidence_id))] })).await;
+    assert_eq!(first_error_code(&body), "BAD_USER_INPUT");
+    // ... nor seen, downloaded or reviewed by another applicant.
+    let body = app.graphql(Some(&ben), EVIDENCE, json!({ "id": portfolio })).await;
+    assert!(body["data"]["portfolio"].is_null());
+    let review = "mutation($id: ID!, $ok: Boolean!, $note: String) { reviewEvidence(evidenceId: $id, verified: $ok, note: $note) { status reviewNote } }";
+    let body = app.graphql(Some(&ada), review, json!({ "id": evidence_id, "ok": true })).await;
+    assert_eq!(first_error_code(&body), "FORBIDDEN", "applicants cannot review");
+
+    let hours = "query($id: ID!) { portfolio(id: $id) { eligibility(basis: VERIFIED) { requirements { key progress { current } } } } }";
+    let training_hours = |body: &Value| {
+        body["data"]["portfolio"]["eligibility"]["requirements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == "training.hours")
+            .unwrap()["progress"]["current"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(training_hours(&app.graphql(Some(&ada), hours, json!({ "id": portfolio })).await), 0.0);
+
+    app.graphql(Some(&ada), SUBMIT, json!({ "id": portfolio, "v": 2 })).await;
+    let reviewer = app.token("rae", &[Role::Reviewer]);
+    let listed = evidence_of(&app, &reviewer, &portfolio).await;
+    assert!(listed[0]["downloadUrl"].is_string(), "reviewers may download");
+    let reporter = app.token("rio", &[Role::Reporter]);
+    assert!(app.graphql(Some(&reporter), EVIDENCE, json!({ "id": portfolio })).await["data"]["portfolio"].is_null());
+
+    let body = app
+        .graphql(Some(&reviewer), review, json!({ "id": evidence_id, "ok": true, "note": "Certificate matches." }))
+        .await;
+    assert_eq!(
+        body["data"]["reviewEvidence"],
+        json!({ "status": "VERIFIED", "reviewNote": "Certificate matches." }),
+        "{body}"
+    );
+    assert_eq!(training_hours(&app.graphql(Some(&reviewer), hours, json!({ "id": portfolio })).await), 30.0);
+
+    let body =
+        app.graphql(Some(&reviewer), review, json!({ "id": evidence_id, "ok": false, "note": "Wrong name" })).await;
+    assert_eq!(body["data"]["reviewEvidence"]["status"], "REJECTED");
+    assert_eq!(training_hours(&app.graphql(Some(&reviewer), hours, json!({ "id": portfolio })).await), 0.0);
+}
+
+#[tokio::test]
+async fn deleting_evidence_unlinks_it_and_removes_the_files() {
+    let app = spawn_app().await;
+    let (portfolio, ada) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
+    let response = upload(&app, &ada, &portfolio, "CDA_CERTIFICATE", "photo.jpg", testdata::jpeg(800, 600), true).await;
+    let body: Value = response.json().await.unwrap();
+    let evidence_id = body["data"]["uploadEvidence"]["id"].as_str().unwrap().to_owned();
+    let body = change(&app, &ada, &portfolio, 1, json!({ "upsert": [{ "entry": { "education": { "level": "CDA", "relatedField": true, "conferredOn": "2020-01-01", "evidenceIds": [evidence_id] } } }] })).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let blob = endorse::blob::BlobStore::new(&app.config.s3);
+    assert_eq!(blob.list("evidence/").await.unwrap().len(), 3, "original, preview, thumbnail");
+
+    let body = app
+        .graphql(Some(&ada), "mutation($id: ID!) { deleteEvidence(evidenceId: $id) }", json!({ "id": evidence_id }))
+        .await;
+    assert_eq!(body["data"]["deleteEvidence"], true, "{body}");
+    assert!(blob.list("evidence/").await.unwrap().is_empty());
+    assert!(evidence_of(&app, &ada, &portfolio).await.is_empty());
+    let body = app
+        .graphql(
+            Some(&ada),
+            "query($id: ID!) { portfolio(id: $id) { version education { evidenceIds } } }",
+            json!({ "id": portfolio }),
+        )
+        .await;
+    assert_eq!(body["data"]["portfolio"]["education"][0]["evidenceIds"], json!([]));
+    assert_eq!(body["data"]["portfolio"]["version"], 3);
+}
+
+#[tokio::test]
+async fn the_sweeper_removes_expired_uploads_and_orphans() {
+    let app = spawn_app().await;
+    let (portfolio, ada) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
+    let pdf = testdata::pdf();
+    // A direct upload that was never completed, its window long closed.
+    let late = ticket(&app, &ada, &portfolio, "late.pdf", "application/pdf", &pdf).await;
+    assert!(put(&late, pdf.clone()).await.is_success());
+    let services = endorse::startup::connect(&app.config).await.unwrap();
+    let store = endorse::store::Store::connect(&app.config.mongodb).await.unwrap();
+    store
+        .database()
+        .collection::<mongodb::bson::Document>("evidence")
+        .update_many(
+            mongodb::bson::doc! {},
+            mongodb::bson::doc! { "$set": { "expiresAt": mongodb::bson::DateTime::from_millis(0) } },
+        )
+        .await
+        .unwrap();
+    // An object whose record never got written (crash between S3 and MongoDB).
+    let orphan = format!("evidence/{portfolio}/{}/original", mongodb::bson::oid::ObjectId::new().to_hex());
+    services.blob.put_bytes(&orphan, pdf.clone(), "application/pdf").await.unwrap();
+    // A fresh upload in flight is not touched.
+    let fresh = ticket(&app, &ada, &portfolio, "fresh.pdf", "application/pdf", &pdf).await;
+
+    let report = endorse::sweeper::sweep(&services, Duration::ZERO).await.unwrap();
+    assert_eq!((report.expired_records, report.orphan_objects), (1, 1), "{report}");
+    let left = evidence_of(&app, &ada, &portfolio).await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["id"], fresh["evidence"]["id"]);
+    assert!(services.blob.list("evidence/").await.unwrap().is_empty());
+}
