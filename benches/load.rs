@@ -184,6 +184,15 @@ async fn bench() {
         }
     };
 
+    // The same read the API makes for this query: _id plus the reviewer's visibility filter.
+    let projected = {
+        let raw = raw.clone();
+        move |id: ObjectId| {
+            let raw = raw.clone();
+            async move { matches!(raw.find_one(doc! { "_id": id, "status": { "$ne": "DRAFT" } }).await, Ok(Some(_))) }
+        }
+    };
+
     // Warm up connection pools and caches.
     run(concurrency, Duration::from_secs(2), ids.clone(), graphql.clone()).await;
     run(concurrency, Duration::from_secs(2), ids.clone(), driver.clone()).await;
@@ -191,10 +200,15 @@ async fn bench() {
     let duration = Duration::from_secs(seconds as u64);
     let api = run(concurrency, duration, ids.clone(), graphql).await;
     let direct = run(concurrency, duration, ids.clone(), driver).await;
+    let same_read = run(concurrency, duration, ids.clone(), projected).await;
 
     println!("load: {concurrency} concurrent clients, {seconds} s each, 50 realistic portfolios");
     println!("{:<34} {:>10} {:>10} {:>10} {:>9}", "", "rps", "p50 ms", "p99 ms", "failures");
-    for (name, outcome) in [("GraphQL portfolio + eligibility", &api), ("raw driver find_one by _id", &direct)] {
+    for (name, outcome) in [
+        ("GraphQL portfolio + eligibility", &api),
+        ("raw driver find_one by _id", &direct),
+        ("raw, API's visibility filter", &same_read),
+    ] {
         println!(
             "{:<34} {:>10.0} {:>10.3} {:>10.3} {:>9}",
             name,

@@ -62,22 +62,6 @@ pub struct PortfolioDocument {
 pub const ALWAYS_PROJECTED: &[&str] =
     &["_id", "ownerId", "status", "track", "targetCategory", "schemaVersion", "version"];
 
-/// Every section the requirement engine reads.
-pub const ENGINE_FIELDS: &[&str] = &[
-    "education",
-    "training",
-    "work",
-    "reflectiveSupervision",
-    "leadership",
-    "references",
-    "exams",
-    "agreement",
-    "membership",
-    "priorEndorsements",
-    "licenses",
-    "submittedAt",
-];
-
 /// Which fields to fetch; `None` fetches the whole document.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Projection(Option<Vec<&'static str>>);
@@ -298,16 +282,18 @@ impl PortfolioStore {
     }
 }
 
-/// `filter` narrowed to what the caller may see.
+/// `filter` narrowed to what the caller may see. The scope's conditions are
+/// merged into the filter's top level when their fields differ (an `$and`
+/// wrapper hides `_id` equality from simpler query planners, which then scan),
+/// and combined with `$and` only when both constrain the same field.
 fn scoped(filter: Document, visibility: &Visibility) -> Option<Document> {
     let scope = visibility.0.as_ref()?;
-    if scope.is_empty() {
-        return Some(filter);
+    if scope.keys().any(|key| filter.contains_key(key)) {
+        return Some(doc! { "$and": [filter, scope.clone()] });
     }
-    if filter.is_empty() {
-        return Some(scope.clone());
-    }
-    Some(doc! { "$and": [filter, scope.clone()] })
+    let mut merged = filter;
+    merged.extend(scope.clone());
+    Some(merged)
 }
 
 /// Decodes a stored document, upgrading older layouts first. The current
@@ -372,7 +358,11 @@ mod tests {
         assert_eq!(scoped(doc! { "a": 1 }, &Visibility::everything()), Some(doc! { "a": 1 }));
         let owner = Visibility(Some(doc! { "ownerId": "x" }));
         assert_eq!(scoped(doc! {}, &owner), Some(doc! { "ownerId": "x" }));
-        assert_eq!(scoped(doc! { "a": 1 }, &owner), Some(doc! { "$and": [{ "a": 1 }, { "ownerId": "x" }] }));
+        assert_eq!(scoped(doc! { "a": 1 }, &owner), Some(doc! { "a": 1, "ownerId": "x" }));
+        assert_eq!(
+            scoped(doc! { "ownerId": "y" }, &owner),
+            Some(doc! { "$and": [{ "ownerId": "y" }, { "ownerId": "x" }] })
+        );
     }
 
     #[test]

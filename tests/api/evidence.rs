@@ -397,3 +397,60 @@ async fn the_sweeper_removes_expired_uploads_and_orphans() {
     assert_eq!(left[0]["id"], fresh["evidence"]["id"]);
     assert!(services.blob.list("evidence/").await.unwrap().is_empty());
 }
+
+/// A private S3-protocol server this test may stop.
+struct PrivateS3 {
+    child: std::process::Child,
+    _data: std::path::PathBuf,
+}
+
+impl Drop for PrivateS3 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_down_during_an_upload_is_service_unavailable_and_leaves_no_record() {
+    use crate::helpers::{service_env, spawn_app_config, test_config};
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let data = std::env::temp_dir().join(format!("endorse-s3-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&data).unwrap();
+    let child = std::process::Command::new(service_env("ENDORSE_TEST_S3_BIN"))
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args([
+            "--access-key",
+            &service_env("ENDORSE_S3_ACCESS_KEY_ID"),
+            "--secret-key",
+            &service_env("ENDORSE_S3_SECRET_ACCESS_KEY"),
+        ])
+        .arg(&data)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the S3-protocol server starts");
+    let mut s3 = PrivateS3 { child, _data: data };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "private S3 did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let mut config = test_config(&["--s3-timeout-ms", "1000"]);
+    config.s3.endpoint = endpoint.clone();
+    config.s3.public_endpoint = Some(endpoint);
+    let app = spawn_app_config(config).await;
+    let (portfolio, ada) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
+
+    let _ = s3.child.kill();
+    let _ = s3.child.wait();
+    let started = std::time::Instant::now();
+    let response = upload(&app, &ada, &portfolio, "TRANSCRIPT", "t.pdf", testdata::pdf(), true).await;
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(first_error_code(&body), "SERVICE_UNAVAILABLE", "{body}");
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert!(evidence_of(&app, &ada, &portfolio).await.is_empty(), "no record left behind");
+    let readyz = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(readyz.status(), 503);
+}
