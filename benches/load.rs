@@ -14,11 +14,9 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use endorse::auth::Role;
 use endorse::config::Config;
-use endorse::domain::model::PortfolioStatus;
-use endorse::domain::sample::realistic_portfolio;
 use endorse::startup::Application;
-use endorse::store::portfolio::{Applicant, PortfolioDocument, PortfolioStore, SCHEMA_VERSION};
-use mongodb::bson::{DateTime, Document, doc, oid::ObjectId};
+use endorse::store::portfolio::PortfolioStore;
+use mongodb::bson::{Document, doc, oid::ObjectId};
 use serde_json::{Value, json};
 
 const QUERY: &str = "query($id: ID!) { portfolio(id: $id) {
@@ -132,19 +130,7 @@ async fn bench() {
     let portfolios = PortfolioStore::new(&store);
     let mut ids = Vec::new();
     for n in 0..50 {
-        let document = PortfolioDocument {
-            id: ObjectId::new(),
-            owner_id: format!("applicant-{n}"),
-            status: PortfolioStatus::Submitted,
-            schema_version: SCHEMA_VERSION,
-            version: 1,
-            applicant: Some(Applicant { name: format!("Applicant {n}"), email: None, region: None }),
-            created_at: Some(DateTime::now()),
-            updated_at: Some(DateTime::now()),
-            submitted_at: Some(DateTime::now()),
-            extra: None,
-            content: realistic_portfolio(),
-        };
+        let document = endorse::seed::realistic_submitted(n);
         portfolios.upsert(&document).await.expect("seed");
         ids.push(document.id);
     }

@@ -81,6 +81,25 @@ pub fn demo_portfolios() -> Vec<PortfolioDocument> {
     ]
 }
 
+/// A submitted copy of the realistic sample portfolio (benchmarks, tests):
+/// 5 education, 60 training, 8 work, 60 RS/C and 4 reference entries.
+pub fn realistic_submitted(n: usize) -> PortfolioDocument {
+    let now = DateTime::now();
+    PortfolioDocument {
+        id: ObjectId::new(),
+        owner_id: format!("applicant-{n}"),
+        status: PortfolioStatus::Submitted,
+        schema_version: SCHEMA_VERSION,
+        version: 1,
+        applicant: Some(Applicant { name: format!("Applicant {n}"), email: None, region: None }),
+        created_at: Some(now),
+        updated_at: Some(now),
+        submitted_at: Some(now),
+        extra: None,
+        content: realistic_portfolio(),
+    }
+}
+
 /// Demo portfolios have no uploaded evidence, so entries link none.
 fn strip_evidence_links(p: &mut Portfolio) {
     p.education.iter_mut().for_each(|e| e.evidence_ids.clear());

@@ -6,9 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use endorse::auth::Role;
-use endorse::domain::sample::realistic_portfolio;
-use endorse::store::portfolio::{Applicant, PortfolioDocument, PortfolioStore, SCHEMA_VERSION};
-use mongodb::bson::{DateTime, oid::ObjectId};
+use endorse::store::portfolio::PortfolioStore;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -61,19 +59,7 @@ async fn listing_names_and_statuses_fetches_only_those_fields() {
 
     let portfolios = PortfolioStore::new(&store);
     for n in 0..30 {
-        let document = PortfolioDocument {
-            id: ObjectId::new(),
-            owner_id: format!("applicant-{n}"),
-            status: endorse::domain::model::PortfolioStatus::Submitted,
-            schema_version: SCHEMA_VERSION,
-            version: 1,
-            applicant: Some(Applicant { name: format!("Applicant {n}"), email: None, region: None }),
-            created_at: Some(DateTime::now()),
-            updated_at: Some(DateTime::now()),
-            submitted_at: Some(DateTime::now()),
-            extra: None,
-            content: realistic_portfolio(),
-        };
+        let document = endorse::seed::realistic_submitted(n);
         portfolios.upsert(&document).await.unwrap();
     }
     let reviewer = app.token("rae", &[Role::Reviewer]);
