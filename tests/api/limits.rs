@@ -55,3 +55,24 @@ async fn many_directives_are_rejected() {
     assert!(body["errors"].is_array(), "{body}");
     assert!(body.get("data").is_none() || body["data"].is_null(), "{body}");
 }
+
+/// A slow-loris client (headers sent, body trickling) is cut off by the
+/// timeout instead of holding a connection and a handler forever.
+#[tokio::test]
+async fn slow_clients_are_timed_out() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = crate::helpers::spawn_app_with(&["--request-timeout-ms", "500"]).await;
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let started = std::time::Instant::now();
+    stream
+        .write_all(b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"query\":")
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut response)).await;
+    assert!(read.is_ok(), "the server never answered the slow client");
+    let head = String::from_utf8_lossy(&response);
+    assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+}
