@@ -36,7 +36,7 @@ pub async fn sweep(services: &Services, grace: Duration) -> anyhow::Result<Sweep
     let evidence = services.evidence_store().map_err(|_| anyhow::anyhow!("MongoDB is unavailable"))?;
     for record in evidence.expired_pending(DateTime::now()).await? {
         for key in record.keys() {
-            services.blob.delete(key).await?;
+            services.blob.delete(&key).await?;
         }
         evidence.delete(record.id).await?;
         report.expired_records += 1;

@@ -114,17 +114,6 @@ impl BlobStore {
         Ok(request.uri().to_owned())
     }
 
-    /// The object's size, or None if it does not exist.
-    pub async fn size_of(&self, key: &str) -> Result<Option<u64>, BlobError> {
-        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
-            Ok(head) => Ok(Some(head.content_length().unwrap_or(0).max(0) as u64)),
-            Err(error) => match BlobError::from_sdk(error) {
-                BlobError::NotFound => Ok(None),
-                other => Err(other),
-            },
-        }
-    }
-
     /// Reads the object through, hashing it (verification of direct uploads).
     pub async fn fingerprint(&self, key: &str) -> Result<Stored, BlobError> {
         let object =

@@ -58,13 +58,29 @@ pub struct EvidenceRecord {
     pub review_note: Option<String>,
 }
 
+/// The one place S3 keys are named: "evidence/<portfolio>/<evidence>/original",
+/// with "preview.jpg" and "thumbnail.jpg" beside it for images.
+pub fn original_key(portfolio_id: ObjectId, evidence_id: ObjectId) -> String {
+    format!("evidence/{}/{}/original", portfolio_id.to_hex(), evidence_id.to_hex())
+}
+
 impl EvidenceRecord {
-    /// Every S3 key this record may own.
-    pub fn keys(&self) -> Vec<&str> {
-        let mut keys = vec![self.object_key.as_str()];
-        keys.extend(self.preview_key.as_deref());
-        keys.extend(self.thumbnail_key.as_deref());
-        keys
+    fn key_prefix(&self) -> &str {
+        self.object_key.trim_end_matches("original")
+    }
+
+    pub fn preview_key_name(&self) -> String {
+        format!("{}preview.jpg", self.key_prefix())
+    }
+
+    pub fn thumbnail_key_name(&self) -> String {
+        format!("{}thumbnail.jpg", self.key_prefix())
+    }
+
+    /// Every S3 key this record may own, whether or not it was written yet
+    /// (deleting a missing object is harmless).
+    pub fn keys(&self) -> [String; 3] {
+        [self.object_key.clone(), self.preview_key_name(), self.thumbnail_key_name()]
     }
 }
 

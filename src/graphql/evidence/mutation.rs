@@ -9,12 +9,13 @@ use mongodb::bson::{DateTime, doc, oid::ObjectId};
 use super::object::{EvidenceObject, Header, UploadTicket};
 use super::verify::{self, Declared, RejectReason};
 use crate::auth::{Role, Viewer};
+use crate::blob::BlobError;
 use crate::domain::model::{EvidenceKind, EvidenceStatus};
 use crate::graphql::context::{require_role, services, set_audit_target, viewer};
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::portfolio::mutation::{load_editable, save};
 use crate::graphql::portfolio::query::parse_id;
-use crate::store::evidence::EvidenceRecord;
+use crate::store::evidence::{EvidenceRecord, original_key};
 use crate::store::portfolio::{Projection, Visibility};
 
 #[derive(Default)]
@@ -34,10 +35,6 @@ pub fn sanitize_file_name(name: &str) -> String {
         .collect();
     let trimmed = cleaned.trim().trim_start_matches('.').trim();
     if trimmed.is_empty() { "file".to_owned() } else { trimmed.to_owned() }
-}
-
-fn object_key(portfolio_id: ObjectId, evidence_id: ObjectId) -> String {
-    format!("evidence/{}/{}/original", portfolio_id.to_hex(), evidence_id.to_hex())
 }
 
 fn new_record(
@@ -61,7 +58,7 @@ fn new_record(
         content_type: content_type.to_owned(),
         byte_size: declared.as_ref().map(|(size, _)| *size),
         sha256: declared.map(|(_, sha)| sha.to_ascii_lowercase()),
-        object_key: object_key(portfolio_id, id),
+        object_key: original_key(portfolio_id, id),
         preview_key: None,
         thumbnail_key: None,
         created_at: now,
@@ -162,15 +159,17 @@ impl EvidenceMutation {
             }
             EvidenceStatus::PendingUpload => {}
         }
-        let expired = record.expires_at.is_some_and(|at| at < DateTime::now());
-        if services.blob.size_of(&record.object_key).await?.is_none() {
-            return Err(if expired {
-                ApiError::Conflict("The upload window has closed; request a new upload.".into())
-            } else {
-                ApiError::bad_input("evidenceId", "Nothing has been uploaded for this evidence yet.")
-            });
-        }
-        let stored = services.blob.fingerprint(&record.object_key).await?;
+        // One read both finds and fingerprints the object.
+        let stored = match services.blob.fingerprint(&record.object_key).await {
+            Ok(stored) => stored,
+            Err(BlobError::NotFound) if record.expires_at.is_some_and(|at| at < DateTime::now()) => {
+                return Err(ApiError::Conflict("The upload window has closed; request a new upload.".into()));
+            }
+            Err(BlobError::NotFound) => {
+                return Err(ApiError::bad_input("evidenceId", "Nothing has been uploaded for this evidence yet."));
+            }
+            Err(error) => return Err(error.into()),
+        };
         let declared = Declared { size: record.byte_size.map(|s| s as u64), sha256: record.sha256.clone() };
         Ok(EvidenceObject(verify::accept(services, record, stored, declared, None).await?))
     }
@@ -237,7 +236,7 @@ impl EvidenceMutation {
         // Objects after the record: if S3 fails here the sweeper removes
         // objects without a record.
         for key in record.keys() {
-            if let Err(error) = services.blob.delete(key).await {
+            if let Err(error) = services.blob.delete(&key).await {
                 tracing::warn!(error = %error, key, "evidence object left for the sweeper");
             }
         }

@@ -158,9 +158,8 @@ async fn previews(
             return Err(Rejected(RejectReason::ImageInvalid));
         }
     };
-    let base = record.object_key.trim_end_matches("/original");
-    let preview_key = format!("{base}/preview.jpg");
-    let thumbnail_key = format!("{base}/thumbnail.jpg");
+    let preview_key = record.preview_key_name();
+    let thumbnail_key = record.thumbnail_key_name();
     services.blob.put_bytes(&preview_key, previews.preview, "image/jpeg").await.map_err(|e| Failed(e.into()))?;
     services.blob.put_bytes(&thumbnail_key, previews.thumbnail, "image/jpeg").await.map_err(|e| Failed(e.into()))?;
     Ok((Some(preview_key), Some(thumbnail_key)))
@@ -170,11 +169,7 @@ async fn previews(
 /// returns the matching error.
 pub async fn reject(services: &Services, record: &EvidenceRecord, reason: RejectReason) -> ApiResult<EvidenceRecord> {
     for key in record.keys() {
-        services.blob.delete(key).await?;
-    }
-    let base = record.object_key.trim_end_matches("/original");
-    for derived in ["preview.jpg", "thumbnail.jpg"] {
-        services.blob.delete(&format!("{base}/{derived}")).await?;
+        services.blob.delete(&key).await?;
     }
     services
         .evidence_store()?
