@@ -15,6 +15,7 @@ use crate::graphql::context::{require_role, services, set_audit_target, viewer};
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::portfolio::mutation::{load_editable, save};
 use crate::graphql::portfolio::query::parse_id;
+use crate::media::FileType;
 use crate::store::evidence::{EvidenceRecord, original_key};
 use crate::store::portfolio::{Projection, Visibility};
 
@@ -195,6 +196,9 @@ impl EvidenceMutation {
         // The record first: a crash after the bytes land leaves a PENDING
         // record with an expiry, which the sweeper removes with its object.
         services.evidence_store()?.insert(&record).await?;
+        // A second handle on the spooled file, so an image's previews are
+        // made from it rather than downloaded back from S3.
+        let spool = upload.content.try_clone().ok();
         let file = tokio::fs::File::from_std(upload.content);
         let stored = match services
             .blob
@@ -209,7 +213,13 @@ impl EvidenceMutation {
                 return Err(error.into());
             }
         };
-        Ok(EvidenceObject(verify::accept(services, record, stored, Declared { size: None, sha256: None }, None).await?))
+        let image = match (crate::media::sniff(&stored.head), spool) {
+            (Some(FileType::Jpeg | FileType::Png | FileType::Webp), Some(spool)) => read_spool(spool).await,
+            _ => None,
+        };
+        Ok(EvidenceObject(
+            verify::accept(services, record, stored, Declared { size: None, sha256: None }, image).await?,
+        ))
     }
 
     /// Removes evidence of a portfolio that is still being edited: the
@@ -288,6 +298,17 @@ impl EvidenceMutation {
             .ok_or_else(|| ApiError::Conflict("The evidence changed meanwhile; reload it.".into()))?;
         Ok(EvidenceObject(updated))
     }
+}
+
+/// The whole spooled upload (size-checked already), or None if unreadable
+/// (then the previews are made from the stored object).
+async fn read_spool(spool: std::fs::File) -> Option<Vec<u8>> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let mut file = tokio::fs::File::from_std(spool);
+    file.seek(std::io::SeekFrom::Start(0)).await.ok()?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).await.ok()?;
+    Some(bytes)
 }
 
 #[cfg(test)]
