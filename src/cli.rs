@@ -55,6 +55,16 @@ pub enum Command {
         /// Idempotent demo data: a few applicants in different states.
         #[arg(long)]
         demo: bool,
+        /// N reproducible synthetic portfolios (mixed categories, tracks,
+        /// statuses, dates since 2019) with evidence metadata.
+        #[arg(long, value_name = "N")]
+        synthetic: Option<u64>,
+        /// Seed of the synthetic data: the same seed writes the same documents.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Portfolios per insert.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        batch_size: u64,
         #[command(flatten)]
         config: Config,
     },
@@ -92,12 +102,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", crate::sweeper::sweep(&services, grace).await?);
             Ok(())
         }
-        Command::Seed { demo, config } => {
+        Command::Seed { demo, synthetic, seed, batch_size, config } => {
             crate::telemetry::init(config.log_format, &config.log);
-            anyhow::ensure!(demo, "say what to seed: --demo");
+            anyhow::ensure!(demo || synthetic.is_some(), "say what to seed: --demo and/or --synthetic N");
             let services = connect(&Arc::new(config)).await?;
-            let summary = crate::seed::demo(&services).await?;
-            println!("{summary}");
+            if demo {
+                println!("{}", crate::seed::demo(&services).await?);
+            }
+            if let Some(count) = synthetic {
+                println!("{}", crate::seed::synthetic_batches(&services, count, seed, batch_size).await?);
+            }
             Ok(())
         }
     }

@@ -108,6 +108,9 @@ pub struct Config {
     #[command(flatten)]
     pub evidence: EvidenceConfig,
 
+    #[command(flatten)]
+    pub reports: ReportsConfig,
+
     /// Rulebook file (JSON) of the association [default: the built-in NYS-AIMH rulebook].
     #[arg(long, env = "ENDORSE_RULEBOOK_FILE", value_name = "ENDORSE_RULEBOOK_FILE")]
     pub rulebook_file: Option<PathBuf>,
@@ -284,6 +287,18 @@ pub struct JwtConfig {
         default_value_t = 30
     )]
     pub leeway_seconds: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportsConfig {
+    /// Smallest count `stats` publishes: smaller non-zero counts are suppressed (1 turns suppression off).
+    #[arg(
+        long = "stats-min-cell",
+        env = "ENDORSE_STATS_MIN_CELL",
+        value_name = "ENDORSE_STATS_MIN_CELL",
+        default_value_t = 5
+    )]
+    pub stats_min_cell: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -500,6 +515,9 @@ impl Config {
         }
         if self.limits.max_query_complexity < 10 {
             return Err(problem("ENDORSE_MAX_QUERY_COMPLEXITY", "must be at least 10"));
+        }
+        if self.reports.stats_min_cell == 0 {
+            return Err(problem("ENDORSE_STATS_MIN_CELL", "must be at least 1 (1 turns suppression off)"));
         }
         if self.limits.max_page_size == 0 {
             return Err(problem("ENDORSE_MAX_PAGE_SIZE", "must be at least 1"));

@@ -12,6 +12,7 @@ use crate::store::Store;
 use crate::store::audit::AuditLog;
 use crate::store::evidence::EvidenceStore;
 use crate::store::portfolio::PortfolioStore;
+use crate::store::stats::StatsStore;
 
 #[derive(Clone)]
 pub struct Services {
@@ -21,6 +22,7 @@ pub struct Services {
     pub audit: AuditLog,
     portfolios: PortfolioStore,
     evidence: EvidenceStore,
+    stats: StatsStore,
     /// The association's rulebook (all versions), loaded once at start-up.
     pub rulebook: Arc<Rulebook>,
     pub verifier: Arc<TokenVerifier>,
@@ -42,6 +44,7 @@ impl Services {
             audit: AuditLog::new(&store),
             portfolios: PortfolioStore::new(&store),
             evidence: EvidenceStore::new(&store),
+            stats: StatsStore::new(&store),
             store,
             blob,
             rulebook: Arc::new(rulebook),
@@ -70,6 +73,12 @@ impl Services {
     pub fn evidence_store(&self) -> ApiResult<&EvidenceStore> {
         self.store()?;
         Ok(&self.evidence)
+    }
+
+    /// Reporting aggregates, or SERVICE_UNAVAILABLE while MongoDB is down.
+    pub fn stats_store(&self) -> ApiResult<&StatsStore> {
+        self.store()?;
+        Ok(&self.stats)
     }
 
     /// The database, or SERVICE_UNAVAILABLE at once while it is known to be down.

@@ -7,6 +7,8 @@ pub mod engine;
 pub mod model;
 pub mod rulebook;
 pub mod sample;
+pub mod stats;
+pub mod unmet;
 pub mod validate;
 mod words;
 

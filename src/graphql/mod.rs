@@ -8,6 +8,7 @@ pub mod extensions;
 pub mod portfolio;
 mod query;
 pub mod scalars;
+pub mod stats;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
@@ -16,7 +17,7 @@ use query::QueryRoot;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(QueryRoot, PortfolioQuery);
+pub struct Query(QueryRoot, PortfolioQuery, stats::StatsQuery);
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]

@@ -366,7 +366,28 @@ async fn execute(
     media: MediaType,
     request: async_graphql::Request,
 ) -> Response {
-    let identity = match headers.get(header::AUTHORIZATION) {
+    let Some((data, errors)) = run_as_caller(state, headers, &request_id, request).await else {
+        return respond(
+            StatusCode::SERVICE_UNAVAILABLE,
+            media,
+            &error_body("The request took too long and was stopped.", code::SERVICE_UNAVAILABLE),
+        );
+    };
+    let request_failed = data == GqlValue::Null && !errors.is_empty() && errors.iter().all(|e| e.path.is_empty());
+    let mut body = Map::new();
+    if !request_failed {
+        body.insert("data".into(), serde_json::to_value(&data).unwrap_or(Value::Null));
+    }
+    if !errors.is_empty() {
+        body.insert("errors".into(), serde_json::to_value(&errors).unwrap_or(Value::Null));
+    }
+    let status = if request_failed { media.document_error_status() } else { StatusCode::OK };
+    respond(status, media, &Value::Object(body))
+}
+
+/// The caller as the `Authorization` header identifies them.
+fn identity(state: &AppState, headers: &HeaderMap) -> Identity {
+    match headers.get(header::AUTHORIZATION) {
         None => Identity::Anonymous,
         Some(value) => match value.to_str() {
             Ok(value) => match state.services.verifier.verify_header(value) {
@@ -375,33 +396,28 @@ async fn execute(
             },
             Err(_) => Identity::Rejected(crate::auth::jwt::TokenError::Malformed),
         },
-    };
-    let request = request.data(RequestInfo::new(request_id.0.clone(), identity));
+    }
+}
+
+/// Runs `request` as the caller, within the request time limit: the data
+/// and the errors, each with its `extensions.code` (INTERNAL ones masked).
+/// `None` when the time limit stopped it. Every route that answers from the
+/// schema (GraphQL, CSV reports) goes through here, so auth, limits and
+/// masking are the same for all.
+pub(super) async fn run_as_caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    request_id: &RequestId,
+    request: async_graphql::Request,
+) -> Option<(GqlValue, Vec<ServerError>)> {
+    let request = request.data(RequestInfo::new(request_id.0.clone(), identity(state, headers)));
     let timeout = Duration::from_millis(state.services.config.limits.request_timeout_ms);
-    let response = match tokio::time::timeout(timeout, state.schema.execute(request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            tracing::warn!(timeout_ms = timeout.as_millis() as u64, "GraphQL request timed out");
-            return respond(
-                StatusCode::SERVICE_UNAVAILABLE,
-                media,
-                &error_body("The request took too long and was stopped.", code::SERVICE_UNAVAILABLE),
-            );
-        }
+    let Ok(response) = tokio::time::timeout(timeout, state.schema.execute(request)).await else {
+        tracing::warn!(timeout_ms = timeout.as_millis() as u64, "GraphQL request timed out");
+        return None;
     };
-    let request_failed = response.data == GqlValue::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty());
-    let errors: Vec<ServerError> = response.errors.into_iter().map(|e| classify(e, &request_id.0)).collect();
-    let mut body = Map::new();
-    if !request_failed {
-        body.insert("data".into(), serde_json::to_value(&response.data).unwrap_or(Value::Null));
-    }
-    if !errors.is_empty() {
-        body.insert("errors".into(), serde_json::to_value(&errors).unwrap_or(Value::Null));
-    }
-    let status = if request_failed { media.document_error_status() } else { StatusCode::OK };
-    respond(status, media, &Value::Object(body))
+    let errors = response.errors.into_iter().map(|e| classify(e, &request_id.0)).collect();
+    Some((response.data, errors))
 }
 
 /// Gives every error an `extensions.code`. Errors raised by our resolvers

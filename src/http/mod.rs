@@ -2,6 +2,7 @@
 
 mod graphql;
 mod health;
+mod reports;
 pub mod request_id;
 
 use std::time::Duration;
@@ -31,7 +32,10 @@ impl axum::extract::FromRef<AppState> for Services {
 }
 
 pub fn router(config: &Config, state: AppState) -> Router {
-    let mut pages = Router::new().route("/healthz", get(health::healthz)).route("/readyz", get(health::readyz));
+    let mut pages = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/reports/stats.csv", get(reports::stats_csv));
     if config.graphiql_enabled() {
         pages = pages.route("/", get(graphiql));
     }

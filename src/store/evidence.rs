@@ -108,6 +108,11 @@ impl EvidenceStore {
         Ok(())
     }
 
+    /// Like [`super::portfolio::PortfolioStore::insert_new`].
+    pub async fn insert_new(&self, records: &[EvidenceRecord]) -> Result<u64, StoreError> {
+        super::insert_new(&self.collection, records).await
+    }
+
     pub async fn insert(&self, record: &EvidenceRecord) -> Result<(), StoreError> {
         self.collection.insert_one(record).await?;
         Ok(())

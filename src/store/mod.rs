@@ -5,12 +5,14 @@ pub mod audit;
 mod error;
 pub mod evidence;
 pub mod portfolio;
+pub mod stats;
 
 use std::time::Duration;
 
 use mongodb::bson::doc;
+use mongodb::error::ErrorKind;
 use mongodb::options::ClientOptions;
-use mongodb::{Client, Database};
+use mongodb::{Client, Collection, Database};
 
 pub use error::StoreError;
 
@@ -60,5 +62,30 @@ impl Store {
         portfolio::PortfolioStore::new(self).ensure_indexes().await?;
         evidence::EvidenceStore::new(self).ensure_indexes().await?;
         Ok(())
+    }
+}
+
+/// Unordered bulk insert that skips documents whose `_id` (or another
+/// unique key) already exists; returns how many were inserted.
+async fn insert_new<T: serde::Serialize + Send + Sync>(
+    collection: &Collection<T>,
+    documents: &[T],
+) -> Result<u64, StoreError> {
+    if documents.is_empty() {
+        return Ok(0);
+    }
+    match collection.insert_many(documents).ordered(false).await {
+        Ok(result) => Ok(result.inserted_ids.len() as u64),
+        Err(error) => match &*error.kind {
+            ErrorKind::InsertMany(failure) if failure.write_concern_error.is_none() => {
+                let errors = failure.write_errors.as_deref().unwrap_or_default();
+                if errors.iter().all(|e| e.code == 11000) {
+                    Ok((documents.len() - errors.len()) as u64)
+                } else {
+                    Err(error.into())
+                }
+            }
+            _ => Err(error.into()),
+        },
     }
 }

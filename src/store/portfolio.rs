@@ -3,6 +3,7 @@
 //! BSON dates). Reads fetch only the projected fields; every write replaces
 //! the whole document guarded by its `version`, so a change is all-or-nothing.
 
+use chrono::NaiveDate;
 use futures::TryStreamExt;
 use mongodb::bson::{self, Bson, DateTime, Document, RawDocumentBuf, doc, oid::ObjectId};
 use mongodb::options::{IndexOptions, ReturnDocument};
@@ -50,11 +51,29 @@ pub struct PortfolioDocument {
     pub updated_at: Option<DateTime>,
     #[serde(default)]
     pub submitted_at: Option<DateTime>,
+    /// When reviewers first decided (returned, approved or endorsed it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<DateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endorsed_at: Option<DateTime>,
     #[serde(default)]
     pub extra: Option<Document>,
     /// Track, target category and the sections: what the engine reads.
     #[serde(flatten)]
     pub content: Portfolio,
+}
+
+impl PortfolioDocument {
+    /// The date requirements are evaluated on when the caller names none:
+    /// the submission date while the portfolio is with reviewers (what they
+    /// judge), otherwise `today`.
+    pub fn default_as_of(&self, today: NaiveDate) -> NaiveDate {
+        let under_review = !matches!(self.status, PortfolioStatus::Draft | PortfolioStatus::Returned);
+        match self.submitted_at {
+            Some(at) if under_review => at.to_chrono().date_naive(),
+            _ => today,
+        }
+    }
 }
 
 /// Fields every read needs: identity, access (owner, status), the engine's
@@ -195,6 +214,11 @@ impl PortfolioStore {
                 index("category_id", doc! { "targetCategory": 1, "_id": -1 }),
                 index("track_id", doc! { "track": 1, "_id": -1 }),
                 index("submitted_at", doc! { "submittedAt": -1 }),
+                // Reports filter by one dimension (or several) and a date
+                // range: equality first, then the range.
+                index("stats_track", doc! { "track": 1, "submittedAt": 1 }),
+                index("stats_category", doc! { "targetCategory": 1, "submittedAt": 1 }),
+                index("stats_region", doc! { "applicant.region": 1, "submittedAt": 1 }),
             ])
             .await?;
         Ok(())
@@ -221,6 +245,12 @@ impl PortfolioStore {
         }
         let raw = find.await?;
         raw.map(decode).transpose()
+    }
+
+    /// Inserts documents in one unordered batch, skipping those whose `_id`
+    /// exists (so a reproducible seed can be re-run); returns how many were new.
+    pub async fn insert_new(&self, documents: &[PortfolioDocument]) -> Result<u64, StoreError> {
+        super::insert_new(&self.typed, documents).await
     }
 
     /// Writes the document whatever is stored (seeding, imports).
@@ -298,7 +328,7 @@ fn scoped(filter: Document, visibility: &Visibility) -> Option<Document> {
 
 /// Decodes a stored document, upgrading older layouts first. The current
 /// layout deserializes straight from the raw bytes (the common, fast path).
-fn decode(raw: RawDocumentBuf) -> Result<PortfolioDocument, StoreError> {
+pub(super) fn decode(raw: RawDocumentBuf) -> Result<PortfolioDocument, StoreError> {
     let version = raw.get_i32("schemaVersion").unwrap_or(0);
     if version == SCHEMA_VERSION {
         return bson::from_slice(raw.as_bytes()).map_err(|e| StoreError::Corrupt(e.to_string()));

@@ -196,6 +196,8 @@ impl PortfolioMutation {
             created_at: Some(now),
             updated_at: Some(now),
             submitted_at: None,
+            decided_at: None,
+            endorsed_at: None,
             extra,
             content: Portfolio::new(input.track, input.target_category),
         };

@@ -25,14 +25,8 @@ fn missing(field: &str) -> ApiError {
 }
 
 impl PortfolioObject {
-    /// `asOf` when the client gives none: the submission date while the
-    /// portfolio is with reviewers, otherwise today.
     fn default_as_of(&self) -> NaiveDate {
-        let under_review = !matches!(self.0.status, PortfolioStatus::Draft | PortfolioStatus::Returned);
-        match self.0.submitted_at {
-            Some(at) if under_review => at.to_chrono().date_naive(),
-            _ => chrono::Utc::now().date_naive(),
-        }
+        self.0.default_as_of(chrono::Utc::now().date_naive())
     }
 }
 
@@ -86,6 +80,13 @@ impl PortfolioObject {
     }
     async fn submitted_at(&self) -> Option<DateTime> {
         self.0.submitted_at.map(DateTime::from)
+    }
+    /// When reviewers first decided: returned, approved or endorsed it.
+    async fn decided_at(&self) -> Option<DateTime> {
+        self.0.decided_at.map(DateTime::from)
+    }
+    async fn endorsed_at(&self) -> Option<DateTime> {
+        self.0.endorsed_at.map(DateTime::from)
     }
     async fn education(&self) -> Vec<EducationObject<'_>> {
         self.0.content.education.iter().map(EducationObject).collect()

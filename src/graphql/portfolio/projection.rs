@@ -12,6 +12,8 @@ const STORED: &[&str] = &[
     "createdAt",
     "updatedAt",
     "submittedAt",
+    "decidedAt",
+    "endorsedAt",
     "education",
     "training",
     "work",

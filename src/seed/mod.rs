@@ -1,5 +1,8 @@
-//! Demo data for the development server: a few applicants whose portfolios
-//! are in different states. Idempotent: fixed ids, written with upserts.
+//! Data for development and measurement: a few demo applicants whose
+//! portfolios are in different states (fixed ids, upserts), and any number
+//! of reproducible synthetic portfolios ([`synthetic`]).
+
+pub mod synthetic;
 
 use mongodb::bson::{DateTime, oid::ObjectId};
 
@@ -16,6 +19,47 @@ pub async fn demo(services: &Services) -> anyhow::Result<String> {
         portfolios.upsert(document).await?;
     }
     Ok(format!("demo data: {} portfolios (owners applicant-ada, applicant-ben, applicant-cy)", documents.len()))
+}
+
+/// Writes `count` synthetic portfolios of `seed` (indexes `0..count`) and
+/// their evidence records, `batch` at a time: generation on the blocking
+/// pool overlaps the previous batch's insert. Re-running skips what exists.
+pub async fn synthetic_batches(services: &Services, count: u64, seed: u64, batch: u64) -> anyhow::Result<String> {
+    use futures::{StreamExt, TryStreamExt};
+    let started = std::time::Instant::now();
+    let portfolios = services.portfolios().map_err(|_| anyhow::anyhow!("MongoDB is unavailable"))?.clone();
+    let evidence = services.evidence_store().map_err(|_| anyhow::anyhow!("MongoDB is unavailable"))?.clone();
+    let batch = batch.max(1);
+    let ranges = (0..count).step_by(batch as usize).map(move |start| start..(start + batch).min(count));
+    let (written, records) = futures::stream::iter(ranges)
+        .map(|range| {
+            let (portfolios, evidence) = (portfolios.clone(), evidence.clone());
+            async move {
+                let (documents, records) = tokio::task::spawn_blocking(move || {
+                    let mut documents = Vec::with_capacity(range.clone().count());
+                    let mut records = Vec::new();
+                    for index in range {
+                        let (document, mut linked) = synthetic::portfolio(seed, index);
+                        documents.push(document);
+                        records.append(&mut linked);
+                    }
+                    (documents, records)
+                })
+                .await?;
+                let written = portfolios.insert_new(&documents).await?;
+                let records = evidence.insert_new(&records).await?;
+                anyhow::Ok((written, records))
+            }
+        })
+        .buffer_unordered(2)
+        .try_fold((0, 0), |(a, b), (x, y)| async move { Ok((a + x, b + y)) })
+        .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(format!(
+        "synthetic data: {written} new portfolios and {records} evidence records (seed {seed}, {count} requested) \
+         in {seconds:.1} s, {:.0} portfolios/s",
+        count as f64 / seconds.max(0.001)
+    ))
 }
 
 fn fixed_id(n: u8) -> ObjectId {
@@ -43,6 +87,8 @@ fn document(n: u8, owner: &str, name: &str, status: PortfolioStatus, content: Po
         created_at: Some(created),
         updated_at: Some(submitted.unwrap_or(created)),
         submitted_at: submitted,
+        decided_at: None,
+        endorsed_at: None,
         extra: None,
         content,
     }
@@ -95,6 +141,8 @@ pub fn realistic_submitted(n: usize) -> PortfolioDocument {
         created_at: Some(now),
         updated_at: Some(now),
         submitted_at: Some(now),
+        decided_at: None,
+        endorsed_at: None,
         extra: None,
         content: realistic_portfolio(),
     }

@@ -1,0 +1,60 @@
+//! Reporting: `stats` answers aggregate questions for REPORTER, COORDINATOR
+//! and ADMIN tokens. Counts, groupings and percentiles are computed by
+//! MongoDB; requirement failures by the engine over a projected stream.
+//! Nothing personal is reachable, and small counts are suppressed.
+
+mod filter;
+mod object;
+mod tables;
+mod unmet;
+
+use async_graphql::{Context, Object};
+
+use crate::auth::Role;
+use crate::domain::stats::Suppression;
+use crate::graphql::context::{require_role, services};
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::store::stats::Facet;
+
+pub use filter::StatsFilterInput;
+pub use object::StatsObject;
+
+/// Who may read aggregates.
+pub const REPORTING_ROLES: &[Role] = &[Role::Reporter, Role::Coordinator, Role::Admin];
+
+#[derive(Default)]
+pub struct StatsQuery;
+
+#[Object]
+impl StatsQuery {
+    /// Aggregate statistics over the portfolios the filter selects (REPORTER,
+    /// COORDINATOR, ADMIN). Counts from 1 to `ENDORSE_STATS_MIN_CELL - 1` are
+    /// suppressed, with complementary cells where a total would give them
+    /// back; a filter matching that few portfolios in all is refused.
+    async fn stats(&self, ctx: &Context<'_>, filter: Option<StatsFilterInput>) -> ApiResult<StatsObject> {
+        require_role(ctx, REPORTING_ROLES)?;
+        let filter = filter.unwrap_or_default().into_filter()?;
+        let services = services(ctx);
+        let store = services.stats_store()?;
+        // Run only the parts the query selects (aliases and fragments are
+        // seen through by the look-ahead).
+        let selection = ctx.look_ahead();
+        let facets: Vec<Facet> = Facet::ALL.into_iter().filter(|f| selection.field(f.name()).exists()).collect();
+        let wants_backlog = selection.field("evidenceBacklog").exists();
+        let (aggregates, backlog) = tokio::try_join!(store.portfolio_aggregates(&filter, &facets), async {
+            if wants_backlog { store.evidence_backlog(&filter).await.map(Some) } else { Ok(None) }
+        })?;
+        let suppression = Suppression::new(services.config.reports.stats_min_cell);
+        if suppression.is_small(aggregates.portfolios) {
+            return Err(ApiError::bad_input(
+                "filter",
+                format!(
+                    "Fewer than {} portfolios match this filter, so even the total could identify people. \
+                     Widen the filter.",
+                    suppression.min_cell
+                ),
+            ));
+        }
+        Ok(StatsObject::new(filter, aggregates, backlog, suppression))
+    }
+}

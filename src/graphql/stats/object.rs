@@ -1,0 +1,143 @@
+//! The `Stats`, `Count` and `Percentiles` types. Each holds counts only:
+//! no field leads to a portfolio, an applicant or an evidence file.
+
+use async_graphql::{Context, Object, SimpleObject};
+
+use super::tables::{time_series, with_known_keys};
+use super::unmet::unmet_requirements;
+use crate::domain::model::{Category, EvidenceKind, PortfolioStatus, Term, Track};
+use crate::domain::stats::{Cell, Suppression};
+use crate::graphql::error::ApiResult;
+use crate::graphql::scalars::Date;
+use crate::store::stats::{Distribution, PortfolioAggregates, StatsFilter};
+
+pub struct StatsObject {
+    filter: StatsFilter,
+    aggregates: PortfolioAggregates,
+    /// Fetched only when the query selects `evidenceBacklog`.
+    backlog: Option<Vec<(String, u64)>>,
+    suppression: Suppression,
+}
+
+impl StatsObject {
+    pub fn new(
+        filter: StatsFilter,
+        aggregates: PortfolioAggregates,
+        backlog: Option<Vec<(String, u64)>>,
+        suppression: Suppression,
+    ) -> Self {
+        StatsObject { filter, aggregates, backlog, suppression }
+    }
+
+    /// Every table here partitions a total the reader knows or can derive
+    /// (the portfolios, the submitted ones, the endorsed ones, the backlog),
+    /// so each gets complementary suppression.
+    fn table(&self, cells: Vec<(String, u64)>) -> Vec<CountObject> {
+        self.suppression.partition(cells).into_iter().map(CountObject::from).collect()
+    }
+
+    fn percentiles(&self, distribution: &Distribution) -> Option<Percentiles> {
+        self.suppression.publishable(distribution.n).then(|| Percentiles::from(distribution))
+    }
+}
+
+fn names<T: Term>(values: &[T]) -> Vec<&'static str> {
+    values.iter().map(|v| v.as_str()).collect()
+}
+
+#[Object(name = "Stats")]
+impl StatsObject {
+    /// Portfolios matching the filter.
+    async fn portfolios(&self) -> i32 {
+        saturating_i32(self.aggregates.portfolios)
+    }
+    /// Every status, in workflow order.
+    async fn by_status(&self) -> Vec<CountObject> {
+        self.table(with_known_keys(names(PortfolioStatus::ALL), &self.aggregates.by_status))
+    }
+    /// By target category: the filter's categories, or all of them.
+    async fn by_category(&self) -> Vec<CountObject> {
+        let categories = if self.filter.categories.is_empty() { Category::ALL } else { &self.filter.categories };
+        self.table(with_known_keys(names(categories), &self.aggregates.by_category))
+    }
+    async fn by_track(&self) -> Vec<CountObject> {
+        let tracks = self.filter.track.map_or(Track::ALL.to_vec(), |t| vec![t]);
+        self.table(with_known_keys(names(&tracks), &self.aggregates.by_track))
+    }
+    /// Submissions per month (UTC), key "2025-03"; months in between with none are 0.
+    async fn submitted_by_month(&self) -> Vec<CountObject> {
+        self.table(time_series(&self.aggregates.submitted_by_month))
+    }
+    /// Endorsements per calendar year (UTC), key "2025".
+    async fn endorsed_by_year(&self) -> Vec<CountObject> {
+        self.table(time_series(&self.aggregates.endorsed_by_year))
+    }
+    /// Days from submission to the first decision, for decided portfolios;
+    /// null when fewer than the suppression threshold were decided.
+    async fn days_to_decision(&self) -> Option<Percentiles> {
+        self.percentiles(&self.aggregates.days_to_decision)
+    }
+    /// Total training hours per portfolio; null below the threshold.
+    async fn training_hours(&self) -> Option<Percentiles> {
+        self.percentiles(&self.aggregates.training_hours)
+    }
+    /// Evidence UPLOADED and not yet reviewed, by kind.
+    async fn evidence_backlog(&self) -> Vec<CountObject> {
+        let rows = self.backlog.as_deref().unwrap_or_default();
+        self.table(with_known_keys(names(EvidenceKind::ALL), rows))
+    }
+    /// For the matching portfolios that target `category`: how many fail each
+    /// requirement (key as in `Eligibility.requirements`), evaluated by the
+    /// same engine with the same defaults as `eligibility` (basis CLAIMED;
+    /// `asOf` the submission date under review, else today). A cell is
+    /// suppressed when the failing or the passing count is small.
+    #[graphql(complexity = 500)]
+    async fn unmet_requirements(
+        &self,
+        ctx: &Context<'_>,
+        category: Category,
+        as_of: Option<Date>,
+    ) -> ApiResult<Vec<CountObject>> {
+        let (tally, population) = unmet_requirements(ctx, &self.filter, category, as_of.map(|d| d.0)).await?;
+        Ok(tally
+            .into_iter()
+            .map(|(key, failed)| CountObject::from(self.suppression.against_population(key, failed, population)))
+            .collect())
+    }
+}
+
+/// One cell: `count` is null and `suppressed` true when publishing it could
+/// identify people.
+#[derive(SimpleObject, Debug)]
+#[graphql(name = "Count")]
+pub struct CountObject {
+    pub key: String,
+    pub count: Option<i32>,
+    pub suppressed: bool,
+}
+
+impl From<Cell> for CountObject {
+    fn from(cell: Cell) -> Self {
+        CountObject { suppressed: cell.suppressed(), count: cell.count.map(saturating_i32), key: cell.key }
+    }
+}
+
+/// Nearest-rank percentiles: each is a value that occurred (the smallest
+/// with at least p% of the values at or below it). Null when `n` is 0.
+#[derive(SimpleObject, Debug)]
+pub struct Percentiles {
+    pub p50: Option<f64>,
+    pub p90: Option<f64>,
+    pub max: Option<f64>,
+    pub n: i32,
+}
+
+impl From<&Distribution> for Percentiles {
+    fn from(d: &Distribution) -> Self {
+        Percentiles { p50: d.p50, p90: d.p90, max: d.max, n: saturating_i32(d.n) }
+    }
+}
+
+fn saturating_i32(n: u64) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}

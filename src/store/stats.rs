@@ -1,0 +1,421 @@
+//! Aggregates for reporting, computed by MongoDB: one `$facet` pipeline over
+//! the filtered portfolios (counts, groupings, percentiles), one over the
+//! evidence backlog, and a projected cursor for the requirement engine.
+//!
+//! The pipelines are public so that benchmarks and tests can run exactly
+//! what the API runs, straight through the driver.
+
+use chrono::{NaiveDate, NaiveTime};
+use futures::{Stream, TryStreamExt};
+use mongodb::Collection;
+use mongodb::bson::{Bson, DateTime, Document, RawDocumentBuf, doc};
+
+use super::portfolio::{self, PortfolioDocument};
+use super::{Store, StoreError, evidence};
+use crate::domain::model::{Category, EvidenceStatus, Track};
+
+/// Which portfolios a report covers. Every field narrows; `from`/`to` select
+/// portfolios by their submission date (inclusive), so a date range leaves
+/// out drafts that were never submitted.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatsFilter {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub track: Option<Track>,
+    /// Empty: every category.
+    pub categories: Vec<Category>,
+    /// Exact match on the applicant's region.
+    pub region: Option<String>,
+}
+
+impl StatsFilter {
+    /// The `$match` document. Each filter is written so that one of the
+    /// compound indexes `stats_*` (equality first, then `submittedAt`) can
+    /// serve it: a single category is an equality, not a one-element `$in`.
+    pub fn to_match(&self) -> Document {
+        let mut filter = Document::new();
+        if let Some(track) = self.track {
+            filter.insert("track", track.as_str());
+        }
+        match self.categories.as_slice() {
+            [] => {}
+            [one] => {
+                filter.insert("targetCategory", one.as_str());
+            }
+            many => {
+                filter.insert("targetCategory", doc! { "$in": many.iter().map(|c| c.as_str()).collect::<Vec<_>>() });
+            }
+        }
+        if let Some(region) = &self.region {
+            filter.insert("applicant.region", region.as_str());
+        }
+        let mut submitted = Document::new();
+        if let Some(from) = self.from {
+            submitted.insert("$gte", start_of(from));
+        }
+        if let Some(to) = self.to.and_then(|to| to.succ_opt()) {
+            submitted.insert("$lt", start_of(to));
+        }
+        if !submitted.is_empty() {
+            filter.insert("submittedAt", submitted);
+        }
+        filter
+    }
+
+    /// This filter restricted to portfolios targeting `category`; `None`
+    /// when the filter's categories leave that one out (nothing matches).
+    pub fn only_category(&self, category: Category) -> Option<StatsFilter> {
+        if !self.categories.is_empty() && !self.categories.contains(&category) {
+            return None;
+        }
+        Some(StatsFilter { categories: vec![category], ..self.clone() })
+    }
+
+    fn narrows(&self) -> bool {
+        self.to_match() != Document::new()
+    }
+}
+
+fn start_of(day: NaiveDate) -> DateTime {
+    DateTime::from_chrono(day.and_time(NaiveTime::MIN).and_utc())
+}
+
+/// One part of the portfolio pipeline's `$facet`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Facet {
+    ByStatus,
+    ByCategory,
+    ByTrack,
+    SubmittedByMonth,
+    EndorsedByYear,
+    DaysToDecision,
+    TrainingHours,
+}
+
+impl Facet {
+    pub const ALL: [Facet; 7] = [
+        Facet::ByStatus,
+        Facet::ByCategory,
+        Facet::ByTrack,
+        Facet::SubmittedByMonth,
+        Facet::EndorsedByYear,
+        Facet::DaysToDecision,
+        Facet::TrainingHours,
+    ];
+
+    /// The facet's output name, which is also the `Stats` field it feeds.
+    pub fn name(self) -> &'static str {
+        match self {
+            Facet::ByStatus => "byStatus",
+            Facet::ByCategory => "byCategory",
+            Facet::ByTrack => "byTrack",
+            Facet::SubmittedByMonth => "submittedByMonth",
+            Facet::EndorsedByYear => "endorsedByYear",
+            Facet::DaysToDecision => "daysToDecision",
+            Facet::TrainingHours => "trainingHours",
+        }
+    }
+
+    fn stages(self) -> Vec<Document> {
+        let count_by = |key: Bson| vec![doc! { "$group": { "_id": key, "n": { "$sum": 1 } } }];
+        let dated = |field: &str| doc! { "$match": { field: { "$type": "date" } } };
+        let year_month = |field: &str, format: &str| {
+            Bson::Document(doc! { "$dateToString": { "format": format, "date": format!("${field}") } })
+        };
+        match self {
+            Facet::ByStatus => count_by("$status".into()),
+            Facet::ByCategory => count_by("$targetCategory".into()),
+            Facet::ByTrack => count_by("$track".into()),
+            Facet::SubmittedByMonth => {
+                let mut stages = vec![dated("submittedAt")];
+                stages.extend(count_by(year_month("submittedAt", "%Y-%m")));
+                stages
+            }
+            Facet::EndorsedByYear => {
+                let mut stages = vec![dated("endorsedAt")];
+                stages.extend(count_by(year_month("endorsedAt", "%Y")));
+                stages
+            }
+            Facet::DaysToDecision => {
+                let mut stages = vec![doc! { "$match": {
+                    "submittedAt": { "$type": "date" },
+                    "decidedAt": { "$type": "date" },
+                } }];
+                let days = doc! { "$divide": [{ "$subtract": ["$decidedAt", "$submittedAt"] }, MS_PER_DAY] };
+                stages.extend(percentile_stages(days));
+                stages
+            }
+            // `$sum` over `$map` rather than over "$training.hours": some
+            // MongoDB-protocol servers do not sum an array path.
+            Facet::TrainingHours => {
+                percentile_stages(doc! { "$sum": { "$map": { "input": "$training", "in": "$$this.hours" } } })
+            }
+        }
+    }
+}
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// p50, p90 and max of `value` over the facet's documents, on the server:
+/// sort, collect the values into one array, pick ranks. Percentiles are
+/// nearest-rank: the smallest value with at least p% of the values at or
+/// below it, so every figure is a value that occurred.
+fn percentile_stages(value: Document) -> Vec<Document> {
+    // ceil(p * n / 100) - 1 in integers: (p * n + 99) / 100 truncated.
+    let rank = |p: i32| {
+        doc! { "$arrayElemAt": ["$values", { "$toInt": { "$max": [0, { "$subtract": [
+            { "$trunc": { "$divide": [{ "$add": [{ "$multiply": [p, { "$size": "$values" }] }, 99] }, 100] } },
+            1,
+        ] }] } }] }
+    };
+    vec![
+        doc! { "$project": { "_id": 0, "v": value } },
+        doc! { "$sort": { "v": 1 } },
+        doc! { "$group": { "_id": Bson::Null, "values": { "$push": "$v" } } },
+        doc! { "$project": {
+            "_id": 0,
+            "n": { "$size": "$values" },
+            "p50": rank(50),
+            "p90": rank(90),
+            "max": { "$arrayElemAt": ["$values", -1] },
+        } },
+    ]
+}
+
+/// The portfolio pipeline: `$match` then one `$facet` holding the total
+/// (always: suppression needs it) and the requested facets.
+pub fn portfolio_pipeline(filter: &StatsFilter, facets: &[Facet]) -> Vec<Document> {
+    let mut branches = doc! { "portfolios": [{ "$count": "n" }] };
+    for facet in facets {
+        branches.insert(facet.name(), facet.stages());
+    }
+    vec![doc! { "$match": filter.to_match() }, doc! { "$facet": branches }]
+}
+
+/// Evidence UPLOADED and waiting for a reviewer, by kind. It starts from the
+/// evidence (the backlog is small, and `status_kind` serves it) and looks up
+/// the portfolio only when the filter needs portfolio fields.
+pub fn backlog_pipeline(filter: &StatsFilter) -> Vec<Document> {
+    let mut pipeline = vec![doc! { "$match": { "status": EvidenceStatus::Uploaded.as_str() } }];
+    if filter.narrows() {
+        let portfolio_match: Document =
+            filter.to_match().into_iter().map(|(field, condition)| (format!("portfolio.{field}"), condition)).collect();
+        pipeline.extend([
+            doc! { "$lookup": {
+                "from": portfolio::COLLECTION,
+                "localField": "portfolioId",
+                "foreignField": "_id",
+                "pipeline": [{ "$project": {
+                    "track": 1, "targetCategory": 1, "applicant.region": 1, "submittedAt": 1,
+                } }],
+                "as": "portfolio",
+            } },
+            doc! { "$unwind": "$portfolio" },
+            doc! { "$match": portfolio_match },
+        ]);
+    }
+    pipeline.push(doc! { "$group": { "_id": "$kind", "n": { "$sum": 1 } } });
+    pipeline
+}
+
+/// Order statistics of one measure.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Distribution {
+    pub n: u64,
+    pub p50: Option<f64>,
+    pub p90: Option<f64>,
+    pub max: Option<f64>,
+}
+
+/// Raw, unsuppressed results of [`portfolio_pipeline`]. Counts are
+/// `(key, count)` in no particular order; keys with no documents are absent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PortfolioAggregates {
+    pub portfolios: u64,
+    pub by_status: Vec<(String, u64)>,
+    pub by_category: Vec<(String, u64)>,
+    pub by_track: Vec<(String, u64)>,
+    pub submitted_by_month: Vec<(String, u64)>,
+    pub endorsed_by_year: Vec<(String, u64)>,
+    pub days_to_decision: Distribution,
+    pub training_hours: Distribution,
+}
+
+/// Fields the engine reads (the header fields come with every projection);
+/// `submittedAt` gives the default `asOf`.
+const ENGINE_FIELDS: &[&str] = &[
+    "submittedAt",
+    "education",
+    "training",
+    "work",
+    "reflectiveSupervision",
+    "leadership",
+    "references",
+    "exams",
+    "agreement",
+    "membership",
+    "priorEndorsements",
+    "licenses",
+];
+
+/// Documents fetched per round trip when streaming portfolios to the engine.
+const ENGINE_BATCH: u32 = 256;
+
+#[derive(Clone)]
+pub struct StatsStore {
+    portfolios: Collection<Document>,
+    raw_portfolios: Collection<RawDocumentBuf>,
+    evidence: Collection<Document>,
+}
+
+impl StatsStore {
+    pub fn new(store: &Store) -> Self {
+        let portfolios = store.database().collection::<Document>(portfolio::COLLECTION);
+        let raw_portfolios = portfolios.clone_with_type();
+        let evidence = store.database().collection::<Document>(evidence::COLLECTION);
+        StatsStore { portfolios, raw_portfolios, evidence }
+    }
+
+    pub async fn portfolio_aggregates(
+        &self,
+        filter: &StatsFilter,
+        facets: &[Facet],
+    ) -> Result<PortfolioAggregates, StoreError> {
+        let mut cursor = self.portfolios.aggregate(portfolio_pipeline(filter, facets)).await?;
+        let result = cursor.try_next().await?.unwrap_or_default();
+        let rows = |name: &str| result.get_array(name).map(Vec::as_slice).unwrap_or_default();
+        let total = rows("portfolios").first().and_then(Bson::as_document).map_or(0, |row| count_value(row.get("n")));
+        Ok(PortfolioAggregates {
+            portfolios: total,
+            by_status: counts_of(rows("byStatus")),
+            by_category: counts_of(rows("byCategory")),
+            by_track: counts_of(rows("byTrack")),
+            submitted_by_month: counts_of(rows("submittedByMonth")),
+            endorsed_by_year: counts_of(rows("endorsedByYear")),
+            days_to_decision: distribution_of(rows("daysToDecision")),
+            training_hours: distribution_of(rows("trainingHours")),
+        })
+    }
+
+    /// `(evidence kind, count)` of UPLOADED evidence on matching portfolios.
+    pub async fn evidence_backlog(&self, filter: &StatsFilter) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows: Vec<Document> = self.evidence.aggregate(backlog_pipeline(filter)).await?.try_collect().await?;
+        Ok(counts_of(&rows.into_iter().map(Bson::Document).collect::<Vec<_>>()))
+    }
+
+    /// The matching portfolios with just the fields the engine reads, as a
+    /// stream fetched in batches: memory stays flat however many match.
+    pub async fn engine_inputs(
+        &self,
+        filter: &StatsFilter,
+    ) -> Result<impl Stream<Item = Result<PortfolioDocument, StoreError>> + Send + use<>, StoreError> {
+        let projection = portfolio::Projection::only(ENGINE_FIELDS.iter().copied());
+        let fields: Document =
+            projection.fields().unwrap_or_default().iter().map(|f| (f.to_string(), Bson::Int32(1))).collect();
+        let cursor = self.raw_portfolios.find(filter.to_match()).projection(fields).batch_size(ENGINE_BATCH).await?;
+        Ok(cursor.map_err(StoreError::from).and_then(|raw| async move { portfolio::decode(raw) }))
+    }
+}
+
+fn count_value(value: Option<&Bson>) -> u64 {
+    match value {
+        Some(Bson::Int32(n)) => u64::try_from(*n).unwrap_or(0),
+        Some(Bson::Int64(n)) => u64::try_from(*n).unwrap_or(0),
+        Some(Bson::Double(n)) if *n >= 0.0 => *n as u64,
+        _ => 0,
+    }
+}
+
+/// `[{_id: key, n: count}]` rows of a `$group`; other rows are skipped.
+fn counts_of(rows: &[Bson]) -> Vec<(String, u64)> {
+    rows.iter()
+        .filter_map(Bson::as_document)
+        .filter_map(|row| {
+            let key = match row.get("_id")? {
+                Bson::String(key) => key.clone(),
+                Bson::Int32(n) => n.to_string(),
+                Bson::Int64(n) => n.to_string(),
+                _ => return None,
+            };
+            Some((key, count_value(row.get("n"))))
+        })
+        .collect()
+}
+
+fn distribution_of(rows: &[Bson]) -> Distribution {
+    let Some(row) = rows.first().and_then(Bson::as_document) else {
+        return Distribution::default();
+    };
+    let number = |name: &str| match row.get(name) {
+        Some(Bson::Double(v)) => Some(*v),
+        Some(Bson::Int32(v)) => Some(f64::from(*v)),
+        Some(Bson::Int64(v)) => Some(*v as f64),
+        _ => None,
+    };
+    Distribution { n: count_value(row.get("n")), p50: number("p50"), p90: number("p90"), max: number("max") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn filters_become_index_friendly_matches() {
+        assert_eq!(StatsFilter::default().to_match(), doc! {});
+        let filter = StatsFilter {
+            from: Some(day(2024, 1, 1)),
+            to: Some(day(2024, 12, 31)),
+            track: Some(Track::Infant),
+            categories: vec![Category::FamilyAssociate],
+            region: Some("Hudson Valley".into()),
+        };
+        assert_eq!(
+            filter.to_match(),
+            doc! {
+                "track": "INFANT",
+                "targetCategory": "FAMILY_ASSOCIATE",
+                "applicant.region": "Hudson Valley",
+                "submittedAt": { "$gte": start_of(day(2024, 1, 1)), "$lt": start_of(day(2025, 1, 1)) },
+            }
+        );
+        let two =
+            StatsFilter { categories: vec![Category::FamilyAssociate, Category::MentorPolicy], ..Default::default() };
+        assert_eq!(two.to_match(), doc! { "targetCategory": { "$in": ["FAMILY_ASSOCIATE", "MENTOR_POLICY"] } });
+    }
+
+    #[test]
+    fn restricting_to_a_category_outside_the_filter_matches_nothing() {
+        let filter = StatsFilter { categories: vec![Category::FamilyAssociate], ..Default::default() };
+        assert!(filter.only_category(Category::MentorPolicy).is_none());
+        assert_eq!(
+            StatsFilter::default().only_category(Category::MentorPolicy).unwrap().categories,
+            vec![Category::MentorPolicy]
+        );
+    }
+
+    #[test]
+    fn the_backlog_looks_portfolios_up_only_when_filtered() {
+        assert_eq!(backlog_pipeline(&StatsFilter::default()).len(), 2);
+        let filter = StatsFilter { track: Some(Track::Infant), ..Default::default() };
+        let pipeline = backlog_pipeline(&filter);
+        assert_eq!(pipeline.len(), 5);
+        assert_eq!(pipeline[3], doc! { "$match": { "portfolio.track": "INFANT" } });
+    }
+
+    #[test]
+    fn group_rows_become_counts() {
+        let rows = vec![
+            Bson::Document(doc! { "_id": "DRAFT", "n": 3 }),
+            Bson::Document(doc! { "_id": 2024, "n": 2_i64 }),
+            Bson::Document(doc! { "_id": Bson::Null, "n": 1 }),
+        ];
+        assert_eq!(counts_of(&rows), vec![("DRAFT".into(), 3), ("2024".into(), 2)]);
+        let row = Bson::Document(doc! { "n": 4, "p50": 2.5, "p90": 7, "max": 9.0 });
+        assert_eq!(distribution_of(&[row]), Distribution { n: 4, p50: Some(2.5), p90: Some(7.0), max: Some(9.0) });
+        assert_eq!(distribution_of(&[]), Distribution::default());
+    }
+}
