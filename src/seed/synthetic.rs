@@ -93,12 +93,14 @@ fn quarter_hours(rng: &mut ChaCha8Rng, min: u32, max: u32) -> f64 {
 pub fn portfolio(seed: u64, index: u64) -> (PortfolioDocument, Vec<EvidenceRecord>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(index);
-    let track = if rng.random_bool(0.8) { Track::Infant } else { Track::EarlyChildhood };
     let category = weighted(&mut rng, CATEGORIES);
     let status = weighted(&mut rng, STATUSES);
     let region = weighted(&mut rng, REGIONS);
     let span = (last_day() - first_day()).num_days() as u64;
     let created = first_day() + Days::new(rng.random_range(0..span - 120));
+    // The early-childhood track opened with the 2025 rulebook.
+    let early_childhood_open = created >= NaiveDate::from_ymd_opt(2025, 1, 1).expect("valid date");
+    let track = if early_childhood_open && rng.random_bool(0.35) { Track::EarlyChildhood } else { Track::Infant };
 
     let submitted = (status != PortfolioStatus::Draft).then(|| days_after(created, 14, 400, &mut rng));
     let decided = match status {

@@ -13,3 +13,4 @@ mod portfolios;
 mod projection;
 mod readiness;
 mod schema;
+mod stats;
