@@ -11,7 +11,9 @@ cargo build --locked --quiet
 BIN=target/debug/endorse
 
 serve() {
-  "$BIN" seed --demo
+  # Demo applicants, plus 500 synthetic portfolios so that reports have
+  # numbers above the suppression threshold (same seed: re-runs add nothing).
+  "$BIN" seed --demo --synthetic 500 --seed 1
   local url="http://$ENDORSE_LISTEN"
   cat <<MSG
 

@@ -326,6 +326,16 @@ async fn small_cells_are_suppressed_and_cannot_be_recovered_by_subtraction() {
     assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{body}");
     assert_eq!(body["errors"][0]["extensions"]["field"], "filter");
     assert!(body["data"].is_null(), "{body}");
+    // Requirement failures alone are suppressed cell by cell instead.
+    let body = app
+        .graphql(
+            Some(&reporter),
+            "{ stats(filter: { region: \"North Country\" }) { unmetRequirements(category: FAMILY_SPECIALIST) { count suppressed } } }",
+            json!({}),
+        )
+        .await;
+    let cells = body["data"]["stats"]["unmetRequirements"].as_array().unwrap_or_else(|| panic!("{body}"));
+    assert!(!cells.is_empty() && cells.iter().all(|c| c["suppressed"] == true && c["count"].is_null()), "{body}");
     let empty = stats(&app, json!({ "region": "Nowhere" })).await;
     assert_eq!(empty["portfolios"], 0);
 

@@ -30,7 +30,9 @@ impl StatsQuery {
     /// Aggregate statistics over the portfolios the filter selects (REPORTER,
     /// COORDINATOR, ADMIN). Counts from 1 to `ENDORSE_STATS_MIN_CELL - 1` are
     /// suppressed, with complementary cells where a total would give them
-    /// back; a filter matching that few portfolios in all is refused.
+    /// back. Asking for the total or the portfolio tables of a filter that
+    /// matches 1 to `ENDORSE_STATS_MIN_CELL - 1` portfolios is refused
+    /// (BAD_USER_INPUT on `filter`): the total itself would be a small cell.
     async fn stats(&self, ctx: &Context<'_>, filter: Option<StatsFilterInput>) -> ApiResult<StatsObject> {
         require_role(ctx, REPORTING_ROLES)?;
         let filter = filter.unwrap_or_default().into_filter()?;
@@ -40,12 +42,19 @@ impl StatsQuery {
         // seen through by the look-ahead).
         let selection = ctx.look_ahead();
         let facets: Vec<Facet> = Facet::ALL.into_iter().filter(|f| selection.field(f.name()).exists()).collect();
+        let wants_portfolios = selection.field("portfolios").exists() || !facets.is_empty();
         let wants_backlog = selection.field("evidenceBacklog").exists();
-        let (aggregates, backlog) = tokio::try_join!(store.portfolio_aggregates(&filter, &facets), async {
-            if wants_backlog { store.evidence_backlog(&filter).await.map(Some) } else { Ok(None) }
-        })?;
+        let (aggregates, backlog) = tokio::try_join!(
+            async {
+                if wants_portfolios { store.portfolio_aggregates(&filter, &facets).await.map(Some) } else { Ok(None) }
+            },
+            async { if wants_backlog { store.evidence_backlog(&filter).await.map(Some) } else { Ok(None) } }
+        )?;
         let suppression = Suppression::new(services.config.reports.stats_min_cell);
-        if suppression.is_small(aggregates.portfolios) {
+        // The total and the portfolio tables (which sum to it) are refused
+        // as a whole for a population of 1..k: no cell could be published.
+        // The other parts suppress their own small cells.
+        if aggregates.as_ref().is_some_and(|a| suppression.is_small(a.portfolios)) {
             return Err(ApiError::bad_input(
                 "filter",
                 format!(
@@ -55,6 +64,6 @@ impl StatsQuery {
                 ),
             ));
         }
-        Ok(StatsObject::new(filter, aggregates, backlog, suppression))
+        Ok(StatsObject::new(filter, aggregates.unwrap_or_default(), backlog, suppression))
     }
 }
