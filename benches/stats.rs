@@ -8,6 +8,7 @@
 //!
 //!   scripts/services.sh run -- cargo bench --bench stats
 //!   STATS_PORTFOLIOS=20000 STATS_RUNS=5 scripts/services.sh run -- cargo bench --bench stats
+//!   STATS_DATABASE=bench ... (reuse a database already seeded with N portfolios)
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -74,7 +75,12 @@ async fn bench() {
     }
     let portfolios = env_number("STATS_PORTFOLIOS", 100_000);
     let runs = env_number("STATS_RUNS", 5).max(1) as usize;
-    let database = format!("bench_stats_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    // STATS_DATABASE reuses a database seeded before (e.g. with
+    // `endorse seed --synthetic 100000`); by default a fresh one is seeded
+    // and dropped at the end.
+    let kept = std::env::var("STATS_DATABASE").ok();
+    let database =
+        kept.clone().unwrap_or_else(|| format!("bench_stats_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
     let config = Args::try_parse_from([
         "bench",
         "--env",
@@ -85,6 +91,10 @@ async fn bench() {
         &database,
         "--request-timeout-ms",
         "900000",
+        // The local Python server answers nothing else while it runs a long
+        // aggregation; without this the health probe would call it down.
+        "--mongodb-timeout-ms",
+        "300000",
         "--log",
         "warn",
     ])
@@ -95,8 +105,11 @@ async fn bench() {
     tokio::spawn(app.run_until(std::future::pending()));
 
     let services = connect(&Arc::new(config.clone())).await.expect("services");
-    println!("{}", endorse::seed::synthetic_batches(&services, portfolios, 1, 1000).await.expect("seed"));
     let store = services.store_unchecked().clone();
+    let stored = store.database().collection::<Document>("portfolios").estimated_document_count().await.unwrap_or(0);
+    if stored < portfolios {
+        println!("{}", endorse::seed::synthetic_batches(&services, portfolios, 1, 1000).await.expect("seed"));
+    }
     let token = endorse::auth::jwt::mint_dev_token(&config, "bench-reporter", &[Role::Reporter], 3600).expect("token");
     let http = reqwest::Client::builder().timeout(Duration::from_secs(900)).build().expect("client");
 
@@ -200,7 +213,9 @@ async fn bench() {
         peak.load(Ordering::Relaxed) as f64 / 1024.0,
         (peak.load(Ordering::Relaxed).saturating_sub(baseline_rss)) as f64 / 1024.0
     );
-    let _ = store.database().drop().await;
+    if kept.is_none() {
+        let _ = store.database().drop().await;
+    }
 }
 
 fn report(name: &str, api: Duration, raw: Duration) {

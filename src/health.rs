@@ -8,16 +8,28 @@ use std::time::Duration;
 
 use crate::store::Store;
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Health {
     mongo_down: Arc<AtomicBool>,
+    /// A ping slower than this counts as down (a refused connection fails
+    /// at once whatever it is).
+    probe_timeout: Duration,
 }
 
-/// How often MongoDB is pinged, and how long a ping may take.
+/// How often MongoDB is pinged.
 const PROBE_INTERVAL: Duration = Duration::from_millis(500);
-const PROBE_TIMEOUT: Duration = Duration::from_millis(1000);
+
+impl Default for Health {
+    fn default() -> Self {
+        Health::new(Duration::from_millis(1000))
+    }
+}
 
 impl Health {
+    pub fn new(probe_timeout: Duration) -> Self {
+        Health { mongo_down: Arc::default(), probe_timeout }
+    }
+
     pub fn mongo_available(&self) -> bool {
         !self.mongo_down.load(Ordering::Relaxed)
     }
@@ -33,7 +45,7 @@ impl Health {
 
     /// Pings MongoDB with a short deadline.
     pub async fn probe_mongo(&self, store: &Store) -> bool {
-        let up = matches!(tokio::time::timeout(PROBE_TIMEOUT, store.ping()).await, Ok(Ok(())));
+        let up = matches!(tokio::time::timeout(self.probe_timeout, store.ping()).await, Ok(Ok(())));
         self.record_mongo(up);
         up
     }

@@ -50,7 +50,9 @@ pub async fn connect(config: &Arc<Config>) -> Result<Services, StartupError> {
     if config.is_development() {
         blob.ensure_bucket().await?;
     }
-    Ok(Services::new(config.clone(), store, blob, verifier, rulebook, Health::default()))
+    // A ping gets as long as any MongoDB operation's server selection.
+    let health = Health::new(std::time::Duration::from_millis(config.mongodb.timeout_ms));
+    Ok(Services::new(config.clone(), store, blob, verifier, rulebook, health))
 }
 
 /// The configured rulebook file, or the built-in NYS-AIMH rulebook. A

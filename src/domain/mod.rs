@@ -11,6 +11,7 @@ pub mod stats;
 pub mod unmet;
 pub mod validate;
 mod words;
+pub mod workflow;
 
 pub use engine::{Eligibility, EntryId, EvaluationError, Progress, RequirementResult, evaluate, recommend};
 pub use rulebook::{Rulebook, RulebookError, RulebookVersion};

@@ -21,7 +21,7 @@ pub struct Query(QueryRoot, PortfolioQuery, stats::StatsQuery);
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(PortfolioMutation, evidence::EvidenceMutation);
+pub struct Mutation(PortfolioMutation, portfolio::ReviewMutation, evidence::EvidenceMutation);
 
 use crate::config::Config;
 use crate::services::Services;

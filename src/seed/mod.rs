@@ -31,28 +31,32 @@ pub async fn synthetic_batches(services: &Services, count: u64, seed: u64, batch
     let evidence = services.evidence_store().map_err(|_| anyhow::anyhow!("MongoDB is unavailable"))?.clone();
     let batch = batch.max(1);
     let ranges = (0..count).step_by(batch as usize).map(move |start| start..(start + batch).min(count));
+    // Two batches are generated ahead, but writes go one batch at a time:
+    // concurrent inserts into one collection make some MongoDB-protocol
+    // servers fail with write conflicts instead of retrying them.
     let (written, records) = futures::stream::iter(ranges)
         .map(|range| {
+            tokio::task::spawn_blocking(move || {
+                let mut documents = Vec::with_capacity(range.clone().count());
+                let mut records = Vec::new();
+                for index in range {
+                    let (document, mut linked) = synthetic::portfolio(seed, index);
+                    documents.push(document);
+                    records.append(&mut linked);
+                }
+                (documents, records)
+            })
+        })
+        .buffered(2)
+        .map_err(anyhow::Error::from)
+        .try_fold((0, 0), |(written, stored), (documents, records)| {
             let (portfolios, evidence) = (portfolios.clone(), evidence.clone());
             async move {
-                let (documents, records) = tokio::task::spawn_blocking(move || {
-                    let mut documents = Vec::with_capacity(range.clone().count());
-                    let mut records = Vec::new();
-                    for index in range {
-                        let (document, mut linked) = synthetic::portfolio(seed, index);
-                        documents.push(document);
-                        records.append(&mut linked);
-                    }
-                    (documents, records)
-                })
-                .await?;
-                let written = portfolios.insert_new(&documents).await?;
-                let records = evidence.insert_new(&records).await?;
-                anyhow::Ok((written, records))
+                let written = written + portfolios.insert_new(&documents).await?;
+                let stored = stored + evidence.insert_new(&records).await?;
+                anyhow::Ok((written, stored))
             }
         })
-        .buffer_unordered(2)
-        .try_fold((0, 0), |(a, b), (x, y)| async move { Ok((a + x, b + y)) })
         .await?;
     let seconds = started.elapsed().as_secs_f64();
     Ok(format!(
@@ -89,6 +93,7 @@ fn document(n: u8, owner: &str, name: &str, status: PortfolioStatus, content: Po
         submitted_at: submitted,
         decided_at: None,
         endorsed_at: None,
+        review_note: None,
         extra: None,
         content,
     }
@@ -143,6 +148,7 @@ pub fn realistic_submitted(n: usize) -> PortfolioDocument {
         submitted_at: Some(now),
         decided_at: None,
         endorsed_at: None,
+        review_note: None,
         extra: None,
         content: realistic_portfolio(),
     }

@@ -147,6 +147,7 @@ pub fn portfolio(seed: u64, index: u64) -> (PortfolioDocument, Vec<EvidenceRecor
         submitted_at,
         decided_at,
         endorsed_at,
+        review_note: None,
         extra: None,
         content,
     };

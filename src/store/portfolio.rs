@@ -56,6 +56,9 @@ pub struct PortfolioDocument {
     pub decided_at: Option<DateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endorsed_at: Option<DateTime>,
+    /// The reviewer's note with the latest decision (why it was returned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_note: Option<String>,
     #[serde(default)]
     pub extra: Option<Document>,
     /// Track, target category and the sections: what the engine reads.

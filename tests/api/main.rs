@@ -12,5 +12,6 @@ mod limits;
 mod portfolios;
 mod projection;
 mod readiness;
+mod review;
 mod schema;
 mod stats;

@@ -8,7 +8,9 @@ pub(crate) mod mutation;
 mod object;
 pub mod projection;
 pub(crate) mod query;
+mod review;
 
 pub use mutation::PortfolioMutation;
 pub use object::PortfolioObject;
 pub use query::PortfolioQuery;
+pub use review::ReviewMutation;

@@ -135,7 +135,7 @@ pub(crate) async fn load_editable(ctx: &Context<'_>, viewer: &Viewer, id: Object
     Ok(document)
 }
 
-fn check_version(document: &PortfolioDocument, expected_version: i32) -> ApiResult<()> {
+pub(crate) fn check_version(document: &PortfolioDocument, expected_version: i32) -> ApiResult<()> {
     if document.version == expected_version { Ok(()) } else { Err(stale(document.version)) }
 }
 
@@ -198,6 +198,7 @@ impl PortfolioMutation {
             submitted_at: None,
             decided_at: None,
             endorsed_at: None,
+            review_note: None,
             extra,
             content: Portfolio::new(input.track, input.target_category),
         };
@@ -294,12 +295,14 @@ impl PortfolioMutation {
         save(ctx, document, expected_version).await
     }
 
-    /// DRAFT or RETURNED -> SUBMITTED; sets `submittedAt`.
+    /// DRAFT or RETURNED -> SUBMITTED; sets `submittedAt`. A resubmission
+    /// starts a new review round: the earlier decision time is cleared.
     async fn submit_portfolio(&self, ctx: &Context<'_>, id: ID, expected_version: i32) -> ApiResult<PortfolioObject> {
         let viewer = viewer(ctx)?;
         let mut document = load_for_change(ctx, viewer, &id, expected_version).await?;
         document.status = PortfolioStatus::Submitted;
         document.submitted_at = Some(DateTime::now());
+        document.decided_at = None;
         save(ctx, document, expected_version).await
     }
 }

@@ -88,6 +88,10 @@ impl PortfolioObject {
     async fn endorsed_at(&self) -> Option<DateTime> {
         self.0.endorsed_at.map(DateTime::from)
     }
+    /// The reviewer's note with the latest decision.
+    async fn review_note(&self) -> Option<&str> {
+        self.0.review_note.as_deref()
+    }
     async fn education(&self) -> Vec<EducationObject<'_>> {
         self.0.content.education.iter().map(EducationObject).collect()
     }

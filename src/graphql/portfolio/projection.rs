@@ -14,6 +14,7 @@ const STORED: &[&str] = &[
     "submittedAt",
     "decidedAt",
     "endorsedAt",
+    "reviewNote",
     "education",
     "training",
     "work",

@@ -1,0 +1,138 @@
+//! The review workflow: `decidePortfolio` moves submitted portfolios through
+//! review, sets the decision times `stats` reports on, and refuses what the
+//! workflow does not allow.
+
+use endorse::auth::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, first_error_code, spawn_app_with};
+use crate::portfolios::{SUBMIT, create};
+
+const DECIDE: &str = "mutation($id: ID!, $v: Int!, $d: Decision!, $note: String) {
+  decidePortfolio(id: $id, expectedVersion: $v, decision: $d, note: $note) {
+    status version submittedAt decidedAt endorsedAt reviewNote
+  }
+}";
+
+async fn decide(app: &TestApp, token: &str, id: &str, version: i64, decision: &str) -> Value {
+    app.graphql(Some(token), DECIDE, json!({ "id": id, "v": version, "d": decision })).await
+}
+
+/// A submitted portfolio of `category`; returns (id, applicant token, version).
+async fn submitted(app: &TestApp, owner: &str, category: &str) -> (String, String, i64) {
+    let (id, token) = create(app, owner, "INFANT", category).await;
+    let body = app.graphql(Some(&token), SUBMIT, json!({ "id": id, "v": 1 })).await;
+    assert_eq!(body["data"]["submitPortfolio"]["status"], "SUBMITTED", "{body}");
+    (id, token, 2)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reviewers_take_portfolios_through_review_to_endorsement() {
+    let app = spawn_app_with(&["--stats-min-cell", "1"]).await;
+    let reviewer = app.token("rae", &[Role::Reviewer]);
+
+    // A category with an exam: approval makes it EXAM_ELIGIBLE.
+    let (id, _, v) = submitted(&app, "mia", "MENTOR_CLINICAL").await;
+    let body = decide(&app, &reviewer, &id, v, "START_REVIEW").await;
+    assert_eq!(body["data"]["decidePortfolio"]["status"], "IN_REVIEW", "{body}");
+    assert!(body["data"]["decidePortfolio"]["decidedAt"].is_null(), "taking a portfolio is not a verdict");
+    let body = decide(&app, &reviewer, &id, v + 1, "APPROVE").await;
+    let approved = &body["data"]["decidePortfolio"];
+    assert_eq!(approved["status"], "EXAM_ELIGIBLE", "{body}");
+    let decided_at = approved["decidedAt"].as_str().expect("decidedAt").to_owned();
+    let body = decide(&app, &reviewer, &id, v + 2, "ENDORSE").await;
+    let endorsed = &body["data"]["decidePortfolio"];
+    assert_eq!(endorsed["status"], "ENDORSED", "{body}");
+    assert_eq!(endorsed["decidedAt"], decided_at.as_str(), "the first verdict's time is kept");
+    assert!(endorsed["endorsedAt"].is_string());
+
+    // Without an exam: straight to APPROVED.
+    let (other, _, v) = submitted(&app, "fay", "FAMILY_ASSOCIATE").await;
+    let body = decide(&app, &reviewer, &other, v, "APPROVE").await;
+    assert_eq!(body["data"]["decidePortfolio"]["status"], "APPROVED", "{body}");
+
+    // The decisions show up in the statistics.
+    let reporter = app.token("rita", &[Role::Reporter]);
+    let body = app
+        .graphql(Some(&reporter), "{ stats { endorsedByYear { key count } daysToDecision { n } } }", json!({}))
+        .await;
+    let stats = &body["data"]["stats"];
+    let year = &endorsed["endorsedAt"].as_str().unwrap()[..4];
+    assert_eq!(stats["endorsedByYear"], json!([{ "key": year, "count": 1 }]), "{body}");
+    assert_eq!(stats["daysToDecision"]["n"], 2, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn returned_portfolios_carry_the_note_and_start_a_new_round_when_resubmitted() {
+    let app = spawn_app_with(&[]).await;
+    let reviewer = app.token("rae", &[Role::Reviewer]);
+    let (id, applicant, v) = submitted(&app, "ned", "FAMILY_SPECIALIST").await;
+    let body = app
+        .graphql(
+            Some(&reviewer),
+            DECIDE,
+            json!({ "id": id, "v": v, "d": "RETURN", "note": "  Please add your RS/C log for 2024.  " }),
+        )
+        .await;
+    let returned = &body["data"]["decidePortfolio"];
+    assert_eq!(returned["status"], "RETURNED", "{body}");
+    assert_eq!(returned["reviewNote"], "Please add your RS/C log for 2024.");
+    assert!(returned["decidedAt"].is_string());
+
+    let body = app
+        .graphql(
+            Some(&applicant),
+            "mutation($id: ID!) { submitPortfolio(id: $id, expectedVersion: 3) { status } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(body["data"]["submitPortfolio"]["status"], "SUBMITTED", "{body}");
+    let body = app
+        .graphql(Some(&reviewer), "query($id: ID!) { portfolio(id: $id) { decidedAt version } }", json!({ "id": id }))
+        .await;
+    assert!(body["data"]["portfolio"]["decidedAt"].is_null(), "a resubmission is a new round: {body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decisions_follow_roles_the_workflow_and_versions() {
+    let app = spawn_app_with(&[]).await;
+    let reviewer = app.token("rae", &[Role::Reviewer]);
+    let (id, applicant, v) = submitted(&app, "ola", "FAMILY_ASSOCIATE").await;
+
+    // Applicants and reporters may not decide; nobody decides on their own portfolio.
+    assert_eq!(first_error_code(&decide(&app, &applicant, &id, v, "APPROVE").await), "FORBIDDEN");
+    let reporter = app.token("rita", &[Role::Reporter]);
+    assert_eq!(first_error_code(&decide(&app, &reporter, &id, v, "APPROVE").await), "FORBIDDEN");
+    let (own, _, own_v) = submitted(&app, "rev-self", "FAMILY_ASSOCIATE").await;
+    let self_reviewer = app.token("rev-self", &[Role::Applicant, Role::Reviewer]);
+    assert_eq!(first_error_code(&decide(&app, &self_reviewer, &own, own_v, "APPROVE").await), "FORBIDDEN");
+
+    // A decision the status does not allow, and a stale version, are CONFLICTs; nothing changes.
+    let body = decide(&app, &reviewer, &id, v, "ENDORSE").await;
+    assert_eq!(first_error_code(&body), "CONFLICT");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("ENDORSE does not apply to a SUBMITTED portfolio"));
+    assert_eq!(first_error_code(&decide(&app, &reviewer, &id, v + 5, "APPROVE").await), "CONFLICT");
+    let (draft, _) = create(&app, "dee", "INFANT", "FAMILY_ASSOCIATE").await;
+    assert_eq!(
+        first_error_code(&decide(&app, &reviewer, &draft, 1, "APPROVE").await),
+        "NOT_FOUND",
+        "drafts are invisible to reviewers"
+    );
+    let coordinator = app.token("cora", &[Role::Coordinator]);
+    assert_eq!(first_error_code(&decide(&app, &coordinator, &draft, 1, "APPROVE").await), "CONFLICT");
+
+    let body = app
+        .graphql(Some(&reviewer), "query($id: ID!) { portfolio(id: $id) { status version } }", json!({ "id": id }))
+        .await;
+    assert_eq!(body["data"]["portfolio"], json!({ "status": "SUBMITTED", "version": v }));
+    // Applicants can no longer change a portfolio once it is approved.
+    assert_eq!(decide(&app, &reviewer, &id, v, "APPROVE").await["data"]["decidePortfolio"]["status"], "APPROVED");
+    let body = app
+        .graphql(
+            Some(&applicant),
+            "mutation($id: ID!) { submitPortfolio(id: $id, expectedVersion: 3) { status } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(first_error_code(&body), "CONFLICT");
+}
