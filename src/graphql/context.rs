@@ -8,6 +8,7 @@ use async_graphql::Context;
 use super::error::{ApiError, ApiResult};
 use crate::auth::{Identity, Role, Viewer};
 use crate::services::Services;
+use crate::store::portfolio::PortfolioDocument;
 
 /// Attached to every GraphQL request by the HTTP layer.
 pub struct RequestInfo {
@@ -16,11 +17,14 @@ pub struct RequestInfo {
     /// The object the current mutation acts on, set by its resolver and read
     /// by the audit extension once the mutation has finished.
     pub audit_target: Mutex<Option<String>>,
+    /// Portfolios whose personal data someone other than their owner read
+    /// in this request; the audit extension records each once at the end.
+    pub personal_reads: Mutex<Vec<String>>,
 }
 
 impl RequestInfo {
     pub fn new(request_id: String, identity: Identity) -> Self {
-        RequestInfo { request_id, identity, audit_target: Mutex::new(None) }
+        RequestInfo { request_id, identity, audit_target: Mutex::new(None), personal_reads: Mutex::new(Vec::new()) }
     }
 
     pub fn actor(&self) -> (String, Vec<String>) {
@@ -60,5 +64,22 @@ pub fn require_role<'a>(ctx: &Context<'a>, roles: &[Role]) -> ApiResult<&'a View
 pub fn set_audit_target(ctx: &Context<'_>, target: impl Into<String>) {
     if let Ok(mut slot) = request_info(ctx).audit_target.lock() {
         *slot = Some(target.into());
+    }
+}
+
+/// Notes that `viewer` read these portfolios, for the audit log (S24):
+/// reads by anyone but the owner (reviewers, coordinators, admins) are
+/// recorded; an applicant reading their own portfolio is not.
+pub fn note_personal_reads<'d>(
+    ctx: &Context<'_>,
+    viewer: &Viewer,
+    documents: impl IntoIterator<Item = &'d PortfolioDocument>,
+) {
+    let Ok(mut reads) = request_info(ctx).personal_reads.lock() else { return };
+    for document in documents {
+        let id = document.id.to_hex();
+        if !viewer.owns(&document.owner_id) && !reads.contains(&id) {
+            reads.push(id);
+        }
     }
 }

@@ -104,6 +104,48 @@ struct AuditExtension {
 
 #[async_trait::async_trait]
 impl Extension for AuditExtension {
+    /// After the whole operation: one `readPortfolio` record per portfolio
+    /// whose personal data a non-owner read, written before the response
+    /// leaves (an unrecorded read is not answered silently).
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let response = next.run(ctx, operation_name).await;
+        let Some(request) = ctx.data_opt::<RequestInfo>() else {
+            return response;
+        };
+        let reads = request.personal_reads.lock().map(|mut reads| std::mem::take(&mut *reads)).unwrap_or_default();
+        if reads.is_empty() {
+            return response;
+        }
+        let (actor, roles) = request.actor();
+        let at = DateTime::now();
+        let records: Vec<AuditRecord> = reads
+            .into_iter()
+            .map(|target| AuditRecord {
+                actor: actor.clone(),
+                roles: roles.clone(),
+                action: "readPortfolio".to_owned(),
+                target: Some(target),
+                result: "ok".to_owned(),
+                request_id: request.request_id.clone(),
+                at,
+            })
+            .collect();
+        if let Err(error) = self.log.append_all(&records).await {
+            tracing::error!(error = %error, reads = records.len(), "could not record personal-data reads");
+            let error = async_graphql::Error::from(ApiError::ServiceUnavailable("The audit log"))
+                .into_server_error(Default::default());
+            let mut refused = Response::from_errors(vec![error]);
+            refused.extensions = response.extensions;
+            return refused;
+        }
+        response
+    }
+
     async fn resolve(
         &self,
         ctx: &ExtensionContext<'_>,

@@ -55,6 +55,13 @@ impl AuditLog {
         Ok(())
     }
 
+    pub async fn append_all(&self, records: &[AuditRecord]) -> Result<(), StoreError> {
+        if !records.is_empty() {
+            self.collection.insert_many(records).await?;
+        }
+        Ok(())
+    }
+
     /// Newest first, optionally for one target or one actor.
     pub async fn recent(
         &self,

@@ -136,3 +136,53 @@ async fn decisions_follow_roles_the_workflow_and_versions() {
         .await;
     assert_eq!(first_error_code(&body), "CONFLICT");
 }
+
+/// S24: every read of a portfolio by someone other than its owner is in the
+/// audit log, once per portfolio and request; the owner's own reads are not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_of_personal_data_by_others_are_audited() {
+    let app = spawn_app_with(&[]).await;
+    let (id, applicant, _) = submitted(&app, "pia", "FAMILY_ASSOCIATE").await;
+    let (other, _, _) = submitted(&app, "quin", "FAMILY_ASSOCIATE").await;
+    let reviewer = app.token("rae", &[Role::Reviewer]);
+    let coordinator = app.token("cora", &[Role::Coordinator]);
+
+    let owner_read = app
+        .graphql(Some(&applicant), "query($id: ID!) { portfolio(id: $id) { applicant { name } } }", json!({ "id": id }))
+        .await;
+    assert_eq!(owner_read["data"]["portfolio"]["applicant"]["name"], "Name of pia");
+    let one = app
+        .graphql(
+            Some(&reviewer),
+            "query($id: ID!) { a: portfolio(id: $id) { applicant { email } } b: portfolio(id: $id) { status } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert!(one["errors"].is_null(), "{one}");
+    let page = app
+        .graphql(Some(&reviewer), "{ portfolios(first: 10) { edges { node { applicant { name } } } } }", json!({}))
+        .await;
+    assert_eq!(page["data"]["portfolios"]["edges"].as_array().unwrap().len(), 2, "{page}");
+
+    let reads_of = async |target: &str| -> Vec<Value> {
+        let body = app
+            .graphql(
+                Some(&coordinator),
+                "query($t: String) { auditLog(target: $t) { actor action result requestId } }",
+                json!({ "t": target }),
+            )
+            .await;
+        body["data"]["auditLog"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .filter(|r| r["action"] == "readPortfolio")
+            .cloned()
+            .collect()
+    };
+    let reads = reads_of(&id).await;
+    assert_eq!(reads.len(), 2, "one record per request that read it: {reads:?}");
+    assert!(reads.iter().all(|r| r["actor"] == "rae" && r["result"] == "ok"), "{reads:?}");
+    assert_ne!(reads[0]["requestId"], reads[1]["requestId"]);
+    assert_eq!(reads_of(&other).await.len(), 1);
+}

@@ -8,7 +8,7 @@ use super::eligibility::{CategoryRules, RequirementRule};
 use super::object::PortfolioObject;
 use super::projection;
 use crate::domain::model::{Category, PortfolioStatus, Track};
-use crate::graphql::context::{services, viewer};
+use crate::graphql::context::{note_personal_reads, services, viewer};
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::scalars::Date;
 use crate::store::portfolio::{ListFilter, Visibility};
@@ -75,6 +75,7 @@ impl PortfolioQuery {
         let projection = projection::for_selection(ctx.look_ahead());
         let services = services(ctx);
         let found = services.portfolios()?.find(id, &Visibility::for_viewer(viewer), &projection).await?;
+        note_personal_reads(ctx, viewer, &found);
         Ok(found.map(PortfolioObject))
     }
 
@@ -108,6 +109,7 @@ impl PortfolioQuery {
         };
         let has_next_page = nodes.len() > limit;
         nodes.truncate(limit);
+        note_personal_reads(ctx, viewer, &nodes);
         let total_count = if look_ahead.field("totalCount").exists() {
             services.portfolios()?.count(&filter, &visibility).await?
         } else {
