@@ -44,7 +44,7 @@ impl Services {
             audit: AuditLog::new(&store),
             portfolios: PortfolioStore::new(&store),
             evidence: EvidenceStore::new(&store),
-            stats: StatsStore::new(&store),
+            stats: StatsStore::new(&store, config.request_timeout()),
             store,
             blob,
             rulebook: Arc::new(rulebook),

@@ -52,7 +52,19 @@ impl Suppression {
     /// ties) is hidden too, as it costs the reader the least information. A zero cell is
     /// only hidden as a last resort to make a lone hidden cell not derivable.
     pub fn partition(&self, cells: Vec<(String, u64)>) -> Vec<Cell> {
-        let mut hidden: Vec<bool> = cells.iter().map(|(_, c)| self.is_small(*c)).collect();
+        let small: Vec<bool> = cells.iter().map(|(_, c)| self.is_small(*c)).collect();
+        self.partition_with(cells, small)
+    }
+
+    /// [`Suppression::partition`] with the primary cells given: `primary[i]` hides cell
+    /// `i` whatever its count (e.g. a cell another table lets the reader derive), and
+    /// complementary suppression then protects it like a small one.
+    pub fn partition_with(&self, cells: Vec<(String, u64)>, primary: Vec<bool>) -> Vec<Cell> {
+        let mut hidden: Vec<bool> = cells
+            .iter()
+            .zip(primary.iter().chain(std::iter::repeat(&false)))
+            .map(|((_, c), p)| *p || self.is_small(*c))
+            .collect();
         loop {
             let (n, sum) = cells
                 .iter()
@@ -78,9 +90,12 @@ impl Suppression {
     /// A count of a subgroup of a known population (e.g. portfolios failing a requirement,
     /// out of all portfolios targeting a category): the complement `population - count`
     /// is derivable, so the cell is suppressed when either it or its complement is small.
-    /// A `count` above `population` is treated as having an empty complement.
+    /// A count equal to a non-empty population is suppressed too: it would publish the
+    /// population itself, which another table may hide. A `count` above `population` is
+    /// treated as having an empty complement.
     pub fn against_population(&self, key: impl Into<String>, count: u64, population: u64) -> Cell {
-        let hide = self.is_small(count) || self.is_small(population.saturating_sub(count));
+        let whole = count > 0 && count >= population && self.min_cell > 1;
+        let hide = whole || self.is_small(count) || self.is_small(population.saturating_sub(count));
         Cell { key: key.into(), count: (!hide).then_some(count) }
     }
 
@@ -143,11 +158,21 @@ mod tests {
         let s = Suppression::new(5);
         assert_eq!(s.against_population("fail", 3, 100), Cell { key: "fail".into(), count: None });
         assert!(s.against_population("fail", 97, 100).suppressed());
-        assert_eq!(s.against_population("fail", 100, 100).count, Some(100));
+        assert!(s.against_population("fail", 100, 100).suppressed(), "it would publish the population");
+        assert_eq!(Suppression::new(1).against_population("fail", 100, 100).count, Some(100));
         assert_eq!(s.against_population("fail", 0, 100).count, Some(0));
         assert_eq!(s.against_population("fail", 50, 100).count, Some(50));
         assert!((0..=4).all(|c| s.against_population("x", c, 4).suppressed()));
         assert_eq!(s.against_population("x", 0, 0).count, Some(0));
+    }
+
+    #[test]
+    fn primary_cells_can_be_named() {
+        let s = Suppression::new(5);
+        let out = s.partition_with(table(&[40, 30, 9, 8]), vec![false, true, false, false]);
+        assert_eq!(shown(&out), vec![Some(40), None, Some(9), None], "30 is hidden with the smallest other cell");
+        let none = s.partition_with(table(&[40, 30]), Vec::new());
+        assert_eq!(shown(&none), vec![Some(40), Some(30)]);
     }
 
     #[test]

@@ -13,8 +13,18 @@ use super::rulebook::Rulebook;
 pub struct UnmetTally {
     /// Portfolios evaluated.
     pub evaluated: u64,
-    /// Requirement key -> portfolios that did not meet it.
-    failures: HashMap<Arc<str>, u64>,
+    /// Requirement key -> (portfolios that did not meet it, portfolios
+    /// evaluated with it). Keys of an older rulebook version are evaluated
+    /// for fewer portfolios than the whole population.
+    failures: HashMap<Arc<str>, (u64, u64)>,
+}
+
+/// One requirement's row: how many failed it out of how many were evaluated with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnmetRow {
+    pub key: String,
+    pub failed: u64,
+    pub evaluated: u64,
 }
 
 impl UnmetTally {
@@ -23,22 +33,26 @@ impl UnmetTally {
     pub fn add(&mut self, eligibility: &Eligibility) {
         self.evaluated += 1;
         for requirement in &eligibility.requirements {
-            *self.failures.entry(requirement.key.clone()).or_default() += u64::from(!requirement.met);
+            let (failed, evaluated) = self.failures.entry(requirement.key.clone()).or_default();
+            *failed += u64::from(!requirement.met);
+            *evaluated += 1;
         }
     }
 
     pub fn merge(&mut self, other: UnmetTally) {
         self.evaluated += other.evaluated;
-        for (key, failed) in other.failures {
-            *self.failures.entry(key).or_default() += failed;
+        for (key, (failed, evaluated)) in other.failures {
+            let (mine, seen) = self.failures.entry(key).or_default();
+            *mine += failed;
+            *seen += evaluated;
         }
     }
 
-    /// `(key, failures)` for every key seen and every key of `current` (the
+    /// A row for every key seen and every key of `current` (the
     /// rulebook version the report is about, so an empty population still
     /// lists its requirements). Keys are in rulebook order, newest version
     /// first; keys no version lists (e.g. `category.offered`) come last, by name.
-    pub fn ordered(mut self, rulebook: &Rulebook, category: Category, current: Option<&str>) -> Vec<(String, u64)> {
+    pub fn ordered(mut self, rulebook: &Rulebook, category: Category, current: Option<&str>) -> Vec<UnmetRow> {
         let mut order: Vec<Arc<str>> = Vec::new();
         for version in rulebook.versions.iter().rev() {
             let Some(definition) = version.category(category) else { continue };
@@ -56,8 +70,8 @@ impl UnmetTally {
         order
             .into_iter()
             .map(|key| {
-                let failed = self.failures.remove(&key).unwrap_or(0);
-                (key.to_string(), failed)
+                let (failed, evaluated) = self.failures.remove(&key).unwrap_or((0, 0));
+                UnmetRow { key: key.to_string(), failed, evaluated }
             })
             .collect()
     }
@@ -97,9 +111,10 @@ mod tests {
         let rows = left.ordered(&rulebook, category, Some(&version.id));
         let expected_keys: Vec<String> =
             version.category(category).unwrap().rules().into_iter().map(|r| r.key).collect();
-        let keys: Vec<String> = rows.iter().map(|(k, _)| k.clone()).collect();
+        let keys: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
         assert_eq!(keys, expected_keys);
-        for (key, failed) in rows {
+        for UnmetRow { key, failed, evaluated } in rows {
+            assert_eq!(evaluated, 3, "{key}");
             let by_hand = [&full, &empty, &empty]
                 .iter()
                 .filter(|e| e.requirements.iter().any(|r| *r.key == *key && !r.met))
@@ -114,6 +129,6 @@ mod tests {
         let version = rulebook.version_at(date(2025, 6, 1)).unwrap();
         let rows = UnmetTally::default().ordered(&rulebook, Category::FamilyAssociate, Some(&version.id));
         assert!(!rows.is_empty());
-        assert!(rows.iter().all(|(_, n)| *n == 0));
+        assert!(rows.iter().all(|r| r.failed == 0 && r.evaluated == 0));
     }
 }

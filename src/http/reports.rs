@@ -184,7 +184,7 @@ fn to_csv(stats: &Value, unmet: &[Category]) -> String {
 /// as a formula (values here come from the server, but rulebook keys are
 /// configuration).
 fn field(text: &str) -> String {
-    let formula = text.starts_with(['=', '+', '-', '@']) && text.parse::<f64>().is_err();
+    let formula = text.starts_with(['=', '+', '-', '@', '\t', '\r']) && text.parse::<f64>().is_err();
     let text = if formula { format!("'{text}") } else { text.to_owned() };
     if text.contains([',', '"', '\r', '\n']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text }
 }
@@ -243,6 +243,7 @@ mod tests {
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
         assert_eq!(field("-1.5"), "-1.5");
+        assert_eq!(field("\t=1+1"), "'\t=1+1");
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! The pipelines are public so that benchmarks and tests can run exactly
 //! what the API runs, straight through the driver.
 
+use std::time::Duration;
+
 use chrono::{NaiveDate, NaiveTime};
 use futures::{Stream, TryStreamExt};
 use mongodb::Collection;
@@ -214,7 +216,9 @@ pub fn backlog_pipeline(filter: &StatsFilter) -> Vec<Document> {
             doc! { "$match": portfolio_match },
         ]);
     }
-    pipeline.push(doc! { "$group": { "_id": "$kind", "n": { "$sum": 1 } } });
+    // Files per kind, and how many portfolios (people) they belong to.
+    pipeline.push(doc! { "$group": { "_id": "$kind", "n": { "$sum": 1 }, "owners": { "$addToSet": "$portfolioId" } } });
+    pipeline.push(doc! { "$project": { "n": 1, "people": { "$size": "$owners" } } });
     pipeline
 }
 
@@ -266,14 +270,17 @@ pub struct StatsStore {
     portfolios: Collection<Document>,
     raw_portfolios: Collection<RawDocumentBuf>,
     evidence: Collection<Document>,
+    /// Server-side limit of every report query (`maxTimeMS`): when a request
+    /// times out, MongoDB stops working on it too.
+    time_limit: Duration,
 }
 
 impl StatsStore {
-    pub fn new(store: &Store) -> Self {
+    pub fn new(store: &Store, time_limit: Duration) -> Self {
         let portfolios = store.database().collection::<Document>(portfolio::COLLECTION);
         let raw_portfolios = portfolios.clone_with_type();
         let evidence = store.database().collection::<Document>(evidence::COLLECTION);
-        StatsStore { portfolios, raw_portfolios, evidence }
+        StatsStore { portfolios, raw_portfolios, evidence, time_limit }
     }
 
     pub async fn portfolio_aggregates(
@@ -281,7 +288,8 @@ impl StatsStore {
         filter: &StatsFilter,
         facets: &[Facet],
     ) -> Result<PortfolioAggregates, StoreError> {
-        let mut cursor = self.portfolios.aggregate(portfolio_pipeline(filter, facets)).await?;
+        let mut cursor =
+            self.portfolios.aggregate(portfolio_pipeline(filter, facets)).max_time(self.time_limit).await?;
         let result = cursor.try_next().await?.unwrap_or_default();
         let rows = |name: &str| result.get_array(name).map(Vec::as_slice).unwrap_or_default();
         let total = rows("portfolios").first().and_then(Bson::as_document).map_or(0, |row| count_value(row.get("n")));
@@ -297,10 +305,18 @@ impl StatsStore {
         })
     }
 
-    /// `(evidence kind, count)` of UPLOADED evidence on matching portfolios.
-    pub async fn evidence_backlog(&self, filter: &StatsFilter) -> Result<Vec<(String, u64)>, StoreError> {
-        let rows: Vec<Document> = self.evidence.aggregate(backlog_pipeline(filter)).await?.try_collect().await?;
-        Ok(counts_of(&rows.into_iter().map(Bson::Document).collect::<Vec<_>>()))
+    /// `(evidence kind, files, portfolios)` of UPLOADED evidence on
+    /// matching portfolios.
+    pub async fn evidence_backlog(&self, filter: &StatsFilter) -> Result<Vec<(String, u64, u64)>, StoreError> {
+        let rows: Vec<Document> =
+            self.evidence.aggregate(backlog_pipeline(filter)).max_time(self.time_limit).await?.try_collect().await?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| {
+                let kind = row.get_str("_id").ok()?.to_owned();
+                Some((kind, count_value(row.get("n")), count_value(row.get("people"))))
+            })
+            .collect())
     }
 
     /// The matching portfolios with just the fields the engine reads, as a
@@ -399,10 +415,10 @@ mod tests {
 
     #[test]
     fn the_backlog_looks_portfolios_up_only_when_filtered() {
-        assert_eq!(backlog_pipeline(&StatsFilter::default()).len(), 2);
+        assert_eq!(backlog_pipeline(&StatsFilter::default()).len(), 3);
         let filter = StatsFilter { track: Some(Track::Infant), ..Default::default() };
         let pipeline = backlog_pipeline(&filter);
-        assert_eq!(pipeline.len(), 5);
+        assert_eq!(pipeline.len(), 6);
         assert_eq!(pipeline[3], doc! { "$match": { "portfolio.track": "INFANT" } });
     }
 

@@ -3,7 +3,7 @@
 
 use async_graphql::{Context, Object, SimpleObject};
 
-use super::tables::{time_series, with_known_keys};
+use super::tables::{monthly, with_known_keys, yearly};
 use super::unmet::unmet_requirements;
 use crate::domain::model::{Category, EvidenceKind, PortfolioStatus, Term, Track};
 use crate::domain::stats::{Cell, Suppression};
@@ -15,18 +15,24 @@ pub struct StatsObject {
     filter: StatsFilter,
     aggregates: PortfolioAggregates,
     /// Fetched only when the query selects `evidenceBacklog`.
-    backlog: Option<Vec<(String, u64)>>,
+    backlog: Option<Backlog>,
     suppression: Suppression,
+    /// `byStatus` as published; other tables derive from its cells.
+    by_status: Vec<Cell>,
+    hidden_statuses: Vec<PortfolioStatus>,
 }
 
 impl StatsObject {
     pub fn new(
         filter: StatsFilter,
         aggregates: PortfolioAggregates,
-        backlog: Option<Vec<(String, u64)>>,
+        backlog: Option<Backlog>,
         suppression: Suppression,
     ) -> Self {
-        StatsObject { filter, aggregates, backlog, suppression }
+        let by_status = suppression.partition(with_known_keys(names(PortfolioStatus::ALL), &aggregates.by_status));
+        let hidden_statuses =
+            by_status.iter().filter(|c| c.suppressed()).filter_map(|c| PortfolioStatus::parse(&c.key)).collect();
+        StatsObject { filter, aggregates, backlog, suppression, by_status, hidden_statuses }
     }
 
     /// Every table here partitions a total the reader knows or can derive
@@ -36,10 +42,18 @@ impl StatsObject {
         self.suppression.partition(cells).into_iter().map(CountObject::from).collect()
     }
 
+    fn status_hidden(&self, statuses: &[PortfolioStatus]) -> bool {
+        statuses.iter().any(|s| self.hidden_statuses.contains(s))
+    }
+
     fn percentiles(&self, distribution: &Distribution) -> Option<Percentiles> {
         self.suppression.publishable(distribution.n).then(|| Percentiles::from(distribution))
     }
 }
+
+/// Evidence waiting for review, per kind: files, and the portfolios they
+/// belong to (the people a cell is about).
+pub type Backlog = Vec<(String, u64, u64)>;
 
 fn names<T: Term>(values: &[T]) -> Vec<&'static str> {
     values.iter().map(|v| v.as_str()).collect()
@@ -53,7 +67,7 @@ impl StatsObject {
     }
     /// Every status, in workflow order.
     async fn by_status(&self) -> Vec<CountObject> {
-        self.table(with_known_keys(names(PortfolioStatus::ALL), &self.aggregates.by_status))
+        self.by_status.iter().cloned().map(CountObject::from).collect()
     }
     /// By target category: the filter's categories, or all of them.
     async fn by_category(&self) -> Vec<CountObject> {
@@ -66,31 +80,64 @@ impl StatsObject {
     }
     /// Submissions per month (UTC), key "2025-03"; months in between with none are 0.
     async fn submitted_by_month(&self) -> Vec<CountObject> {
-        self.table(time_series(&self.aggregates.submitted_by_month))
+        let months = monthly(&self.aggregates.submitted_by_month, self.filter.from, self.filter.to);
+        // The months sum to the portfolios minus those never submitted
+        // (drafts, drafts withdrawn). When byStatus hides DRAFT or WITHDRAWN,
+        // that sum must not be exact: one month is hidden as well (and
+        // protected like a small cell).
+        let mut primary = vec![false; months.len()];
+        if self.status_hidden(&[PortfolioStatus::Draft, PortfolioStatus::Withdrawn])
+            && let Some((i, _)) = months.iter().enumerate().filter(|(_, (_, n))| *n > 0).min_by_key(|(_, (_, n))| *n)
+        {
+            primary[i] = true;
+        }
+        self.suppression.partition_with(months, primary).into_iter().map(CountObject::from).collect()
     }
-    /// Endorsements per calendar year (UTC), key "2025".
+    /// Endorsements per calendar year (UTC), key "2025". Hidden as a whole
+    /// when byStatus hides ENDORSED (the years sum to it).
     async fn endorsed_by_year(&self) -> Vec<CountObject> {
-        self.table(time_series(&self.aggregates.endorsed_by_year))
+        let years = yearly(&self.aggregates.endorsed_by_year);
+        let all = self.status_hidden(&[PortfolioStatus::Endorsed]);
+        let primary = vec![all; years.len()];
+        self.suppression.partition_with(years, primary).into_iter().map(CountObject::from).collect()
     }
     /// Days from submission to the first decision, for decided portfolios;
-    /// null when fewer than the suppression threshold were decided.
+    /// null when fewer than the suppression threshold were decided, or when
+    /// byStatus hides a status that decided portfolios are in (`n` would
+    /// give it back).
     async fn days_to_decision(&self) -> Option<Percentiles> {
+        use PortfolioStatus::*;
+        if self.status_hidden(&[Returned, Approved, ExamEligible, Endorsed, Withdrawn]) {
+            return None;
+        }
         self.percentiles(&self.aggregates.days_to_decision)
     }
     /// Total training hours per portfolio; null below the threshold.
     async fn training_hours(&self) -> Option<Percentiles> {
         self.percentiles(&self.aggregates.training_hours)
     }
-    /// Evidence UPLOADED and not yet reviewed, by kind.
+    /// Evidence files UPLOADED and not yet reviewed, by kind. A cell is
+    /// small when the files belong to fewer than the threshold of portfolios
+    /// (it is about that few people), however many files there are.
     async fn evidence_backlog(&self) -> Vec<CountObject> {
         let rows = self.backlog.as_deref().unwrap_or_default();
-        self.table(with_known_keys(names(EvidenceKind::ALL), rows))
+        let files: Vec<(String, u64)> = rows.iter().map(|(kind, files, _)| (kind.clone(), *files)).collect();
+        let files = with_known_keys(names(EvidenceKind::ALL), &files);
+        let primary = files
+            .iter()
+            .map(|(kind, _)| {
+                rows.iter().find(|(k, _, _)| k == kind).is_some_and(|(_, _, people)| self.suppression.is_small(*people))
+            })
+            .collect();
+        self.suppression.partition_with(files, primary).into_iter().map(CountObject::from).collect()
     }
     /// For the matching portfolios that target `category`: how many fail each
     /// requirement (key as in `Eligibility.requirements`), evaluated by the
     /// same engine with the same defaults as `eligibility` (basis CLAIMED;
     /// `asOf` the submission date under review, else today). A cell is
-    /// suppressed when the failing or the passing count is small.
+    /// suppressed when the failing or the passing count is small, or when
+    /// every portfolio fails (the count would be the category's total, which
+    /// `byCategory` may hide).
     #[graphql(complexity = 500)]
     async fn unmet_requirements(
         &self,
@@ -98,10 +145,10 @@ impl StatsObject {
         category: Category,
         as_of: Option<Date>,
     ) -> ApiResult<Vec<CountObject>> {
-        let (tally, population) = unmet_requirements(ctx, &self.filter, category, as_of.map(|d| d.0)).await?;
-        Ok(tally
+        let rows = unmet_requirements(ctx, &self.filter, category, as_of.map(|d| d.0)).await?;
+        Ok(rows
             .into_iter()
-            .map(|(key, failed)| CountObject::from(self.suppression.against_population(key, failed, population)))
+            .map(|row| CountObject::from(self.suppression.against_population(row.key, row.failed, row.evaluated)))
             .collect())
     }
 }

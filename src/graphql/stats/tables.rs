@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use chrono::{Datelike, NaiveDate};
+
 /// `known` keys in their order with their counts (0 when absent), then any
 /// key MongoDB returned that is not known (data written by other tools), by name.
 pub fn with_known_keys<'a>(known: impl IntoIterator<Item = &'a str>, rows: &[(String, u64)]) -> Vec<(String, u64)> {
@@ -16,17 +18,33 @@ pub fn with_known_keys<'a>(known: impl IntoIterator<Item = &'a str>, rows: &[(St
     table
 }
 
-/// A time series keyed "YYYY" or "YYYY-MM": ascending, with the periods
-/// between the first and the last filled with zeros.
-pub fn time_series(rows: &[(String, u64)]) -> Vec<(String, u64)> {
+/// A monthly series keyed "YYYY-MM", ascending, zeros filled in: from the
+/// filter's `from` month (or the first month with data) to its `to` month
+/// (at most the current one; or the last month with data), so reports over
+/// the same range always have the same rows.
+pub fn monthly(rows: &[(String, u64)], from: Option<NaiveDate>, to: Option<NaiveDate>) -> Vec<(String, u64)> {
+    let month = |d: NaiveDate| Period::Month(d.year(), d.month());
+    let today = month(chrono::Utc::now().date_naive());
+    fill(rows, from.map(month), to.map(|d| month(d).min(today)))
+}
+
+/// A yearly series keyed "YYYY", ascending, with the years between the
+/// first and the last filled with zeros.
+pub fn yearly(rows: &[(String, u64)]) -> Vec<(String, u64)> {
+    fill(rows, None, None)
+}
+
+fn fill(rows: &[(String, u64)], low: Option<Period>, high: Option<Period>) -> Vec<(String, u64)> {
     let counts: HashMap<&str, u64> = rows.iter().map(|(k, n)| (k.as_str(), *n)).collect();
     let periods: Vec<Period> = rows.iter().filter_map(|(k, _)| Period::parse(k)).collect();
-    let (Some(first), Some(last)) = (periods.iter().min(), periods.iter().max()) else {
+    let first = periods.iter().copied().chain(low).min();
+    let last = periods.iter().copied().chain(high).max();
+    let (Some(first), Some(last)) = (first, last) else {
         return with_known_keys([], rows);
     };
     let mut table = Vec::new();
-    let mut period = *first;
-    while period <= *last {
+    let mut period = first;
+    while period <= last {
         let key = period.to_string();
         let n = counts.get(key.as_str()).copied().unwrap_or(0);
         table.push((key, n));
@@ -92,13 +110,23 @@ mod tests {
 
     #[test]
     fn months_are_filled_across_years() {
-        let table = time_series(&rows(&[("2025-02", 3), ("2024-11", 1)]));
+        let table = monthly(&rows(&[("2025-02", 3), ("2024-11", 1)]), None, None);
         assert_eq!(table, rows(&[("2024-11", 1), ("2024-12", 0), ("2025-01", 0), ("2025-02", 3)]));
     }
 
     #[test]
     fn years_are_filled() {
-        assert_eq!(time_series(&rows(&[("2022", 1), ("2020", 2)])), rows(&[("2020", 2), ("2021", 0), ("2022", 1)]));
-        assert_eq!(time_series(&[]), Vec::<(String, u64)>::new());
+        assert_eq!(yearly(&rows(&[("2022", 1), ("2020", 2)])), rows(&[("2020", 2), ("2021", 0), ("2022", 1)]));
+        assert_eq!(yearly(&[]), Vec::<(String, u64)>::new());
+    }
+
+    #[test]
+    fn months_cover_the_filter_range() {
+        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let table = monthly(&rows(&[("2024-03", 2)]), Some(day("2024-01-15")), Some(day("2024-04-30")));
+        assert_eq!(table, rows(&[("2024-01", 0), ("2024-02", 0), ("2024-03", 2), ("2024-04", 0)]));
+        assert_eq!(monthly(&[], Some(day("2024-01-01")), Some(day("2024-02-01"))).len(), 2);
+        let future = monthly(&[], Some(day("2024-01-01")), Some(day("2999-12-31")));
+        assert!(future.len() < 12 * 10, "the range stops at the current month");
     }
 }

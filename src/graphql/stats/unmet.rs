@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use futures::TryStreamExt;
 
 use crate::domain::model::{Basis, Category};
-use crate::domain::unmet::UnmetTally;
+use crate::domain::unmet::{UnmetRow, UnmetTally};
 use crate::domain::{Rulebook, evaluate};
 use crate::graphql::context::services;
 use crate::graphql::error::{ApiError, ApiResult};
@@ -21,14 +21,14 @@ use crate::store::stats::StatsFilter;
 /// scheduling, small enough to keep memory flat.
 const BATCH: usize = 256;
 
-/// `(requirement key, failures)` in rulebook order, and the number of
-/// portfolios evaluated (the population the counts are out of).
+/// One row per requirement key, in rulebook order: failures out of the
+/// portfolios evaluated with that key.
 pub async fn unmet_requirements(
     ctx: &Context<'_>,
     filter: &StatsFilter,
     category: Category,
     as_of: Option<NaiveDate>,
-) -> ApiResult<(Vec<(String, u64)>, u64)> {
+) -> ApiResult<Vec<UnmetRow>> {
     let services = services(ctx);
     let rulebook = services.rulebook.clone();
     let today = chrono::Utc::now().date_naive();
@@ -61,8 +61,7 @@ pub async fn unmet_requirements(
                 .await?
         }
     };
-    let population = tally.evaluated;
-    Ok((tally.ordered(&rulebook, category, current.as_deref()), population))
+    Ok(tally.ordered(&rulebook, category, current.as_deref()))
 }
 
 fn tally_batch(
