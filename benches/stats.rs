@@ -61,9 +61,10 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
+/// Median, and the spread (min..max) so that noise is visible.
+fn summary(mut samples: Vec<Duration>) -> (Duration, Duration, Duration) {
     samples.sort();
-    samples[samples.len() / 2]
+    (samples[samples.len() / 2], samples[0], samples[samples.len() - 1])
 }
 
 async fn bench() {
@@ -173,14 +174,14 @@ async fn bench() {
     }
 
     println!("stats benchmark: {portfolios} synthetic portfolios, median of {runs} runs each (API and raw alternate)");
-    println!("{:<44} {:>12} {:>12} {:>10}", "", "API ms", "raw ms", "overhead");
+    println!("{:<44} {:>12} {:>12} {:>10}   spread (min-max, s)", "", "API ms", "raw ms", "overhead");
     for (name, filter_json, filter) in &scenarios {
         let (mut api, mut raw) = (Vec::new(), Vec::new());
         for _ in 0..runs {
             api.push(graphql(FULL_STATS, filter_json).await);
             raw.push(raw_stats(filter).await);
         }
-        report(&format!("full stats, {name}"), median(api), median(raw));
+        report(&format!("full stats, {name}"), summary(api), summary(raw));
     }
 
     // unmetRequirements: the engine over every MENTAL_HEALTH_SPECIALIST
@@ -206,7 +207,7 @@ async fn bench() {
         streamed = count;
     }
     sampler.abort();
-    report(&format!("unmetRequirements, {streamed} portfolios"), median(api), median(raw));
+    report(&format!("unmetRequirements, {streamed} portfolios"), summary(api), summary(raw));
     println!(
         "RSS while streaming: baseline {:.1} MiB, peak {:.1} MiB (+{:.1} MiB)",
         baseline_rss as f64 / 1024.0,
@@ -218,13 +219,17 @@ async fn bench() {
     }
 }
 
-fn report(name: &str, api: Duration, raw: Duration) {
-    let overhead = (api.as_secs_f64() / raw.as_secs_f64() - 1.0) * 100.0;
+fn report(name: &str, api: (Duration, Duration, Duration), raw: (Duration, Duration, Duration)) {
+    let overhead = (api.0.as_secs_f64() / raw.0.as_secs_f64() - 1.0) * 100.0;
     println!(
-        "{:<44} {:>12.1} {:>12.1} {:>9.1}%",
+        "{:<44} {:>12.1} {:>12.1} {:>9.1}%   API {:.1}-{:.1}, raw {:.1}-{:.1}",
         name,
-        api.as_secs_f64() * 1000.0,
-        raw.as_secs_f64() * 1000.0,
-        overhead
+        api.0.as_secs_f64() * 1000.0,
+        raw.0.as_secs_f64() * 1000.0,
+        overhead,
+        api.1.as_secs_f64(),
+        api.2.as_secs_f64(),
+        raw.1.as_secs_f64(),
+        raw.2.as_secs_f64()
     );
 }

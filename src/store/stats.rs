@@ -143,7 +143,10 @@ impl Facet {
                     "submittedAt": { "$type": "date" },
                     "decidedAt": { "$type": "date" },
                 } }];
-                let days = doc! { "$divide": [{ "$subtract": ["$decidedAt", "$submittedAt"] }, MS_PER_DAY] };
+                // Milliseconds as numbers: not every MongoDB-protocol server
+                // subtracts two dates.
+                let elapsed = doc! { "$subtract": [{ "$toLong": "$decidedAt" }, { "$toLong": "$submittedAt" }] };
+                let days = doc! { "$divide": [elapsed, MS_PER_DAY] };
                 stages.extend(percentile_stages(days));
                 stages
             }
@@ -216,9 +219,10 @@ pub fn backlog_pipeline(filter: &StatsFilter) -> Vec<Document> {
             doc! { "$match": portfolio_match },
         ]);
     }
-    // Files per kind, and how many portfolios (people) they belong to.
-    pipeline.push(doc! { "$group": { "_id": "$kind", "n": { "$sum": 1 }, "owners": { "$addToSet": "$portfolioId" } } });
-    pipeline.push(doc! { "$project": { "n": 1, "people": { "$size": "$owners" } } });
+    // Files per kind, and how many portfolios (people) they belong to: two
+    // hash groupings, rather than `$addToSet` arrays that grow with the data.
+    pipeline.push(doc! { "$group": { "_id": { "kind": "$kind", "portfolio": "$portfolioId" }, "n": { "$sum": 1 } } });
+    pipeline.push(doc! { "$group": { "_id": "$_id.kind", "n": { "$sum": "$n" }, "people": { "$sum": 1 } } });
     pipeline
 }
 
