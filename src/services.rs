@@ -9,7 +9,7 @@ use crate::domain::Rulebook;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::health::Health;
 use crate::store::Store;
-use crate::store::audit::AuditLog;
+use crate::store::audit::{AuditLog, ReadAudit};
 use crate::store::evidence::EvidenceStore;
 use crate::store::portfolio::PortfolioStore;
 use crate::store::stats::StatsStore;
@@ -20,6 +20,8 @@ pub struct Services {
     store: Store,
     pub blob: BlobStore,
     pub audit: AuditLog,
+    /// Batched writer of personal-data read records.
+    pub read_audit: ReadAudit,
     portfolios: PortfolioStore,
     evidence: EvidenceStore,
     stats: StatsStore,
@@ -42,6 +44,7 @@ impl Services {
     ) -> Self {
         Services {
             audit: AuditLog::new(&store),
+            read_audit: ReadAudit::spawn(AuditLog::new(&store)),
             portfolios: PortfolioStore::new(&store),
             evidence: EvidenceStore::new(&store),
             stats: StatsStore::new(&store, config.request_timeout()),

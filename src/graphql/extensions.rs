@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use super::context::RequestInfo;
 use super::error::{ApiError, code};
-use crate::store::audit::{AuditLog, AuditRecord};
+use crate::store::audit::{AuditLog, AuditRecord, ReadAudit};
 
 /// One span per operation (name, type, duration, error count).
 pub struct OperationLog;
@@ -90,23 +90,25 @@ impl Extension for PanicGuardExtension {
 /// target (set by the resolver), result and request id.
 pub struct Audit {
     pub log: AuditLog,
+    pub reads: ReadAudit,
 }
 
 impl ExtensionFactory for Audit {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AuditExtension { log: self.log.clone() })
+        Arc::new(AuditExtension { log: self.log.clone(), reads: self.reads.clone() })
     }
 }
 
 struct AuditExtension {
     log: AuditLog,
+    reads: ReadAudit,
 }
 
 #[async_trait::async_trait]
 impl Extension for AuditExtension {
     /// After the whole operation: one `readPortfolio` record per portfolio
-    /// whose personal data a non-owner read, written before the response
-    /// leaves (an unrecorded read is not answered silently).
+    /// whose personal data a non-owner read, queued for the batched writer
+    /// before the response leaves (if the writer is gone, the read is refused).
     async fn execute(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -135,8 +137,8 @@ impl Extension for AuditExtension {
                 at,
             })
             .collect();
-        if let Err(error) = self.log.append_all(&records).await {
-            tracing::error!(error = %error, reads = records.len(), "could not record personal-data reads");
+        if let Err(error) = self.reads.record(records).await {
+            tracing::error!(error = %error, "could not record personal-data reads");
             let error = async_graphql::Error::from(ApiError::ServiceUnavailable("The audit log"))
                 .into_server_error(Default::default());
             let mut refused = Response::from_errors(vec![error]);

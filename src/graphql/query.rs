@@ -34,6 +34,8 @@ impl QueryRoot {
         let limit = first.unwrap_or(50).clamp(0, MAX_AUDIT_ENTRIES);
         let services = services(ctx);
         services.store()?;
+        // Reads are recorded in batches; include every one made so far.
+        services.read_audit.flush().await?;
         let records = services.audit.recent(target.as_deref(), actor.as_deref(), i64::from(limit)).await?;
         Ok(records.into_iter().map(AuditEntry::from).collect())
     }

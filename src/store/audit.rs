@@ -84,3 +84,84 @@ impl AuditLog {
         Ok(records)
     }
 }
+
+/// Records of personal-data reads, written off the request path: a request
+/// hands its records to a bounded queue (waiting when it is full), and one
+/// task writes them in batches. One insert per batch instead of one per
+/// read keeps reviewer reads fast; `flush` waits until everything queued
+/// before it is stored.
+#[derive(Clone)]
+pub struct ReadAudit {
+    sender: tokio::sync::mpsc::Sender<Queued>,
+}
+
+enum Queued {
+    Record(AuditRecord),
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+/// Records waiting at most; beyond this, reads wait for the writer.
+const QUEUE: usize = 10_000;
+/// Records per insert.
+const BATCH: usize = 500;
+/// Attempts per batch before its records go to the error log instead.
+const ATTEMPTS: u32 = 5;
+
+impl ReadAudit {
+    /// Starts the writer task (needs a Tokio runtime).
+    pub fn spawn(log: AuditLog) -> Self {
+        let (sender, receiver) = tokio::sync::mpsc::channel(QUEUE);
+        tokio::spawn(write_batches(log, receiver));
+        ReadAudit { sender }
+    }
+
+    /// Queues `records`; an error means the writer has stopped.
+    pub async fn record(&self, records: Vec<AuditRecord>) -> Result<(), StoreError> {
+        for record in records {
+            self.sender.send(Queued::Record(record)).await.map_err(|_| writer_stopped())?;
+        }
+        Ok(())
+    }
+
+    /// Waits until every record queued before this call has been written
+    /// (or given up on).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let (done, written) = tokio::sync::oneshot::channel();
+        self.sender.send(Queued::Flush(done)).await.map_err(|_| writer_stopped())?;
+        written.await.map_err(|_| writer_stopped())
+    }
+}
+
+fn writer_stopped() -> StoreError {
+    StoreError::Corrupt("the audit writer has stopped".into())
+}
+
+async fn write_batches(log: AuditLog, mut receiver: tokio::sync::mpsc::Receiver<Queued>) {
+    while let Some(first) = receiver.recv().await {
+        let mut batch = Vec::new();
+        let mut flushes = Vec::new();
+        let mut next = Some(first);
+        while let Some(queued) = next.take() {
+            match queued {
+                Queued::Record(record) => batch.push(record),
+                Queued::Flush(done) => flushes.push(done),
+            }
+            if batch.len() < BATCH {
+                next = receiver.try_recv().ok();
+            }
+        }
+        let mut attempt = 0;
+        while let Err(error) = log.append_all(&batch).await {
+            attempt += 1;
+            if attempt >= ATTEMPTS {
+                // Keep the records in the log stream rather than lose them.
+                tracing::error!(error = %error, records = ?batch, "could not write read-audit records");
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt))).await;
+        }
+        for done in flushes {
+            let _ = done.send(());
+        }
+    }
+}
