@@ -11,9 +11,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
 use endorse::auth::Role;
-use endorse::config::Config;
 use endorse::startup::Application;
 use endorse::store::portfolio::PortfolioStore;
 use mongodb::bson::{Document, doc, oid::ObjectId};
@@ -24,15 +22,9 @@ const QUERY: &str = "query($id: ID!) { portfolio(id: $id) {
   eligibility(asOf: \"2025-06-01\") { met requirements { key met } }
 } }";
 
-#[derive(Parser)]
-struct Args {
-    #[command(flatten)]
-    config: Config,
-}
+mod support;
 
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+use support::{env_number, require_services};
 
 struct Outcome {
     latencies: Vec<Duration>,
@@ -99,28 +91,11 @@ fn main() {
 }
 
 async fn bench() {
-    for name in ["ENDORSE_MONGODB_URI", "ENDORSE_S3_ENDPOINT"] {
-        assert!(
-            std::env::var(name).is_ok(),
-            "{name} is not set: run `scripts/services.sh run -- cargo bench --bench load`"
-        );
-    }
-    let concurrency = env_number("LOAD_CONCURRENCY", 16);
-    let seconds = env_number("LOAD_SECONDS", 10);
+    require_services("load");
+    let concurrency: usize = env_number("LOAD_CONCURRENCY", 16);
+    let seconds: usize = env_number("LOAD_SECONDS", 10);
     let database = format!("bench_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let config = Args::try_parse_from([
-        "bench",
-        "--env",
-        "development",
-        "--listen",
-        "127.0.0.1:0",
-        "--mongodb-database",
-        &database,
-        "--log",
-        "warn",
-    ])
-    .expect("configuration")
-    .config;
+    let config = support::config(&["--mongodb-database", &database]);
     let app = Application::build(config.clone()).await.expect("server starts");
     let url = format!("http://{}/graphql", app.address());
     tokio::spawn(app.run_until(std::future::pending()));

@@ -14,9 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use clap::Parser;
 use endorse::auth::Role;
-use endorse::config::Config;
 use endorse::domain::model::{Category, Track};
 use endorse::startup::{Application, connect};
 use endorse::store::stats::{Facet, StatsFilter, backlog_pipeline, portfolio_pipeline};
@@ -24,15 +22,9 @@ use futures::TryStreamExt;
 use mongodb::bson::Document;
 use serde_json::{Value, json};
 
-#[derive(Parser)]
-struct Args {
-    #[command(flatten)]
-    config: Config,
-}
+mod support;
 
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+use support::{env_number, memory_kib, require_services};
 
 const FULL_STATS: &str = "query($filter: StatsFilter) { stats(filter: $filter) {
     portfolios
@@ -51,14 +43,9 @@ fn main() {
     runtime.block_on(bench());
 }
 
+/// This process's RSS (server and client share it), in KiB.
 fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kib| kib.parse().ok())
-        .unwrap_or(0)
+    memory_kib(std::process::id()).0
 }
 
 /// Median, and the spread (min..max) so that noise is visible.
@@ -68,26 +55,16 @@ fn summary(mut samples: Vec<Duration>) -> (Duration, Duration, Duration) {
 }
 
 async fn bench() {
-    for name in ["ENDORSE_MONGODB_URI", "ENDORSE_S3_ENDPOINT"] {
-        assert!(
-            std::env::var(name).is_ok(),
-            "{name} is not set: run `scripts/services.sh run -- cargo bench --bench stats`"
-        );
-    }
+    require_services("stats");
     let portfolios = env_number("STATS_PORTFOLIOS", 100_000);
-    let runs = env_number("STATS_RUNS", 5).max(1) as usize;
+    let runs = env_number("STATS_RUNS", 5usize).max(1);
     // STATS_DATABASE reuses a database seeded before (e.g. with
     // `endorse seed --synthetic 100000`); by default a fresh one is seeded
     // and dropped at the end.
     let kept = std::env::var("STATS_DATABASE").ok();
     let database =
         kept.clone().unwrap_or_else(|| format!("bench_stats_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
-    let config = Args::try_parse_from([
-        "bench",
-        "--env",
-        "development",
-        "--listen",
-        "127.0.0.1:0",
+    let config = support::config(&[
         "--mongodb-database",
         &database,
         "--request-timeout-ms",
@@ -96,11 +73,7 @@ async fn bench() {
         // aggregation; without this the health probe would call it down.
         "--mongodb-timeout-ms",
         "300000",
-        "--log",
-        "warn",
-    ])
-    .expect("configuration")
-    .config;
+    ]);
     let app = Application::build(config.clone()).await.expect("server starts");
     let url = format!("http://{}/graphql", app.address());
     tokio::spawn(app.run_until(std::future::pending()));

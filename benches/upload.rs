@@ -8,30 +8,12 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use clap::Parser;
 use endorse::auth::Role;
-use endorse::config::Config;
 use serde_json::{Value, json};
 
-#[derive(Parser)]
-struct Args {
-    #[command(flatten)]
-    config: Config,
-}
+mod support;
 
-/// (current RSS, peak RSS) of a process, in KiB.
-fn memory_kib(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
+use support::memory_kib;
 
 const UPLOAD: &str = "mutation($p: ID!, $file: Upload!) { uploadEvidence(portfolioId: $p, kind: TRANSCRIPT, file: $file) { status byteSize } }";
 
@@ -62,10 +44,7 @@ fn main() {
 }
 
 async fn bench() {
-    assert!(
-        std::env::var("ENDORSE_MONGODB_URI").is_ok(),
-        "ENDORSE_MONGODB_URI is not set: run `scripts/services.sh run -- cargo bench --bench upload`"
-    );
+    support::require_services("upload");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let unique = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
     let mut server = Command::new(env!("CARGO_BIN_EXE_endorse"))
@@ -86,7 +65,7 @@ async fn bench() {
         assert!(Instant::now() < deadline, "server did not become ready");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let config = Args::try_parse_from(["bench", "--env", "development"]).expect("config").config;
+    let config = support::config(&[]);
     let token =
         endorse::auth::jwt::mint_dev_token(&config, "bench-applicant", &[Role::Applicant], 3600).expect("token");
     let url = format!("{base}/graphql");

@@ -19,12 +19,6 @@ pub struct Health {
 /// How often MongoDB is pinged.
 const PROBE_INTERVAL: Duration = Duration::from_millis(500);
 
-impl Default for Health {
-    fn default() -> Self {
-        Health::new(Duration::from_millis(1000))
-    }
-}
-
 impl Health {
     pub fn new(probe_timeout: Duration) -> Self {
         Health { mongo_down: Arc::default(), probe_timeout }

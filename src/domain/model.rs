@@ -19,14 +19,14 @@ pub trait Term: Sized + Copy + 'static {
 }
 
 macro_rules! vocabulary {
-    ($(#[$meta:meta])* $name:ident, $noun:literal { $($variant:ident = $wire:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident, $noun:literal { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
             Serialize, Deserialize, async_graphql::Enum,
         )]
         #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
 
         impl $name {
             /// Every value, in declaration order.
@@ -133,6 +133,23 @@ vocabulary!(
 vocabulary!(
     /// CLAIMED counts what the applicant entered; VERIFIED only what evidence backs.
     Basis, "basis" { Claimed = "CLAIMED", Verified = "VERIFIED" }
+);
+vocabulary!(
+    /// What a reviewer or coordinator decides about a submitted portfolio.
+    Decision, "decision" {
+        /// SUBMITTED -> IN_REVIEW: a reviewer has taken it.
+        StartReview = "START_REVIEW",
+        /// SUBMITTED or IN_REVIEW -> RETURNED: the applicant must revise it.
+        Return = "RETURN",
+        /// SUBMITTED or IN_REVIEW -> EXAM_ELIGIBLE where the category requires an
+        /// exam, APPROVED otherwise.
+        Approve = "APPROVE",
+        /// APPROVED or EXAM_ELIGIBLE -> ENDORSED: the endorsement is granted.
+        Endorse = "ENDORSE",
+        /// Any status but ENDORSED and WITHDRAWN -> WITHDRAWN (e.g. at the
+        /// applicant's request).
+        Withdraw = "WITHDRAW",
+    }
 );
 
 impl Category {
@@ -435,6 +452,7 @@ mod tests {
         wire::<EvidenceKind>();
         wire::<EvidenceStatus>();
         wire::<Basis>();
+        wire::<Decision>();
     }
 
     #[test]

@@ -2,37 +2,10 @@
 //! from which status to which. "Submits -> reviewers check it -> approved
 //! (-> exam where required -> endorsed), or returned for revision."
 
+pub use super::model::Decision;
 use super::model::PortfolioStatus;
 
-/// What a reviewer or coordinator decides about a submitted portfolio.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, async_graphql::Enum)]
-pub enum Decision {
-    /// SUBMITTED -> IN_REVIEW: a reviewer has taken it.
-    StartReview,
-    /// SUBMITTED or IN_REVIEW -> RETURNED: the applicant must revise it.
-    Return,
-    /// SUBMITTED or IN_REVIEW -> EXAM_ELIGIBLE where the category requires an
-    /// exam, APPROVED otherwise.
-    Approve,
-    /// APPROVED or EXAM_ELIGIBLE -> ENDORSED: the endorsement is granted.
-    Endorse,
-    /// Any status but ENDORSED and WITHDRAWN -> WITHDRAWN (e.g. at the
-    /// applicant's request).
-    Withdraw,
-}
-
 impl Decision {
-    /// The API name ("START_REVIEW").
-    pub fn name(self) -> &'static str {
-        match self {
-            Decision::StartReview => "START_REVIEW",
-            Decision::Return => "RETURN",
-            Decision::Approve => "APPROVE",
-            Decision::Endorse => "ENDORSE",
-            Decision::Withdraw => "WITHDRAW",
-        }
-    }
-
     /// Whether this decision settles a submission (for "days to decision").
     pub fn is_verdict(self) -> bool {
         matches!(self, Decision::Return | Decision::Approve | Decision::Endorse)
@@ -40,7 +13,7 @@ impl Decision {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{} does not apply to a {from} portfolio: {hint}", decision.name())]
+#[error("{decision} does not apply to a {from} portfolio: {hint}")]
 pub struct TransitionError {
     pub from: PortfolioStatus,
     pub decision: Decision,
@@ -98,11 +71,9 @@ mod tests {
     #[test]
     fn every_transition_leaves_draft_behind() {
         for from in PortfolioStatus::ALL {
-            for decision in
-                [Decision::StartReview, Decision::Return, Decision::Approve, Decision::Endorse, Decision::Withdraw]
-            {
+            for decision in Decision::ALL {
                 for exam in [false, true] {
-                    if let Ok(to) = next_status(*from, decision, exam) {
+                    if let Ok(to) = next_status(*from, *decision, exam) {
                         assert_ne!(to, Draft);
                         assert_ne!(to, *from, "{from:?} {decision:?} must change the status");
                     }

@@ -144,11 +144,11 @@ fn operation_type(params: &Params) -> Result<Option<OperationType>, String> {
     })
 }
 
-fn error_body(message: &str, code: &str) -> Value {
+pub(super) fn error_body(message: &str, code: &str) -> Value {
     json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
 }
 
-fn respond(status: StatusCode, media: MediaType, body: &Value) -> Response {
+pub(super) fn respond(status: StatusCode, media: MediaType, body: &Value) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     (status, [(header::CONTENT_TYPE, media.content_type()), (header::VARY, "accept")], Bytes::from(bytes))
         .into_response()

@@ -10,7 +10,7 @@
 
 use std::fmt::Write as _;
 
-use async_graphql::{ServerError, Value as GqlValue, Variables};
+use async_graphql::{ServerError, Variables};
 use axum::Extension;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -18,10 +18,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
-use super::graphql::run_as_caller;
+use super::graphql::{MediaType, error_body, respond, run_as_caller};
 use super::request_id::RequestId;
 use crate::domain::model::{Category, Term};
 use crate::graphql::error::code;
+use crate::graphql::extensions::error_code;
 
 pub const HEADER_ROW: &str = "statistic,category,key,value,suppressed";
 
@@ -49,7 +50,7 @@ pub async fn stats_csv(
         );
     };
     if let Some(first) = errors.first() {
-        return errors_response(status_for(first), &errors);
+        return errors_response(status_for(first), &json!({ "errors": errors }));
     }
     let csv = match serde_json::to_value(&data) {
         Ok(Value::Object(mut data)) => to_csv(&data.remove("stats").unwrap_or(Value::Null), &parameters.unmet),
@@ -190,11 +191,7 @@ fn field(text: &str) -> String {
 }
 
 fn status_for(error: &ServerError) -> StatusCode {
-    let code = match error.extensions.as_ref().and_then(|e| e.get("code")) {
-        Some(GqlValue::String(code)) => code.clone(),
-        _ => String::new(),
-    };
-    match code.as_str() {
+    match error_code(error) {
         code::UNAUTHENTICATED => StatusCode::UNAUTHORIZED,
         code::FORBIDDEN => StatusCode::FORBIDDEN,
         code::BAD_USER_INPUT | code::QUERY_TOO_COMPLEX => StatusCode::BAD_REQUEST,
@@ -203,11 +200,9 @@ fn status_for(error: &ServerError) -> StatusCode {
     }
 }
 
-/// Errors keep the GraphQL shape (`errors[].extensions.code`).
-fn errors_response(status: StatusCode, errors: &[ServerError]) -> Response {
-    let body = json!({ "errors": errors });
-    let mut response = (status, body.to_string()).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+/// Errors keep the GraphQL shape (`errors[].extensions.code`), as JSON.
+fn errors_response(status: StatusCode, body: &Value) -> Response {
+    let mut response = respond(status, MediaType::Json, body);
     if status == StatusCode::UNAUTHORIZED {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
@@ -215,9 +210,7 @@ fn errors_response(status: StatusCode, errors: &[ServerError]) -> Response {
 }
 
 fn error_response(status: StatusCode, message: &str, code: &str) -> Response {
-    let mut error = ServerError::new(message, None);
-    error.extensions.get_or_insert_with(Default::default).set("code", code);
-    errors_response(status, &[error])
+    errors_response(status, &error_body(message, code))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError};
 use crate::auth::{Role, Viewer};
-use crate::domain::model::{Category, Portfolio, PortfolioStatus, Track};
+use crate::domain::model::{Category, Portfolio, PortfolioStatus, Term, Track};
 
 pub const COLLECTION: &str = "portfolios";
 
@@ -78,6 +78,22 @@ impl PortfolioDocument {
         }
     }
 }
+
+/// The sections of a portfolio: the fields the requirement engine reads
+/// besides the header (track, target category).
+pub const SECTION_FIELDS: &[&str] = &[
+    "education",
+    "training",
+    "work",
+    "reflectiveSupervision",
+    "leadership",
+    "references",
+    "exams",
+    "agreement",
+    "membership",
+    "priorEndorsements",
+    "licenses",
+];
 
 /// Fields every read needs: identity, access (owner, status), the engine's
 /// header, and the layout version.
@@ -156,22 +172,20 @@ pub struct ListFilter {
     pub categories: Vec<Category>,
     pub track: Option<Track>,
     pub owner_id: Option<String>,
-    pub submitted_from: Option<DateTime>,
-    /// Exclusive upper bound.
-    pub submitted_before: Option<DateTime>,
+    /// Submitted on or after this day (UTC).
+    pub submitted_from: Option<NaiveDate>,
+    /// Submitted on or before this day (UTC).
+    pub submitted_to: Option<NaiveDate>,
 }
 
 impl ListFilter {
     fn to_document(&self) -> Document {
         let mut filter = Document::new();
-        if !self.statuses.is_empty() {
-            filter.insert("status", doc! { "$in": self.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>() });
+        if let Some(statuses) = one_of(&self.statuses) {
+            filter.insert("status", statuses);
         }
-        if !self.categories.is_empty() {
-            filter.insert(
-                "targetCategory",
-                doc! { "$in": self.categories.iter().map(|c| c.as_str()).collect::<Vec<_>>() },
-            );
+        if let Some(categories) = one_of(&self.categories) {
+            filter.insert("targetCategory", categories);
         }
         if let Some(track) = self.track {
             filter.insert("track", track.as_str());
@@ -179,18 +193,36 @@ impl ListFilter {
         if let Some(owner) = &self.owner_id {
             filter.insert("ownerId", owner.as_str());
         }
-        let mut submitted = Document::new();
-        if let Some(from) = self.submitted_from {
-            submitted.insert("$gte", from);
-        }
-        if let Some(before) = self.submitted_before {
-            submitted.insert("$lt", before);
-        }
-        if !submitted.is_empty() {
+        if let Some(submitted) = submitted_between(self.submitted_from, self.submitted_to) {
             filter.insert("submittedAt", submitted);
         }
         filter
     }
+}
+
+/// The condition "one of `values`": an equality for a single value (so a
+/// compound index with that field first serves it), `$in` for several,
+/// `None` for none (no condition).
+pub fn one_of<T: Term>(values: &[T]) -> Option<Bson> {
+    match values {
+        [] => None,
+        [one] => Some(Bson::String(one.as_str().to_owned())),
+        many => Some(Bson::Document(doc! { "$in": many.iter().map(|v| v.as_str()).collect::<Vec<_>>() })),
+    }
+}
+
+/// The `submittedAt` condition for calendar days `from` to `to`, both
+/// inclusive, in UTC; `None` when neither is given.
+pub fn submitted_between(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Option<Document> {
+    let start_of = |day: NaiveDate| DateTime::from_chrono(day.and_time(chrono::NaiveTime::MIN).and_utc());
+    let mut range = Document::new();
+    if let Some(from) = from {
+        range.insert("$gte", start_of(from));
+    }
+    if let Some(after_to) = to.and_then(|to| to.succ_opt()) {
+        range.insert("$lt", start_of(after_to));
+    }
+    (!range.is_empty()).then_some(range)
 }
 
 #[derive(Clone)]
@@ -302,6 +334,24 @@ impl PortfolioStore {
         raws.into_iter().map(decode).collect()
     }
 
+    /// Every document matching `filter`, fetched `batch_size` at a time as
+    /// the stream is read (memory stays flat however many match); the server
+    /// gives up after `max_time`.
+    pub async fn stream(
+        &self,
+        filter: Document,
+        projection: &Projection,
+        batch_size: u32,
+        max_time: std::time::Duration,
+    ) -> Result<impl futures::Stream<Item = Result<PortfolioDocument, StoreError>> + Send + use<>, StoreError> {
+        let mut find = self.raw.find(filter).batch_size(batch_size).max_time(max_time);
+        if let Some(fields) = projection.to_document() {
+            find = find.projection(fields);
+        }
+        let cursor = find.await?;
+        Ok(cursor.map_err(StoreError::from).and_then(|raw| async move { decode(raw) }))
+    }
+
     pub async fn count(&self, filter: &ListFilter, visibility: &Visibility) -> Result<u64, StoreError> {
         let Some(query) = scoped(filter.to_document(), visibility) else {
             return Ok(0);
@@ -331,7 +381,7 @@ fn scoped(filter: Document, visibility: &Visibility) -> Option<Document> {
 
 /// Decodes a stored document, upgrading older layouts first. The current
 /// layout deserializes straight from the raw bytes (the common, fast path).
-pub(super) fn decode(raw: RawDocumentBuf) -> Result<PortfolioDocument, StoreError> {
+fn decode(raw: RawDocumentBuf) -> Result<PortfolioDocument, StoreError> {
     let version = raw.get_i32("schemaVersion").unwrap_or(0);
     if version == SCHEMA_VERSION {
         return bson::from_slice(raw.as_bytes()).map_err(|e| StoreError::Corrupt(e.to_string()));

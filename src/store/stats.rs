@@ -7,12 +7,14 @@
 
 use std::time::Duration;
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::NaiveDate;
 use futures::{Stream, TryStreamExt};
 use mongodb::Collection;
-use mongodb::bson::{Bson, DateTime, Document, RawDocumentBuf, doc};
+use mongodb::bson::{Bson, Document, doc};
 
-use super::portfolio::{self, PortfolioDocument};
+use super::portfolio::{
+    self, PortfolioDocument, PortfolioStore, Projection, SECTION_FIELDS, one_of, submitted_between,
+};
 use super::{Store, StoreError, evidence};
 use crate::domain::model::{Category, EvidenceStatus, Track};
 
@@ -39,26 +41,13 @@ impl StatsFilter {
         if let Some(track) = self.track {
             filter.insert("track", track.as_str());
         }
-        match self.categories.as_slice() {
-            [] => {}
-            [one] => {
-                filter.insert("targetCategory", one.as_str());
-            }
-            many => {
-                filter.insert("targetCategory", doc! { "$in": many.iter().map(|c| c.as_str()).collect::<Vec<_>>() });
-            }
+        if let Some(categories) = one_of(&self.categories) {
+            filter.insert("targetCategory", categories);
         }
         if let Some(region) = &self.region {
             filter.insert("applicant.region", region.as_str());
         }
-        let mut submitted = Document::new();
-        if let Some(from) = self.from {
-            submitted.insert("$gte", start_of(from));
-        }
-        if let Some(to) = self.to.and_then(|to| to.succ_opt()) {
-            submitted.insert("$lt", start_of(to));
-        }
-        if !submitted.is_empty() {
+        if let Some(submitted) = submitted_between(self.from, self.to) {
             filter.insert("submittedAt", submitted);
         }
         filter
@@ -76,10 +65,6 @@ impl StatsFilter {
     fn narrows(&self) -> bool {
         self.to_match() != Document::new()
     }
-}
-
-fn start_of(day: NaiveDate) -> DateTime {
-    DateTime::from_chrono(day.and_time(NaiveTime::MIN).and_utc())
 }
 
 /// One part of the portfolio pipeline's `$facet`.
@@ -249,30 +234,13 @@ pub struct PortfolioAggregates {
     pub training_hours: Distribution,
 }
 
-/// Fields the engine reads (the header fields come with every projection);
-/// `submittedAt` gives the default `asOf`.
-const ENGINE_FIELDS: &[&str] = &[
-    "submittedAt",
-    "education",
-    "training",
-    "work",
-    "reflectiveSupervision",
-    "leadership",
-    "references",
-    "exams",
-    "agreement",
-    "membership",
-    "priorEndorsements",
-    "licenses",
-];
-
 /// Documents fetched per round trip when streaming portfolios to the engine.
 const ENGINE_BATCH: u32 = 256;
 
 #[derive(Clone)]
 pub struct StatsStore {
     portfolios: Collection<Document>,
-    raw_portfolios: Collection<RawDocumentBuf>,
+    documents: PortfolioStore,
     evidence: Collection<Document>,
     /// Server-side limit of every report query (`maxTimeMS`): when a request
     /// times out, MongoDB stops working on it too.
@@ -282,9 +250,8 @@ pub struct StatsStore {
 impl StatsStore {
     pub fn new(store: &Store, time_limit: Duration) -> Self {
         let portfolios = store.database().collection::<Document>(portfolio::COLLECTION);
-        let raw_portfolios = portfolios.clone_with_type();
         let evidence = store.database().collection::<Document>(evidence::COLLECTION);
-        StatsStore { portfolios, raw_portfolios, evidence, time_limit }
+        StatsStore { portfolios, documents: PortfolioStore::new(store), evidence, time_limit }
     }
 
     pub async fn portfolio_aggregates(
@@ -329,11 +296,9 @@ impl StatsStore {
         &self,
         filter: &StatsFilter,
     ) -> Result<impl Stream<Item = Result<PortfolioDocument, StoreError>> + Send + use<>, StoreError> {
-        let projection = portfolio::Projection::only(ENGINE_FIELDS.iter().copied());
-        let fields: Document =
-            projection.fields().unwrap_or_default().iter().map(|f| (f.to_string(), Bson::Int32(1))).collect();
-        let cursor = self.raw_portfolios.find(filter.to_match()).projection(fields).batch_size(ENGINE_BATCH).await?;
-        Ok(cursor.map_err(StoreError::from).and_then(|raw| async move { portfolio::decode(raw) }))
+        // The sections, and `submittedAt` for the default `asOf`.
+        let fields = SECTION_FIELDS.iter().copied().chain(["submittedAt"]);
+        self.documents.stream(filter.to_match(), &Projection::only(fields), ENGINE_BATCH, self.time_limit).await
     }
 }
 
@@ -378,6 +343,7 @@ fn distribution_of(rows: &[Bson]) -> Distribution {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mongodb::bson::DateTime;
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -399,7 +365,10 @@ mod tests {
                 "track": "INFANT",
                 "targetCategory": "FAMILY_ASSOCIATE",
                 "applicant.region": "Hudson Valley",
-                "submittedAt": { "$gte": start_of(day(2024, 1, 1)), "$lt": start_of(day(2025, 1, 1)) },
+                "submittedAt": {
+                    "$gte": DateTime::parse_rfc3339_str("2024-01-01T00:00:00Z").unwrap(),
+                    "$lt": DateTime::parse_rfc3339_str("2025-01-01T00:00:00Z").unwrap(),
+                },
             }
         );
         let two =

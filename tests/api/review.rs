@@ -79,13 +79,7 @@ async fn returned_portfolios_carry_the_note_and_start_a_new_round_when_resubmitt
     assert_eq!(returned["reviewNote"], "Please add your RS/C log for 2024.");
     assert!(returned["decidedAt"].is_string());
 
-    let body = app
-        .graphql(
-            Some(&applicant),
-            "mutation($id: ID!) { submitPortfolio(id: $id, expectedVersion: 3) { status } }",
-            json!({ "id": id }),
-        )
-        .await;
+    let body = app.graphql(Some(&applicant), SUBMIT, json!({ "id": id, "v": 3 })).await;
     assert_eq!(body["data"]["submitPortfolio"]["status"], "SUBMITTED", "{body}");
     let body = app
         .graphql(Some(&reviewer), "query($id: ID!) { portfolio(id: $id) { decidedAt version } }", json!({ "id": id }))
@@ -127,13 +121,7 @@ async fn decisions_follow_roles_the_workflow_and_versions() {
     assert_eq!(body["data"]["portfolio"], json!({ "status": "SUBMITTED", "version": v }));
     // Applicants can no longer change a portfolio once it is approved.
     assert_eq!(decide(&app, &reviewer, &id, v, "APPROVE").await["data"]["decidePortfolio"]["status"], "APPROVED");
-    let body = app
-        .graphql(
-            Some(&applicant),
-            "mutation($id: ID!) { submitPortfolio(id: $id, expectedVersion: 3) { status } }",
-            json!({ "id": id }),
-        )
-        .await;
+    let body = app.graphql(Some(&applicant), SUBMIT, json!({ "id": id, "v": 3 })).await;
     assert_eq!(first_error_code(&body), "CONFLICT");
 }
 

@@ -4,29 +4,12 @@
 
 use async_graphql::Lookahead;
 
-use crate::store::portfolio::Projection;
+use crate::store::portfolio::{Projection, SECTION_FIELDS};
 
-/// Stored fields that a GraphQL field of the same name reads.
-const STORED: &[&str] = &[
-    "applicant",
-    "createdAt",
-    "updatedAt",
-    "submittedAt",
-    "decidedAt",
-    "endorsedAt",
-    "reviewNote",
-    "education",
-    "training",
-    "work",
-    "reflectiveSupervision",
-    "leadership",
-    "references",
-    "exams",
-    "agreement",
-    "membership",
-    "priorEndorsements",
-    "extra",
-];
+/// Stored fields besides the sections that a GraphQL field of the same
+/// name reads (each section is read by the field of its name too).
+const STORED: &[&str] =
+    &["applicant", "createdAt", "updatedAt", "submittedAt", "decidedAt", "endorsedAt", "reviewNote", "extra"];
 
 /// Computed fields: they read every section the engine knows.
 const COMPUTED: &[&str] = &["eligibility", "recommendations"];
@@ -42,6 +25,6 @@ pub fn for_selection(portfolio: Lookahead<'_>) -> Projection {
     if COMPUTED.iter().any(|field| portfolio.field(field).exists()) {
         return Projection::all();
     }
-    let stored = STORED.iter().copied().filter(|field| portfolio.field(field).exists());
+    let stored = STORED.iter().chain(SECTION_FIELDS).copied().filter(|field| portfolio.field(field).exists());
     Projection::only(stored)
 }

@@ -48,10 +48,6 @@ pub struct PortfolioFilter {
     pub submitted_to: Option<Date>,
 }
 
-fn start_of(date: chrono::NaiveDate) -> mongodb::bson::DateTime {
-    mongodb::bson::DateTime::from_chrono(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
-}
-
 impl PortfolioFilter {
     fn into_list_filter(self) -> ListFilter {
         ListFilter {
@@ -59,8 +55,8 @@ impl PortfolioFilter {
             categories: self.category.unwrap_or_default(),
             track: self.track,
             owner_id: self.owner_id,
-            submitted_from: self.submitted_from.map(|d| start_of(d.0)),
-            submitted_before: self.submitted_to.and_then(|d| d.0.succ_opt()).map(start_of),
+            submitted_from: self.submitted_from.map(|d| d.0),
+            submitted_to: self.submitted_to.map(|d| d.0),
         }
     }
 }

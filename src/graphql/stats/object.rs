@@ -19,7 +19,6 @@ pub struct StatsObject {
     suppression: Suppression,
     /// `byStatus` as published; other tables derive from its cells.
     by_status: Vec<Cell>,
-    hidden_statuses: Vec<PortfolioStatus>,
 }
 
 impl StatsObject {
@@ -30,9 +29,7 @@ impl StatsObject {
         suppression: Suppression,
     ) -> Self {
         let by_status = suppression.partition(with_known_keys(names(PortfolioStatus::ALL), &aggregates.by_status));
-        let hidden_statuses =
-            by_status.iter().filter(|c| c.suppressed()).filter_map(|c| PortfolioStatus::parse(&c.key)).collect();
-        StatsObject { filter, aggregates, backlog, suppression, by_status, hidden_statuses }
+        StatsObject { filter, aggregates, backlog, suppression, by_status }
     }
 
     /// Every table here partitions a total the reader knows or can derive
@@ -43,7 +40,7 @@ impl StatsObject {
     }
 
     fn status_hidden(&self, statuses: &[PortfolioStatus]) -> bool {
-        statuses.iter().any(|s| self.hidden_statuses.contains(s))
+        self.by_status.iter().any(|cell| cell.suppressed() && statuses.iter().any(|s| s.as_str() == cell.key))
     }
 
     fn percentiles(&self, distribution: &Distribution) -> Option<Percentiles> {
