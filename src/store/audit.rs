@@ -104,6 +104,8 @@ enum Queued {
 const QUEUE: usize = 10_000;
 /// Records per insert.
 const BATCH: usize = 500;
+/// How long the writer waits to fill a batch.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(50);
 /// Attempts per batch before its records go to the error log instead.
 const ATTEMPTS: u32 = 5;
 
@@ -140,13 +142,18 @@ async fn write_batches(log: AuditLog, mut receiver: tokio::sync::mpsc::Receiver<
     while let Some(first) = receiver.recv().await {
         let mut batch = Vec::new();
         let mut flushes = Vec::new();
+        // Gather for up to LINGER so that busy periods make few, large
+        // inserts; a flush request ends the wait at once.
+        let deadline = tokio::time::Instant::now() + LINGER;
         let mut next = Some(first);
         while let Some(queued) = next.take() {
             match queued {
                 Queued::Record(record) => batch.push(record),
                 Queued::Flush(done) => flushes.push(done),
             }
-            if batch.len() < BATCH {
+            if batch.len() < BATCH && flushes.is_empty() {
+                next = tokio::time::timeout_at(deadline, receiver.recv()).await.ok().flatten();
+            } else if batch.len() < BATCH {
                 next = receiver.try_recv().ok();
             }
         }
