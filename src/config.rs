@@ -316,23 +316,101 @@ pub struct LimitsConfig {
     )]
     pub request_timeout_ms: u64,
 
-    /// Deepest selection nesting a query may have.
+    /// Deepest field nesting a query may have (GraphiQL's introspection query needs 14).
     #[arg(
         long = "max-query-depth",
         env = "ENDORSE_MAX_QUERY_DEPTH",
         value_name = "ENDORSE_MAX_QUERY_DEPTH",
-        default_value_t = 12
+        default_value_t = 15
     )]
     pub max_query_depth: usize,
 
-    /// Highest query complexity (fields, lists weighted by their page size).
+    /// Highest query cost: fields, lists weighted by their size, the requirement engine by the categories it evaluates.
     #[arg(
         long = "max-query-complexity",
         env = "ENDORSE_MAX_QUERY_COMPLEXITY",
         value_name = "ENDORSE_MAX_QUERY_COMPLEXITY",
-        default_value_t = 5000
+        default_value_t = 100_000
     )]
-    pub max_query_complexity: usize,
+    pub max_query_complexity: u64,
+
+    /// Most fields a document may select once its fragments are expanded.
+    #[arg(
+        long = "max-query-selections",
+        env = "ENDORSE_MAX_QUERY_SELECTIONS",
+        value_name = "ENDORSE_MAX_QUERY_SELECTIONS",
+        value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..),
+        default_value_t = 1000
+    )]
+    pub max_query_selections: u64,
+
+    /// Most entries one portfolio section may hold.
+    #[arg(
+        long = "max-section-entries",
+        env = "ENDORSE_MAX_SECTION_ENTRIES",
+        value_name = "ENDORSE_MAX_SECTION_ENTRIES",
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..),
+        default_value_t = 100
+    )]
+    pub max_section_entries: usize,
+
+    /// Rate limit per caller (subject, or client IP when anonymous), in points a minute: a request costs one point plus one per 1,000 of its query cost (0: no limit).
+    #[arg(
+        long = "rate-limit-per-minute",
+        env = "ENDORSE_RATE_LIMIT_PER_MINUTE",
+        value_name = "ENDORSE_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 1200
+    )]
+    pub rate_limit_per_minute: u32,
+
+    /// Points a caller may spend at once before the per-minute rate applies.
+    #[arg(
+        long = "rate-limit-burst",
+        env = "ENDORSE_RATE_LIMIT_BURST",
+        value_name = "ENDORSE_RATE_LIMIT_BURST",
+        default_value_t = 200
+    )]
+    pub rate_limit_burst: u32,
+
+    /// Uploads (multipart requests) being received at once; more get RATE_LIMITED.
+    #[arg(
+        long = "max-uploads-in-flight",
+        env = "ENDORSE_MAX_UPLOADS_IN_FLIGHT",
+        value_name = "ENDORSE_MAX_UPLOADS_IN_FLIGHT",
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..),
+        default_value_t = 8
+    )]
+    pub max_uploads_in_flight: usize,
+
+    /// A connection must send a request's headers within this many milliseconds.
+    #[arg(
+        long = "header-read-timeout-ms",
+        env = "ENDORSE_HEADER_READ_TIMEOUT_MS",
+        value_name = "ENDORSE_HEADER_READ_TIMEOUT_MS",
+        value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..),
+        default_value_t = 10_000
+    )]
+    pub header_read_timeout_ms: u64,
+
+    /// An idle keep-alive connection is closed after this many milliseconds.
+    #[arg(
+        long = "keep-alive-timeout-ms",
+        env = "ENDORSE_KEEP_ALIVE_TIMEOUT_MS",
+        value_name = "ENDORSE_KEEP_ALIVE_TIMEOUT_MS",
+        value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..),
+        default_value_t = 60_000
+    )]
+    pub keep_alive_timeout_ms: u64,
+
+    /// Open connections served at once; more are answered 503 and closed.
+    #[arg(
+        long = "max-connections",
+        env = "ENDORSE_MAX_CONNECTIONS",
+        value_name = "ENDORSE_MAX_CONNECTIONS",
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..),
+        default_value_t = 1024
+    )]
+    pub max_connections: usize,
 
     /// Largest page a connection returns (`first` is clamped to it).
     #[arg(

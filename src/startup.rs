@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::domain::Rulebook;
 use crate::graphql::build_schema;
 use crate::health::Health;
+use crate::http::serve::{ConnectionLimits, serve};
 use crate::http::{AppState, router};
 use crate::services::Services;
 use crate::store::Store;
@@ -34,7 +35,9 @@ pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     router: axum::Router,
-    monitor: tokio::task::JoinHandle<()>,
+    connections: ConnectionLimits,
+    /// Tasks that end with the server (health monitor, rate-limit upkeep).
+    background: Vec<tokio::task::JoinHandle<()>>,
     sweeper: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -90,8 +93,18 @@ impl Application {
             )
         });
         let schema = build_schema(&config, services.clone());
-        let router = router(&config, AppState { schema, services });
-        Ok(Application { listener, address, router, monitor, sweeper })
+        let state = AppState::new(&config, schema, services);
+        let limiter = state.rate_limiter.clone();
+        let forget = tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                limiter.forget_idle();
+            }
+        });
+        let router = router(&config, state);
+        let connections = ConnectionLimits::from_config(&config);
+        Ok(Application { listener, address, router, connections, background: vec![monitor, forget], sweeper })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -103,8 +116,10 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let result = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
-        self.monitor.abort();
+        let result = serve(self.listener, self.router, self.connections, shutdown).await;
+        for task in self.background {
+            task.abort();
+        }
         if let Some(sweeper) = self.sweeper {
             sweeper.abort();
         }

@@ -2,6 +2,7 @@
 //! follow from their roles. Pure apart from key loading in [`jwt`].
 
 pub mod jwt;
+pub mod policy;
 
 use serde::{Deserialize, Serialize};
 
@@ -60,8 +61,9 @@ impl Viewer {
         self.has_any_role(&[Role::Coordinator, Role::Admin])
     }
 
+    /// Whether this caller is the record's subject ([`policy::is_subject_of`]).
     pub fn owns(&self, owner_id: &str) -> bool {
-        self.has_role(Role::Applicant) && self.subject == owner_id
+        policy::is_subject_of(self, owner_id)
     }
 }
 

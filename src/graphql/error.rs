@@ -130,6 +130,12 @@ impl From<BlobError> for ApiError {
     }
 }
 
+impl From<crate::auth::policy::JudgeRefusal> for ApiError {
+    fn from(_: crate::auth::policy::JudgeRefusal) -> Self {
+        ApiError::Forbidden
+    }
+}
+
 impl From<TokenError> for ApiError {
     fn from(error: TokenError) -> Self {
         ApiError::Unauthenticated(error.to_string())

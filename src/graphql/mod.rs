@@ -2,6 +2,7 @@
 //! they hold no business rules themselves.
 
 pub mod context;
+pub mod cost;
 pub mod error;
 pub mod evidence;
 pub mod extensions;
@@ -34,13 +35,14 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 
 /// The schema the server runs, with limits and extensions from `config`.
 pub fn build_schema(config: &Config, services: Services) -> EndorseSchema {
+    // Depth, size and cost are checked by `cost::analyse` before the
+    // document reaches async-graphql (whose own checks expand fragments
+    // exponentially). These two stay as a backstop at the same caps, so
+    // they can never be the first to refuse.
+    let limits = cost::CostLimits::from_config(config);
     let mut builder = builder()
-        .limit_depth(config.limits.max_query_depth)
-        .limit_complexity(config.limits.max_query_complexity)
-        // Parser recursion and directive count: cheap rejections of S4-style
-        // documents before validation walks them.
-        .limit_recursive_depth(config.limits.max_query_depth * 4)
-        .limit_directives(16)
+        .limit_recursive_depth(limits.max_nesting())
+        .limit_directives(cost::MAX_DIRECTIVES)
         .disable_suggestions()
         .extension(extensions::OperationLog)
         .extension(extensions::PanicGuard)

@@ -22,7 +22,6 @@ impl QueryRoot {
     }
 
     /// Recent audit records, newest first (COORDINATOR, ADMIN).
-    #[graphql(complexity = "5 + first.unwrap_or(50).clamp(0, 200) as usize * child_complexity")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,

@@ -2,8 +2,10 @@
 
 mod graphql;
 mod health;
+pub mod rate_limit;
 mod reports;
 pub mod request_id;
+pub mod serve;
 
 use std::time::Duration;
 
@@ -23,6 +25,26 @@ use crate::services::Services;
 pub struct AppState {
     pub schema: EndorseSchema,
     pub services: Services,
+    pub cost_limits: crate::graphql::cost::CostLimits,
+    pub rate_limiter: std::sync::Arc<rate_limit::RateLimiter>,
+    /// Slots for multipart uploads being received and processed.
+    pub uploads: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl AppState {
+    pub fn new(config: &Config, schema: EndorseSchema, services: Services) -> Self {
+        let limits = &config.limits;
+        AppState {
+            schema,
+            services,
+            cost_limits: crate::graphql::cost::CostLimits::from_config(config),
+            rate_limiter: std::sync::Arc::new(rate_limit::RateLimiter::new(
+                limits.rate_limit_per_minute,
+                limits.rate_limit_burst,
+            )),
+            uploads: std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_uploads_in_flight)),
+        }
+    }
 }
 
 impl axum::extract::FromRef<AppState> for Services {

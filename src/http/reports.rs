@@ -18,8 +18,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
-use super::graphql::{MediaType, error_body, respond, run_as_caller};
+use super::graphql::execute::{Caller, RETRY_AFTER_UNAVAILABLE, Refusal, refusal_body, run_as_caller};
+use super::graphql::response::{MediaType, error_body, respond, set_retry_after};
 use super::request_id::RequestId;
+use super::serve::ClientAddress;
 use crate::domain::model::{Category, Term};
 use crate::graphql::error::code;
 use crate::graphql::extensions::error_code;
@@ -33,6 +35,7 @@ const DISTRIBUTIONS: &[&str] = &["daysToDecision", "trainingHours"];
 pub async fn stats_csv(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
+    client: Option<Extension<ClientAddress>>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
@@ -42,17 +45,26 @@ pub async fn stats_csv(
     };
     let request = async_graphql::Request::new(parameters.query())
         .variables(Variables::from_json(Value::Object(parameters.variables())));
-    let Some((data, errors)) = run_as_caller(&state, &headers, &request_id, request).await else {
-        return error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The request took too long and was stopped.",
-            code::SERVICE_UNAVAILABLE,
-        );
+    let caller = Caller::from_request(&state, &headers, client.as_deref());
+    let outcome = match run_as_caller(&state, caller, &request_id, request, true).await {
+        Ok(outcome) => outcome,
+        Err(refusal) => {
+            let (status, body) = refusal_body(&refusal);
+            let mut response = errors_response(status, &body);
+            if let Refusal::RateLimited(wait) = refusal {
+                set_retry_after(&mut response, wait);
+            }
+            return response;
+        }
     };
-    if let Some(first) = errors.first() {
-        return errors_response(status_for(first), &json!({ "errors": errors }));
+    if let Some(first) = outcome.errors.first() {
+        let mut response = errors_response(status_for(first), &json!({ "errors": outcome.errors }));
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            set_retry_after(&mut response, RETRY_AFTER_UNAVAILABLE);
+        }
+        return response;
     }
-    let csv = match serde_json::to_value(&data) {
+    let csv = match serde_json::to_value(&outcome.data) {
         Ok(Value::Object(mut data)) => to_csv(&data.remove("stats").unwrap_or(Value::Null), &parameters.unmet),
         _ => String::new(),
     };

@@ -143,7 +143,8 @@ impl Visibility {
     }
 
     /// The access policy: applicants see their own portfolios, reviewers
-    /// every portfolio that has been submitted (any status but DRAFT),
+    /// every portfolio that has been submitted at least once (a draft
+    /// withdrawn before submission stays private),
     /// coordinators and admins everything, reporters none (they get
     /// aggregates only). Several roles see the union.
     pub fn for_viewer(viewer: &Viewer) -> Self {
@@ -155,7 +156,7 @@ impl Visibility {
             scopes.push(doc! { "ownerId": viewer.subject.as_str() });
         }
         if viewer.has_role(Role::Reviewer) {
-            scopes.push(doc! { "status": { "$ne": PortfolioStatus::Draft.as_str() } });
+            scopes.push(doc! { "submittedAt": { "$ne": Bson::Null } });
         }
         match scopes.len() {
             0 => Visibility::nothing(),
@@ -455,7 +456,7 @@ mod tests {
         assert_eq!(Visibility::for_viewer(&viewer(&[Role::Coordinator])), Visibility::everything());
         assert_eq!(Visibility::for_viewer(&viewer(&[Role::Applicant])), Visibility(Some(doc! { "ownerId": "ada" })));
         let both = Visibility::for_viewer(&viewer(&[Role::Applicant, Role::Reviewer]));
-        assert_eq!(both, Visibility(Some(doc! { "$or": [{ "ownerId": "ada" }, { "status": { "$ne": "DRAFT" } }] })));
+        assert_eq!(both, Visibility(Some(doc! { "$or": [{ "ownerId": "ada" }, { "submittedAt": { "$ne": null } }] })));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use mongodb::bson::{DateTime, doc, oid::ObjectId};
 
 use super::object::{EvidenceObject, Header, UploadTicket};
 use super::verify::{self, Declared, RejectReason};
+use crate::auth::policy::may_judge;
 use crate::auth::{Role, Viewer};
 use crate::blob::BlobError;
 use crate::domain::model::{EvidenceKind, EvidenceStatus};
@@ -72,6 +73,9 @@ fn new_record(
         review_note: None,
     }
 }
+
+/// Who verifies or rejects evidence (admins manage, they do not review).
+const EVIDENCE_REVIEWERS: &[Role] = &[Role::Reviewer, Role::Coordinator];
 
 /// The record, if the caller owns it; NOT_FOUND otherwise (as if absent).
 async fn owned_record(ctx: &Context<'_>, viewer: &Viewer, id: &ID) -> ApiResult<EvidenceRecord> {
@@ -261,7 +265,7 @@ impl EvidenceMutation {
         verified: bool,
         note: Option<String>,
     ) -> ApiResult<EvidenceObject> {
-        let viewer = require_role(ctx, &[Role::Reviewer, Role::Coordinator])?;
+        let viewer = require_role(ctx, EVIDENCE_REVIEWERS)?;
         let services = services(ctx);
         let id = parse_id("evidenceId", &evidence_id)?;
         set_audit_target(ctx, id.to_hex());
@@ -274,9 +278,7 @@ impl EvidenceMutation {
         if !visible {
             return Err(ApiError::NotFound("Evidence".into()));
         }
-        if record.owner_id == viewer.subject {
-            return Err(ApiError::Forbidden);
-        }
+        may_judge(viewer, &record.owner_id, EVIDENCE_REVIEWERS)?;
         if record.uploaded_at.is_none() {
             return Err(ApiError::Conflict("Only evidence that finished uploading can be reviewed.".into()));
         }

@@ -133,7 +133,6 @@ impl PortfolioObject {
     }
     /// Computed on demand, never stored. `category` defaults to the target
     /// category, `asOf` to the submission date (or today), `basis` to CLAIMED.
-    #[graphql(complexity = "10 + child_complexity")]
     async fn eligibility(
         &self,
         ctx: &Context<'_>,
@@ -150,7 +149,6 @@ impl PortfolioObject {
             .map_err(evaluation_error)
     }
     /// Every category of the portfolio's track, best progress first.
-    #[graphql(complexity = "50 + 7 * child_complexity")]
     async fn recommendations(
         &self,
         ctx: &Context<'_>,

@@ -64,7 +64,6 @@ impl PortfolioFilter {
 #[Object]
 impl PortfolioQuery {
     /// A portfolio, or null when it does not exist or is not visible to the caller.
-    #[graphql(complexity = "10 + child_complexity")]
     async fn portfolio(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<PortfolioObject>> {
         let viewer = viewer(ctx)?;
         let id = parse_id("id", &id)?;
@@ -76,7 +75,6 @@ impl PortfolioQuery {
     }
 
     /// Portfolios visible to the caller, newest first.
-    #[graphql(complexity = "10 + first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
     async fn portfolios(
         &self,
         ctx: &Context<'_>,

@@ -9,7 +9,7 @@ use mongodb::bson::DateTime;
 use super::mutation::{check_version, save};
 use super::object::PortfolioObject;
 use super::query::parse_id;
-use crate::auth::Role;
+use crate::auth::policy::{JUDGES, may_judge};
 use crate::domain::workflow::{Decision, next_status};
 use crate::graphql::context::{require_role, services, set_audit_target};
 use crate::graphql::error::{ApiError, ApiResult};
@@ -36,7 +36,7 @@ impl ReviewMutation {
         decision: Decision,
         note: Option<String>,
     ) -> ApiResult<PortfolioObject> {
-        let viewer = require_role(ctx, &[Role::Reviewer, Role::Coordinator, Role::Admin])?;
+        let viewer = require_role(ctx, JUDGES)?;
         let object_id = parse_id("id", &id)?;
         set_audit_target(ctx, object_id.to_hex());
         let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
@@ -49,9 +49,7 @@ impl ReviewMutation {
             .find(object_id, &Visibility::for_viewer(viewer), &Projection::all())
             .await?
             .ok_or_else(|| ApiError::NotFound("Portfolio".into()))?;
-        if viewer.owns(&document.owner_id) {
-            return Err(ApiError::Forbidden);
-        }
+        may_judge(viewer, &document.owner_id, JUDGES)?;
         check_version(&document, expected_version)?;
         let as_of = document.default_as_of(chrono::Utc::now().date_naive());
         let exam_required = services

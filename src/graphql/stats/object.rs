@@ -135,7 +135,6 @@ impl StatsObject {
     /// suppressed when the failing or the passing count is small, or when
     /// every portfolio fails (the count would be the category's total, which
     /// `byCategory` may hide).
-    #[graphql(complexity = 500)]
     async fn unmet_requirements(
         &self,
         ctx: &Context<'_>,

@@ -1,0 +1,223 @@
+//! Running one GraphQL request as its caller: the document is checked
+//! (`graphql::cost`) and the caller charged (rate limit) before async-graphql
+//! sees it; then it runs within the time limit, and every error leaves with
+//! an `extensions.code`. Every route that answers from the schema (GraphQL,
+//! CSV reports) goes through [`run_as_caller`], so limits, auth and masking
+//! are the same for all.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use async_graphql::parser::types::OperationType;
+use async_graphql::{ServerError, Value as GqlValue};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use serde_json::{Map, Value};
+
+use super::params::operation_type;
+use super::response::{MediaType, error_body, rate_limited, refuse, respond, set_retry_after};
+use crate::auth::Identity;
+use crate::graphql::context::RequestInfo;
+use crate::graphql::cost::{self, Analysis, CostError};
+use crate::graphql::error::{INTERNAL_MESSAGE, code};
+use crate::http::AppState;
+use crate::http::request_id::RequestId;
+use crate::http::serve::ClientAddress;
+
+/// Documents longer than this are parsed and weighed on the blocking pool,
+/// so that no request keeps an async worker busy for more than a moment.
+const INLINE_ANALYSIS_BYTES: usize = 16 * 1024;
+
+/// How long a client should wait after a SERVICE_UNAVAILABLE.
+pub const RETRY_AFTER_UNAVAILABLE: Duration = Duration::from_secs(2);
+
+/// Why a request was not executed.
+#[derive(Debug)]
+pub enum Refusal {
+    Document(CostError),
+    /// A mutation or subscription sent with GET.
+    NotAQuery,
+    RateLimited(Duration),
+    TimedOut,
+}
+
+/// Who is calling: the verified token, and where from (the rate limiter's
+/// key for anonymous callers).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub identity: Identity,
+    pub address: Option<IpAddr>,
+}
+
+impl Caller {
+    pub fn from_request(state: &AppState, headers: &HeaderMap, client: Option<&ClientAddress>) -> Self {
+        Caller { identity: identity(state, headers), address: client.map(|client| client.0.ip()) }
+    }
+
+    fn rate_key(&self) -> String {
+        match (&self.identity, self.address) {
+            (Identity::Authenticated(viewer), _) => format!("sub:{}", viewer.subject),
+            (_, Some(address)) => format!("ip:{address}"),
+            (_, None) => "ip:unknown".to_owned(),
+        }
+    }
+}
+
+/// The caller as the `Authorization` header identifies them.
+fn identity(state: &AppState, headers: &HeaderMap) -> Identity {
+    match headers.get(header::AUTHORIZATION) {
+        None => Identity::Anonymous,
+        Some(value) => match value.to_str() {
+            Ok(value) => match state.services.verifier.verify_header(value) {
+                Ok(viewer) => Identity::Authenticated(viewer),
+                Err(why) => Identity::Rejected(why),
+            },
+            Err(_) => Identity::Rejected(crate::auth::jwt::TokenError::Malformed),
+        },
+    }
+}
+
+/// What execution produced.
+pub struct Outcome {
+    pub data: GqlValue,
+    pub errors: Vec<ServerError>,
+}
+
+/// Checks, charges and runs `request` as `caller`. `queries_only` refuses
+/// anything but a query (GET).
+pub async fn run_as_caller(
+    state: &AppState,
+    caller: Caller,
+    request_id: &RequestId,
+    mut request: async_graphql::Request,
+    queries_only: bool,
+) -> Result<Outcome, Refusal> {
+    let analysis = analyse(state, &request).await.map_err(Refusal::Document)?;
+    let operation = operation_type(&analysis.document, request.operation_name.as_deref());
+    if queries_only && operation.is_some_and(|op| op != OperationType::Query) {
+        return Err(Refusal::NotAQuery);
+    }
+    state.rate_limiter.check(&caller.rate_key(), analysis.cost).map_err(Refusal::RateLimited)?;
+    request.set_parsed_query(analysis.document);
+    let request = request.data(RequestInfo::new(request_id.0.clone(), caller.identity));
+    let timeout = Duration::from_millis(state.services.config.limits.request_timeout_ms);
+    let Ok(response) = tokio::time::timeout(timeout, state.schema.execute(request)).await else {
+        tracing::warn!(timeout_ms = timeout.as_millis() as u64, "GraphQL request timed out");
+        return Err(Refusal::TimedOut);
+    };
+    let errors = response.errors.into_iter().map(|e| classify(e, &request_id.0)).collect();
+    Ok(Outcome { data: response.data, errors })
+}
+
+async fn analyse(state: &AppState, request: &async_graphql::Request) -> Result<Analysis, CostError> {
+    let limits = state.cost_limits.clone();
+    if request.query.len() <= INLINE_ANALYSIS_BYTES {
+        return cost::analyse(&request.query, request.operation_name.as_deref(), &request.variables, &limits);
+    }
+    let (query, name, variables) = (request.query.clone(), request.operation_name.clone(), request.variables.clone());
+    tokio::task::spawn_blocking(move || cost::analyse(&query, name.as_deref(), &variables, &limits))
+        .await
+        .unwrap_or_else(|_| Err(CostError::Syntax("The query could not be read.".into())))
+}
+
+/// The HTTP answer to a refused request.
+pub fn refusal_response(media: MediaType, refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::Document(error) => {
+            let code = if error.is_limit() { code::QUERY_TOO_COMPLEX } else { code::BAD_USER_INPUT };
+            refuse(media.document_error_status(), media, &error.to_string(), code)
+        }
+        Refusal::NotAQuery => {
+            let mut response = refuse(
+                StatusCode::METHOD_NOT_ALLOWED,
+                media,
+                "Only queries may be sent with GET; use POST for mutations.",
+                code::BAD_USER_INPUT,
+            );
+            response.headers_mut().insert(header::ALLOW, http::HeaderValue::from_static("POST"));
+            response
+        }
+        Refusal::RateLimited(wait) => rate_limited(media, wait, "requests"),
+        Refusal::TimedOut => {
+            let mut response = refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                media,
+                "The request took too long and was stopped.",
+                code::SERVICE_UNAVAILABLE,
+            );
+            set_retry_after(&mut response, RETRY_AFTER_UNAVAILABLE);
+            response
+        }
+    }
+}
+
+/// The GraphQL response body and status for an executed request.
+pub fn outcome_response(media: MediaType, outcome: &Outcome) -> Response {
+    let errors = &outcome.errors;
+    let request_failed =
+        outcome.data == GqlValue::Null && !errors.is_empty() && errors.iter().all(|e| e.path.is_empty());
+    let mut body = Map::new();
+    if !request_failed {
+        body.insert("data".into(), serde_json::to_value(&outcome.data).unwrap_or(Value::Null));
+    }
+    if !errors.is_empty() {
+        body.insert("errors".into(), serde_json::to_value(errors).unwrap_or(Value::Null));
+    }
+    let status = if request_failed { media.document_error_status() } else { StatusCode::OK };
+    let mut response = respond(status, media, &Value::Object(body));
+    if errors.iter().any(|e| crate::graphql::extensions::error_code(e) == code::SERVICE_UNAVAILABLE) {
+        set_retry_after(&mut response, RETRY_AFTER_UNAVAILABLE);
+    }
+    response
+}
+
+/// A request-level error body, for routes that answer in another format.
+pub fn refusal_body(refusal: &Refusal) -> (StatusCode, Value) {
+    match refusal {
+        Refusal::Document(error) if error.is_limit() => {
+            (StatusCode::BAD_REQUEST, error_body(&error.to_string(), code::QUERY_TOO_COMPLEX))
+        }
+        Refusal::Document(error) => (StatusCode::BAD_REQUEST, error_body(&error.to_string(), code::BAD_USER_INPUT)),
+        Refusal::NotAQuery => (StatusCode::METHOD_NOT_ALLOWED, error_body("Only queries.", code::BAD_USER_INPUT)),
+        Refusal::RateLimited(_) => {
+            (StatusCode::TOO_MANY_REQUESTS, error_body("Too many requests.", code::RATE_LIMITED))
+        }
+        Refusal::TimedOut => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            error_body("The request took too long and was stopped.", code::SERVICE_UNAVAILABLE),
+        ),
+    }
+}
+
+/// Gives every error an `extensions.code`. Errors raised by our resolvers
+/// carry one. Limits never reach here (the cost check refuses first), so an
+/// error without a code is a document or variable problem when it has no
+/// path, and anything else is masked as INTERNAL.
+fn classify(mut error: ServerError, request_id: &str) -> ServerError {
+    let existing = error
+        .extensions
+        .as_ref()
+        .and_then(|ext| ext.get("code"))
+        .and_then(|v| if let GqlValue::String(s) = v { Some(s.clone()) } else { None });
+    let code = match existing {
+        Some(code) => code,
+        None => {
+            let code = if error.path.is_empty()
+                || error.message.starts_with("Failed to parse")
+                || error.message.starts_with("Invalid value")
+            {
+                code::BAD_USER_INPUT
+            } else {
+                tracing::error!(error = %error.message, "unclassified resolver error");
+                error.message = INTERNAL_MESSAGE.to_owned();
+                code::INTERNAL
+            };
+            error.extensions.get_or_insert_with(Default::default).set("code", code);
+            code.to_owned()
+        }
+    };
+    if code == code::INTERNAL {
+        error.extensions.get_or_insert_with(Default::default).set("requestId", request_id);
+    }
+    error
+}

@@ -1,0 +1,122 @@
+//! The parameters of one GraphQL request, from a JSON body or a query string.
+
+use async_graphql::Variables;
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use serde_json::{Map, Value};
+
+#[derive(Debug, Default)]
+pub struct Params {
+    pub query: String,
+    pub operation_name: Option<String>,
+    pub variables: Option<Map<String, Value>>,
+}
+
+pub fn from_json(body: Value) -> Result<Params, String> {
+    let mut map = match body {
+        Value::Object(map) => map,
+        Value::Array(_) => {
+            return Err("Batched requests are not supported; send one operation per request.".into());
+        }
+        _ => return Err("The request body must be a JSON object.".into()),
+    };
+    let query = match map.remove("query") {
+        Some(Value::String(query)) => query,
+        None | Some(Value::Null) => return Err("The `query` parameter is missing.".into()),
+        Some(_) => return Err("The `query` parameter must be a string.".into()),
+    };
+    let operation_name = match map.remove("operationName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(name)) => Some(name),
+        Some(_) => return Err("The `operationName` parameter must be a string.".into()),
+    };
+    let variables = match map.remove("variables") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(vars)) => Some(vars),
+        Some(_) => return Err("The `variables` parameter must be an object.".into()),
+    };
+    match map.remove("extensions") {
+        None | Some(Value::Null) | Some(Value::Object(_)) => {}
+        Some(_) => return Err("The `extensions` parameter must be an object.".into()),
+    }
+    Ok(Params { query, operation_name, variables })
+}
+
+pub fn from_query_string(raw: Option<&str>) -> Result<Params, String> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|_| "The query string is malformed.".to_owned())?;
+    let mut object = Map::new();
+    for (key, value) in pairs {
+        let value = match key.as_str() {
+            "variables" | "extensions" => {
+                serde_json::from_str(&value).map_err(|_| format!("The `{key}` parameter must be URL-encoded JSON."))?
+            }
+            _ => Value::String(value),
+        };
+        if object.insert(key.clone(), value).is_some() {
+            return Err(format!("The `{key}` parameter is given more than once."));
+        }
+    }
+    from_json(Value::Object(object))
+}
+
+/// The operation type of the operation `operation_name` selects in an
+/// already parsed document (`None` when none is selected: execution
+/// reports that).
+pub fn operation_type(
+    document: &async_graphql::parser::types::ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<OperationType> {
+    match (&document.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+impl Params {
+    pub fn into_request(self) -> async_graphql::Request {
+        let mut request = async_graphql::Request::new(self.query);
+        if let Some(name) = self.operation_name {
+            request = request.operation_name(name);
+        }
+        if let Some(variables) = self.variables {
+            request = request.variables(Variables::from_json(Value::Object(variables)));
+        }
+        request
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn batches_and_bad_parameters_are_request_errors() {
+        assert!(from_json(json!([{ "query": "{a}" }])).is_err());
+        assert!(from_json(json!({ "query": 1 })).is_err());
+        assert!(from_json(json!({ "query": "{a}", "variables": "x" })).is_err());
+        assert!(from_json(json!({ "query": "{a}", "operationName": false })).is_err());
+        assert!(from_json(json!({ "query": "{a}", "extensions": [1] })).is_err());
+        let ok = from_json(json!({ "query": "{a}", "variables": null, "extensions": {} })).unwrap();
+        assert_eq!(ok.query, "{a}");
+    }
+
+    #[test]
+    fn get_parameters_decode_json_variables() {
+        let params = from_query_string(Some("query=%7Ba%7D&variables=%7B%22x%22%3A1%7D")).unwrap();
+        assert_eq!(params.variables.unwrap()["x"], json!(1));
+        assert!(from_query_string(Some("query=a&query=b")).is_err());
+        assert!(from_query_string(Some("variables=notjson&query=x")).is_err());
+    }
+
+    #[test]
+    fn mutations_are_detected_for_the_selected_operation() {
+        let document = async_graphql::parser::parse_query("query A { a } mutation B { b }").unwrap();
+        assert_eq!(operation_type(&document, Some("B")), Some(OperationType::Mutation));
+        assert_eq!(operation_type(&document, None), None);
+        let document = async_graphql::parser::parse_query("mutation { b }").unwrap();
+        assert_eq!(operation_type(&document, None), Some(OperationType::Mutation));
+    }
+}
