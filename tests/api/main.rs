@@ -3,9 +3,11 @@
 
 mod auth;
 mod config_errors;
+mod connections;
 mod eligibility;
 mod evidence;
 mod helpers;
+mod hostile;
 mod http_audit;
 mod http_rules;
 mod limits;
