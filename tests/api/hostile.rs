@@ -239,7 +239,7 @@ async fn uploads_are_refused_before_their_bodies_are_read() {
     assert_eq!(first_error_code(&body), "PAYLOAD_TOO_LARGE", "{body}");
 
     // A batch in `operations` is refused.
-    let batch = format!("[{{\"query\":\"{{ me {{ subject }} }}\"}},{{\"query\":\"{{ me {{ subject }} }}\"}}]");
+    let batch = r#"[{"query":"{ me { subject } }"},{"query":"{ me { subject } }"}]"#;
     let form = reqwest::multipart::Form::new().text("operations", batch).text("map", "{}");
     let response = app
         .client
