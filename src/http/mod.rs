@@ -29,12 +29,14 @@ pub struct AppState {
     pub rate_limiter: std::sync::Arc<rate_limit::RateLimiter>,
     /// Slots for multipart uploads being received and processed.
     pub uploads: std::sync::Arc<tokio::sync::Semaphore>,
+    pub idempotency: crate::store::idempotency::IdempotencyStore,
 }
 
 impl AppState {
     pub fn new(config: &Config, schema: EndorseSchema, services: Services) -> Self {
         let limits = &config.limits;
         AppState {
+            idempotency: crate::store::idempotency::IdempotencyStore::new(services.store_unchecked()),
             schema,
             services,
             cost_limits: crate::graphql::cost::CostLimits::from_config(config),

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
-use super::graphql::execute::{Caller, RETRY_AFTER_UNAVAILABLE, Refusal, refusal_body, run_as_caller};
+use super::graphql::execute::{Caller, RETRY_AFTER_UNAVAILABLE, Refusal, Transport, refusal_body, run_as_caller};
 use super::graphql::response::{MediaType, error_body, respond, set_retry_after};
 use super::request_id::RequestId;
 use super::serve::ClientAddress;
@@ -46,7 +46,15 @@ pub async fn stats_csv(
     let request = async_graphql::Request::new(parameters.query())
         .variables(Variables::from_json(Value::Object(parameters.variables())));
     let caller = Caller::from_request(&state, &headers, client.as_deref());
-    let outcome = match run_as_caller(&state, caller, &request_id, request, true).await {
+    let outcome = match run_as_caller(
+        &state,
+        caller,
+        &request_id,
+        request,
+        Transport { queries_only: true, ..Default::default() },
+    )
+    .await
+    {
         Ok(outcome) => outcome,
         Err(refusal) => {
             let (status, body) = refusal_body(&refusal);

@@ -4,6 +4,7 @@
 pub mod audit;
 mod error;
 pub mod evidence;
+pub mod idempotency;
 pub mod portfolio;
 pub mod stats;
 
@@ -61,6 +62,7 @@ impl Store {
         audit::AuditLog::new(self).ensure_indexes().await?;
         portfolio::PortfolioStore::new(self).ensure_indexes().await?;
         evidence::EvidenceStore::new(self).ensure_indexes().await?;
+        idempotency::IdempotencyStore::new(self).ensure_indexes().await?;
         Ok(())
     }
 }

@@ -10,6 +10,7 @@ mod helpers;
 mod hostile;
 mod http_audit;
 mod http_rules;
+mod idempotency;
 mod limits;
 mod portfolios;
 mod projection;

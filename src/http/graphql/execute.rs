@@ -13,6 +13,7 @@ use async_graphql::{ServerError, Value as GqlValue};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use super::params::operation_type;
 use super::response::{MediaType, error_body, rate_limited, refuse, respond, set_retry_after};
@@ -23,6 +24,7 @@ use crate::graphql::error::{INTERNAL_MESSAGE, code};
 use crate::http::AppState;
 use crate::http::request_id::RequestId;
 use crate::http::serve::ClientAddress;
+use crate::store::idempotency::Claim;
 
 /// Documents longer than this are parsed and weighed on the blocking pool,
 /// so that no request keeps an async worker busy for more than a moment.
@@ -39,6 +41,12 @@ pub enum Refusal {
     NotAQuery,
     RateLimited(Duration),
     TimedOut,
+    /// The Idempotency-Key was used for another request.
+    KeyReused,
+    /// The first request with this Idempotency-Key has not finished.
+    KeyInProgress,
+    /// A store the request needs before running is down.
+    Unavailable,
 }
 
 /// Who is calling: the verified token, and where from (the rate limiter's
@@ -81,32 +89,133 @@ fn identity(state: &AppState, headers: &HeaderMap) -> Identity {
 pub struct Outcome {
     pub data: GqlValue,
     pub errors: Vec<ServerError>,
+    /// The kept response of an earlier request with the same Idempotency-Key.
+    pub replayed: bool,
 }
 
-/// Checks, charges and runs `request` as `caller`. `queries_only` refuses
-/// anything but a query (GET).
+/// How the request arrived.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Transport<'a> {
+    /// GET: anything but a query is refused.
+    pub queries_only: bool,
+    /// The `Idempotency-Key` header, already checked by [`idempotency_key`].
+    pub idempotency_key: Option<&'a str>,
+}
+
+/// Checks, charges and runs `request` as `caller`.
 pub async fn run_as_caller(
     state: &AppState,
     caller: Caller,
     request_id: &RequestId,
     mut request: async_graphql::Request,
-    queries_only: bool,
+    transport: Transport<'_>,
 ) -> Result<Outcome, Refusal> {
     let analysis = analyse(state, &request).await.map_err(Refusal::Document)?;
     let operation = operation_type(&analysis.document, request.operation_name.as_deref());
-    if queries_only && operation.is_some_and(|op| op != OperationType::Query) {
+    if transport.queries_only && operation.is_some_and(|op| op != OperationType::Query) {
         return Err(Refusal::NotAQuery);
     }
-    state.rate_limiter.check(&caller.rate_key(), analysis.cost).map_err(Refusal::RateLimited)?;
+    let rate_key = caller.rate_key();
+    state.rate_limiter.check(&rate_key, analysis.cost).map_err(Refusal::RateLimited)?;
+    let key = transport.idempotency_key.filter(|_| operation == Some(OperationType::Mutation));
+    let fingerprint = key.map(|_| fingerprint(&request));
     request.set_parsed_query(analysis.document);
     let request = request.data(RequestInfo::new(request_id.0.clone(), caller.identity));
+    let (Some(key), Some(fingerprint)) = (key, fingerprint) else {
+        return execute_within_limit(state, request, request_id).await;
+    };
+    let keys = &state.idempotency;
+    let timeout = Duration::from_millis(state.services.config.limits.request_timeout_ms);
+    // A claim older than this belongs to a request that died.
+    let stale_after_ms = 2 * timeout.as_millis() as i64;
+    let waiting_since = tokio::time::Instant::now();
+    loop {
+        let claim = keys.claim(&rate_key, key, &fingerprint, stale_after_ms).await.map_err(|error| {
+            tracing::warn!(error = %error, "idempotency keys unavailable");
+            Refusal::Unavailable
+        })?;
+        match claim {
+            Claim::Fresh => break,
+            Claim::Replay(body) => return replay(&body),
+            Claim::Mismatch => return Err(Refusal::KeyReused),
+            Claim::InProgress if waiting_since.elapsed() < timeout => {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            Claim::InProgress => return Err(Refusal::KeyInProgress),
+        }
+    }
+    let outcome = execute_within_limit(state, request, request_id).await?;
+    let transient = outcome
+        .errors
+        .iter()
+        .any(|e| matches!(crate::graphql::extensions::error_code(e), code::SERVICE_UNAVAILABLE | code::RATE_LIMITED));
+    let kept = if transient {
+        keys.release(&rate_key, key).await
+    } else {
+        keys.finish(&rate_key, key, &serde_json::to_string(&StoredOutcome::of(&outcome)).unwrap_or_default()).await
+    };
+    if let Err(error) = kept {
+        // The effect happened; a retry with this key will wait for the
+        // claim to go stale, then run again (version guards refuse repeats).
+        tracing::error!(error = %error, "could not keep the response of an idempotent request");
+    }
+    Ok(outcome)
+}
+
+async fn execute_within_limit(
+    state: &AppState,
+    request: async_graphql::Request,
+    request_id: &RequestId,
+) -> Result<Outcome, Refusal> {
     let timeout = Duration::from_millis(state.services.config.limits.request_timeout_ms);
     let Ok(response) = tokio::time::timeout(timeout, state.schema.execute(request)).await else {
         tracing::warn!(timeout_ms = timeout.as_millis() as u64, "GraphQL request timed out");
         return Err(Refusal::TimedOut);
     };
     let errors = response.errors.into_iter().map(|e| classify(e, &request_id.0)).collect();
-    Ok(Outcome { data: response.data, errors })
+    Ok(Outcome { data: response.data, errors, replayed: false })
+}
+
+/// The form a response is kept in for replays.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredOutcome {
+    data: GqlValue,
+    #[serde(default)]
+    errors: Vec<ServerError>,
+}
+
+impl StoredOutcome {
+    fn of(outcome: &Outcome) -> Self {
+        StoredOutcome { data: outcome.data.clone(), errors: outcome.errors.clone() }
+    }
+}
+
+fn replay(body: &str) -> Result<Outcome, Refusal> {
+    let stored: StoredOutcome = serde_json::from_str(body).map_err(|_| Refusal::Unavailable)?;
+    Ok(Outcome { data: stored.data, errors: stored.errors, replayed: true })
+}
+
+/// SHA-256 of what makes two requests "the same": operation name, query
+/// text and variables (uploads appear as their variable's placeholder).
+fn fingerprint(request: &async_graphql::Request) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(request.operation_name.as_deref().unwrap_or("").as_bytes());
+    hasher.update([0]);
+    hasher.update(request.query.as_bytes());
+    hasher.update([0]);
+    hasher.update(serde_json::to_vec(&request.variables).unwrap_or_default());
+    hex::encode(hasher.finalize())
+}
+
+/// The `Idempotency-Key` header: absent, or 1 to 255 visible ASCII
+/// characters (as in the IETF draft and Stripe's API).
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, &'static str> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = value.to_str().map_err(|_| "The Idempotency-Key header must be visible ASCII.")?.trim_matches('"');
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("The Idempotency-Key header must be 1 to 255 visible ASCII characters.");
+    }
+    Ok(Some(key))
 }
 
 async fn analyse(state: &AppState, request: &async_graphql::Request) -> Result<Analysis, CostError> {
@@ -138,14 +247,12 @@ pub fn refusal_response(media: MediaType, refusal: Refusal) -> Response {
             response
         }
         Refusal::RateLimited(wait) => rate_limited(media, wait, "requests"),
-        Refusal::TimedOut => {
-            let mut response = refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                media,
-                "The request took too long and was stopped.",
-                code::SERVICE_UNAVAILABLE,
-            );
-            set_retry_after(&mut response, RETRY_AFTER_UNAVAILABLE);
+        Refusal::TimedOut | Refusal::Unavailable | Refusal::KeyInProgress | Refusal::KeyReused => {
+            let (status, body) = refusal_body(&refusal);
+            let mut response = respond(status, media, &body);
+            if status == StatusCode::SERVICE_UNAVAILABLE || matches!(refusal, Refusal::KeyInProgress) {
+                set_retry_after(&mut response, RETRY_AFTER_UNAVAILABLE);
+            }
             response
         }
     }
@@ -165,6 +272,9 @@ pub fn outcome_response(media: MediaType, outcome: &Outcome) -> Response {
     }
     let status = if request_failed { media.document_error_status() } else { StatusCode::OK };
     let mut response = respond(status, media, &Value::Object(body));
+    if outcome.replayed {
+        response.headers_mut().insert("idempotent-replayed", http::HeaderValue::from_static("true"));
+    }
     if errors.iter().any(|e| crate::graphql::extensions::error_code(e) == code::SERVICE_UNAVAILABLE) {
         set_retry_after(&mut response, RETRY_AFTER_UNAVAILABLE);
     }
@@ -185,6 +295,17 @@ pub fn refusal_body(refusal: &Refusal) -> (StatusCode, Value) {
         Refusal::TimedOut => (
             StatusCode::SERVICE_UNAVAILABLE,
             error_body("The request took too long and was stopped.", code::SERVICE_UNAVAILABLE),
+        ),
+        Refusal::Unavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            error_body("The database is unavailable; retry later.", code::SERVICE_UNAVAILABLE),
+        ),
+        Refusal::KeyReused => {
+            (StatusCode::CONFLICT, error_body("This Idempotency-Key was used for a different request.", code::CONFLICT))
+        }
+        Refusal::KeyInProgress => (
+            StatusCode::CONFLICT,
+            error_body("A request with this Idempotency-Key is still running; retry later.", code::CONFLICT),
         ),
     }
 }

@@ -26,7 +26,7 @@ use super::AppState;
 use super::request_id::RequestId;
 use super::serve::ClientAddress;
 use crate::graphql::error::code;
-use execute::{Caller, outcome_response, refusal_response, run_as_caller};
+use execute::{Caller, Transport, outcome_response, refusal_response, run_as_caller};
 use response::{MediaType, negotiate, not_acceptable, refuse, request_error};
 
 pub async fn get(
@@ -44,7 +44,7 @@ pub async fn get(
         Err(message) => return request_error(media, &message),
     };
     let caller = Caller::from_request(&state, &headers, client.as_deref());
-    execute(&state, caller, request_id, media, params.into_request(), true).await
+    execute(&state, caller, request_id, media, params.into_request(), true, &headers).await
 }
 
 pub async fn post(
@@ -63,7 +63,7 @@ pub async fn post(
         ContentKind::Multipart(content_type) => {
             return match multipart::receive(&state, &headers, &caller, media, &content_type, body).await {
                 Ok((request, upload_slot)) => {
-                    let response = execute(&state, caller, request_id, media, request, false).await;
+                    let response = execute(&state, caller, request_id, media, request, false, &headers).await;
                     drop(upload_slot);
                     response
                 }
@@ -97,7 +97,7 @@ pub async fn post(
         Err(_) => Err("The request body is not valid JSON.".to_owned()),
     };
     match params {
-        Ok(params) => execute(&state, caller, request_id, media, params.into_request(), false).await,
+        Ok(params) => execute(&state, caller, request_id, media, params.into_request(), false, &headers).await,
         Err(message) => request_error(media, &message),
     }
 }
@@ -154,8 +154,14 @@ async fn execute(
     media: MediaType,
     request: async_graphql::Request,
     queries_only: bool,
+    headers: &HeaderMap,
 ) -> Response {
-    match run_as_caller(state, caller, &request_id, request, queries_only).await {
+    let idempotency_key = match execute::idempotency_key(headers) {
+        Ok(key) => key,
+        Err(message) => return request_error(media, message),
+    };
+    let transport = Transport { queries_only, idempotency_key };
+    match run_as_caller(state, caller, &request_id, request, transport).await {
         Ok(outcome) => outcome_response(media, &outcome),
         Err(refusal) => refusal_response(media, refusal),
     }
