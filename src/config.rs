@@ -354,6 +354,26 @@ pub struct LimitsConfig {
     )]
     pub max_section_entries: usize,
 
+    /// Portfolios one applicant may hold (any status).
+    #[arg(
+        long = "max-portfolios-per-applicant",
+        env = "ENDORSE_MAX_PORTFOLIOS_PER_APPLICANT",
+        value_name = "ENDORSE_MAX_PORTFOLIOS_PER_APPLICANT",
+        value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..),
+        default_value_t = 10
+    )]
+    pub max_portfolios_per_applicant: u64,
+
+    /// Largest GraphQL response body, in bytes; a larger answer is refused with PAYLOAD_TOO_LARGE.
+    #[arg(
+        long = "max-response-bytes",
+        env = "ENDORSE_MAX_RESPONSE_BYTES",
+        value_name = "ENDORSE_MAX_RESPONSE_BYTES",
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1024..),
+        default_value_t = 8 * 1024 * 1024
+    )]
+    pub max_response_bytes: usize,
+
     /// Rate limit per caller (subject, or client IP when anonymous), in points a minute: a request costs one point plus one per 1,000 of its query cost (0: no limit).
     #[arg(
         long = "rate-limit-per-minute",

@@ -32,6 +32,26 @@ pub const MAX_NOT_ENOUGH_INFO: i32 = 50;
 /// Most evidence items one entry may link.
 pub const MAX_EVIDENCE_LINKS: usize = 20;
 
+/// The entry count of every section, by its name in the API.
+pub fn section_sizes(p: &super::model::Portfolio) -> [(&'static str, usize); 9] {
+    [
+        ("education", p.education.len()),
+        ("training", p.training.len()),
+        ("work", p.work.len()),
+        ("reflectiveSupervision", p.reflective_supervision.len()),
+        ("leadership", p.leadership.len()),
+        ("references", p.references.len()),
+        ("exams", p.exams.len()),
+        ("priorEndorsements", p.prior_endorsements.len()),
+        ("licenses", p.licenses.len()),
+    ]
+}
+
+/// The first section holding more than `max` entries, with its size.
+pub fn oversized_section(p: &super::model::Portfolio, max: usize) -> Option<(&'static str, usize)> {
+    section_sizes(p).into_iter().find(|(_, len)| *len > max)
+}
+
 fn fail(field: &str, message: impl Into<String>) -> Validation {
     Err(ValidationError { field: field.to_owned(), message: message.into() })
 }

@@ -38,6 +38,11 @@ pub enum ApiError {
     },
     Conflict(String),
     PayloadTooLarge(String),
+    /// Too large, naming the input field (or section) that is.
+    FieldTooLarge {
+        message: String,
+        field: String,
+    },
     UnsupportedMediaType(String),
     QueryTooComplex(String),
     RateLimited,
@@ -62,7 +67,7 @@ impl ApiError {
             ApiError::NotFound(_) => code::NOT_FOUND,
             ApiError::BadUserInput { .. } => code::BAD_USER_INPUT,
             ApiError::Conflict(_) => code::CONFLICT,
-            ApiError::PayloadTooLarge(_) => code::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge(_) | ApiError::FieldTooLarge { .. } => code::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => code::UNSUPPORTED_MEDIA_TYPE,
             ApiError::QueryTooComplex(_) => code::QUERY_TOO_COMPLEX,
             ApiError::RateLimited => code::RATE_LIMITED,
@@ -80,6 +85,7 @@ impl From<ApiError> for async_graphql::Error {
             ApiError::Forbidden => ("You are not allowed to do this.".to_owned(), None),
             ApiError::NotFound(what) => (format!("{what} was not found."), None),
             ApiError::BadUserInput { message, field } => (message, field),
+            ApiError::FieldTooLarge { message, field } => (message, Some(field)),
             ApiError::Conflict(message)
             | ApiError::PayloadTooLarge(message)
             | ApiError::UnsupportedMediaType(message)

@@ -2,6 +2,7 @@
 //! to a real server over HTTP, backed by real MongoDB and S3 servers.
 
 mod auth;
+mod caps;
 mod config_errors;
 mod connections;
 mod eligibility;

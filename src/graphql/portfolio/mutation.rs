@@ -16,7 +16,7 @@ use crate::domain::model::{Portfolio, PortfolioStatus};
 use crate::domain::validate::{self, ValidationError};
 use crate::graphql::context::{require_role, services, set_audit_target, viewer};
 use crate::graphql::error::{ApiError, ApiResult};
-use crate::store::portfolio::{Applicant, PortfolioDocument, Projection, SCHEMA_VERSION, Visibility};
+use crate::store::portfolio::{Applicant, ListFilter, PortfolioDocument, Projection, SCHEMA_VERSION, Visibility};
 
 #[derive(Default)]
 pub struct PortfolioMutation;
@@ -24,7 +24,9 @@ pub struct PortfolioMutation;
 /// Most entries one change may add or replace, and most per section: keeps
 /// documents far below MongoDB's 16 MB limit.
 const MAX_UPSERTS_PER_CHANGE: usize = 500;
-const MAX_ENTRIES_PER_SECTION: usize = 1000;
+/// A stored portfolio stays far below MongoDB's 16 MB document limit, so
+/// that a write never fails half-way through a review for its size.
+pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;
 /// Largest `extra` object, serialized.
 const MAX_EXTRA_BYTES: usize = 16 * 1024;
 
@@ -145,6 +147,26 @@ fn stale(current: i32) -> ApiError {
     ))
 }
 
+/// Every section within the configured entry cap, and the whole document
+/// within [`MAX_DOCUMENT_BYTES`]: PAYLOAD_TOO_LARGE naming what is too big.
+fn check_size(ctx: &Context<'_>, document: &PortfolioDocument) -> ApiResult<()> {
+    let max_entries = services(ctx).config.limits.max_section_entries;
+    if let Some((section, len)) = validate::oversized_section(&document.content, max_entries) {
+        return Err(ApiError::FieldTooLarge {
+            message: format!("`{section}` would hold {len} entries; a section may hold at most {max_entries}."),
+            field: section.to_owned(),
+        });
+    }
+    let bytes = mongodb::bson::to_vec(document).map_err(ApiError::internal)?.len();
+    if bytes > MAX_DOCUMENT_BYTES {
+        return Err(ApiError::FieldTooLarge {
+            message: format!("The portfolio would take {bytes} bytes; at most {MAX_DOCUMENT_BYTES} are kept."),
+            field: "changes".to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// Writes `document` as the next version after `expected_version`.
 pub(crate) async fn save(
     ctx: &Context<'_>,
@@ -203,7 +225,15 @@ impl PortfolioMutation {
             content: Portfolio::new(input.track, input.target_category),
         };
         set_audit_target(ctx, document.id.to_hex());
-        services(ctx).portfolios()?.insert(&document).await?;
+        let portfolios = services(ctx).portfolios()?;
+        let cap = services(ctx).config.limits.max_portfolios_per_applicant;
+        let own = ListFilter { owner_id: Some(viewer.subject.clone()), ..Default::default() };
+        if portfolios.count(&own, &Visibility::everything()).await? >= cap {
+            return Err(ApiError::Conflict(format!(
+                "You already have {cap} portfolios, the most one applicant may hold; continue one of them."
+            )));
+        }
+        portfolios.insert(&document).await?;
         Ok(PortfolioObject(document))
     }
 
@@ -271,26 +301,7 @@ impl PortfolioMutation {
             changes::upsert(&mut document.content, entry, replace)
                 .map_err(|e| ApiError::bad_input(format!("changes.upsert[{index}].id"), e.to_string()))?;
         }
-        let content = &document.content;
-        let largest = [
-            content.education.len(),
-            content.training.len(),
-            content.work.len(),
-            content.reflective_supervision.len(),
-            content.leadership.len(),
-            content.references.len(),
-            content.exams.len(),
-            content.prior_endorsements.len(),
-        ]
-        .into_iter()
-        .max()
-        .unwrap_or(0);
-        if largest > MAX_ENTRIES_PER_SECTION {
-            return Err(ApiError::bad_input(
-                "changes.upsert",
-                format!("a section may hold at most {MAX_ENTRIES_PER_SECTION} entries"),
-            ));
-        }
+        check_size(ctx, &document)?;
         check_evidence_links(ctx, document.id, &document.content).await?;
         save(ctx, document, expected_version).await
     }

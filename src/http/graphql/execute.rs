@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::params::operation_type;
-use super::response::{MediaType, error_body, rate_limited, refuse, respond, set_retry_after};
+use super::response::{MediaType, error_body, rate_limited, refuse, respond, respond_bytes, set_retry_after};
 use crate::auth::Identity;
 use crate::graphql::context::RequestInfo;
 use crate::graphql::cost::{self, Analysis, CostError};
@@ -259,7 +259,7 @@ pub fn refusal_response(media: MediaType, refusal: Refusal) -> Response {
 }
 
 /// The GraphQL response body and status for an executed request.
-pub fn outcome_response(media: MediaType, outcome: &Outcome) -> Response {
+pub fn outcome_response(media: MediaType, outcome: &Outcome, max_bytes: usize) -> Response {
     let errors = &outcome.errors;
     let request_failed =
         outcome.data == GqlValue::Null && !errors.is_empty() && errors.iter().all(|e| e.path.is_empty());
@@ -271,7 +271,17 @@ pub fn outcome_response(media: MediaType, outcome: &Outcome) -> Response {
         body.insert("errors".into(), serde_json::to_value(errors).unwrap_or(Value::Null));
     }
     let status = if request_failed { media.document_error_status() } else { StatusCode::OK };
-    let mut response = respond(status, media, &Value::Object(body));
+    let body = Value::Object(body);
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    if bytes.len() > max_bytes {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            media,
+            &format!("The response would exceed {max_bytes} bytes; ask for fewer fields or a smaller page."),
+            code::PAYLOAD_TOO_LARGE,
+        );
+    }
+    let mut response = respond_bytes(status, media, bytes);
     if outcome.replayed {
         response.headers_mut().insert("idempotent-replayed", http::HeaderValue::from_static("true"));
     }

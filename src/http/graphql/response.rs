@@ -69,8 +69,12 @@ pub fn error_body(message: &str, code: &str) -> Value {
 }
 
 pub fn respond(status: StatusCode, media: MediaType, body: &Value) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
-    (status, [(header::CONTENT_TYPE, media.content_type()), (header::VARY, "accept")], Bytes::from(bytes))
+    respond_bytes(status, media, serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec()))
+}
+
+/// A JSON body already serialised.
+pub fn respond_bytes(status: StatusCode, media: MediaType, body: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, media.content_type()), (header::VARY, "accept")], Bytes::from(body))
         .into_response()
 }
 
