@@ -38,6 +38,7 @@ pub struct Application {
     connections: ConnectionLimits,
     /// Tasks that end with the server (health monitor, rate-limit upkeep).
     background: Vec<tokio::task::JoinHandle<()>>,
+    read_audit: crate::store::audit::ReadAudit,
     sweeper: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -102,9 +103,18 @@ impl Application {
                 limiter.forget_idle();
             }
         });
+        let read_audit = state.services.read_audit.clone();
         let router = router(&config, state);
         let connections = ConnectionLimits::from_config(&config);
-        Ok(Application { listener, address, router, connections, background: vec![monitor, forget], sweeper })
+        Ok(Application {
+            listener,
+            address,
+            router,
+            connections,
+            background: vec![monitor, forget],
+            sweeper,
+            read_audit,
+        })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -117,6 +127,12 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let result = serve(self.listener, self.router, self.connections, shutdown).await;
+        // Reads answered before shutdown are recorded before the process ends.
+        match tokio::time::timeout(std::time::Duration::from_secs(10), self.read_audit.flush()).await {
+            Ok(Ok(())) => tracing::info!("read-audit records written"),
+            Ok(Err(error)) => tracing::error!(error = %error, "read-audit records could not be written"),
+            Err(_) => tracing::error!("read-audit records still queued after 10 s"),
+        }
         for task in self.background {
             task.abort();
         }

@@ -2,17 +2,20 @@
 //! reuses for identity, roles and ownership.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_graphql::Context;
 
 use super::error::{ApiError, ApiResult};
 use crate::auth::{Identity, Role, Viewer};
+use crate::http::request_id::RequestId;
 use crate::services::Services;
+use crate::store::audit::AuditRecord;
 use crate::store::portfolio::PortfolioDocument;
 
 /// Attached to every GraphQL request by the HTTP layer.
 pub struct RequestInfo {
-    pub request_id: String,
+    pub request_id: RequestId,
     pub identity: Identity,
     /// The object the current mutation acts on, set by its resolver and read
     /// by the audit extension once the mutation has finished.
@@ -20,11 +23,36 @@ pub struct RequestInfo {
     /// Portfolios whose personal data someone other than their owner read
     /// in this request; the audit extension records each once at the end.
     pub personal_reads: Mutex<Vec<String>>,
+    /// Set once the running mutation's change was stored together with
+    /// its audit record, so that the audit extension does not add another.
+    pub change_audited: AtomicBool,
 }
 
 impl RequestInfo {
-    pub fn new(request_id: String, identity: Identity) -> Self {
-        RequestInfo { request_id, identity, audit_target: Mutex::new(None), personal_reads: Mutex::new(Vec::new()) }
+    pub fn new(request_id: RequestId, identity: Identity) -> Self {
+        RequestInfo {
+            request_id,
+            identity,
+            audit_target: Mutex::new(None),
+            personal_reads: Mutex::new(Vec::new()),
+            change_audited: AtomicBool::new(false),
+        }
+    }
+
+    /// An audit record of this request's caller doing `action`.
+    pub fn audit_record(&self, action: &str, target: Option<String>, result: &str) -> AuditRecord {
+        let (actor, roles) = self.actor();
+        AuditRecord {
+            actor,
+            roles,
+            action: action.to_owned(),
+            target,
+            result: result.to_owned(),
+            outcome: None,
+            request_id: self.request_id.server.clone(),
+            client_request_id: self.request_id.client.clone(),
+            at: mongodb::bson::DateTime::now(),
+        }
     }
 
     pub fn actor(&self) -> (String, Vec<String>) {
@@ -58,6 +86,24 @@ pub fn viewer<'a>(ctx: &Context<'a>) -> ApiResult<&'a Viewer> {
 pub fn require_role<'a>(ctx: &Context<'a>, roles: &[Role]) -> ApiResult<&'a Viewer> {
     let viewer = viewer(ctx)?;
     if viewer.has_any_role(roles) { Ok(viewer) } else { Err(ApiError::Forbidden) }
+}
+
+/// The audit record of the running mutation's change, to be written in the
+/// same transaction as the change ([`crate::store::Store::transaction`]);
+/// call [`change_stored`] once that transaction committed.
+pub fn change_record(ctx: &Context<'_>, target: impl Into<String>, outcome: Option<String>) -> AuditRecord {
+    let request = request_info(ctx);
+    let target = target.into();
+    set_audit_target(ctx, target.clone());
+    let mut record = request.audit_record(ctx.field().name(), Some(target), "ok");
+    record.outcome = outcome;
+    record
+}
+
+/// The running mutation's change and its audit record are stored: the
+/// audit extension adds no record of its own.
+pub fn change_stored(ctx: &Context<'_>) {
+    request_info(ctx).change_audited.store(true, Ordering::SeqCst);
 }
 
 /// Records the target of the running mutation for the audit log.

@@ -4,12 +4,12 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextResolve, ResolveInfo};
 use async_graphql::{Response, ServerError, ServerResult, Value};
 use futures::FutureExt;
-use mongodb::bson::DateTime;
 use tracing::Instrument;
 
 use super::context::RequestInfo;
@@ -123,20 +123,8 @@ impl Extension for AuditExtension {
         if reads.is_empty() {
             return response;
         }
-        let (actor, roles) = request.actor();
-        let at = DateTime::now();
-        let records: Vec<AuditRecord> = reads
-            .into_iter()
-            .map(|target| AuditRecord {
-                actor: actor.clone(),
-                roles: roles.clone(),
-                action: "readPortfolio".to_owned(),
-                target: Some(target),
-                result: "ok".to_owned(),
-                request_id: request.request_id.clone(),
-                at,
-            })
-            .collect();
+        let records: Vec<AuditRecord> =
+            reads.into_iter().map(|target| request.audit_record("readPortfolio", Some(target), "ok")).collect();
         if let Err(error) = self.reads.record(records).await {
             tracing::error!(error = %error, "could not record personal-data reads");
             let error = async_graphql::Error::from(ApiError::ServiceUnavailable("The audit log"))
@@ -158,27 +146,26 @@ impl Extension for AuditExtension {
             return next.run(ctx, info).await;
         }
         let action = info.name.to_owned();
+        if let Some(request) = ctx.data_opt::<RequestInfo>() {
+            request.change_audited.store(false, Ordering::SeqCst);
+        }
         let result = next.run(ctx, info).await;
         let Some(request) = ctx.data_opt::<RequestInfo>() else {
             return result;
         };
-        let (actor, roles) = request.actor();
+        // A change stored with its record in one transaction is audited
+        // already; what is left is failures (nothing changed: the record
+        // says why) and mutations that have no transactional path.
+        if request.change_audited.swap(false, Ordering::SeqCst) {
+            return result;
+        }
         let target = request.audit_target.lock().ok().and_then(|mut slot| slot.take());
         let outcome = match &result {
-            Ok(_) => "ok".to_owned(),
-            Err(error) => error_code(error).to_owned(),
+            Ok(_) => "ok",
+            Err(error) => error_code(error),
         };
-        let record = AuditRecord {
-            actor,
-            roles,
-            action,
-            target,
-            result: outcome,
-            request_id: request.request_id.clone(),
-            at: DateTime::now(),
-        };
+        let record = request.audit_record(&action, target, outcome);
         if let Err(error) = self.log.append(&record).await {
-            // The mutation has happened; keep the record in the log stream.
             tracing::error!(error = %error, record = ?record, "could not append audit record");
         }
         result

@@ -45,8 +45,10 @@ pub fn build_schema(config: &Config, services: Services) -> EndorseSchema {
         .limit_directives(cost::MAX_DIRECTIVES)
         .disable_suggestions()
         .extension(extensions::OperationLog)
-        .extension(extensions::PanicGuard)
+        // Outside the panic guard, so that a panicking mutation reaches the
+        // audit log as a failure (INTERNAL) instead of unwinding past it.
         .extension(extensions::Audit { log: services.audit.clone(), reads: services.read_audit.clone() })
+        .extension(extensions::PanicGuard)
         .data(services);
     if !config.introspection_enabled() {
         builder = builder.disable_introspection();

@@ -101,6 +101,11 @@ fn cors(config: &Config) -> CorsLayer {
             HeaderName::from_static("x-apollo-operation-name"),
             HeaderName::from_static("idempotency-key"),
         ])
-        .expose_headers([HeaderName::from_static(request_id::HEADER)])
+        .expose_headers([
+            HeaderName::from_static(request_id::HEADER),
+            HeaderName::from_static(request_id::SERVER_HEADER),
+            HeaderName::from_static("idempotent-replayed"),
+            http::header::RETRY_AFTER,
+        ])
         .max_age(Duration::from_secs(600))
 }

@@ -1,6 +1,9 @@
-//! Request ids: taken from `x-request-id` when the caller sends a sane one,
-//! generated otherwise, echoed on the response and attached to the request's
-//! tracing span so every log line of the request carries it.
+//! Request ids: the server generates one for every request, and keeps the
+//! caller's `x-request-id` beside it when the caller sends a sane one (a
+//! client-chosen id is not trusted to be unique). `x-request-id` on the
+//! response echoes the caller's id, or the server's when there is none;
+//! `x-server-request-id` always carries the server's. Both go on the
+//! request's tracing span, so every log line of the request carries them.
 
 use axum::extract::Request;
 use axum::middleware::Next;
@@ -10,8 +13,15 @@ use tracing::Instrument;
 
 pub const HEADER: &str = "x-request-id";
 
+pub const SERVER_HEADER: &str = "x-server-request-id";
+
 #[derive(Clone, Debug)]
-pub struct RequestId(pub String);
+pub struct RequestId {
+    /// Generated here: unique, what logs and audit records are keyed by.
+    pub server: String,
+    /// The caller's own id, if it sent an acceptable one.
+    pub client: Option<String>,
+}
 
 /// Accept only short ids of safe characters: the id ends up in logs.
 fn acceptable(id: &str) -> bool {
@@ -19,17 +29,19 @@ fn acceptable(id: &str) -> bool {
 }
 
 pub async fn middleware(mut request: Request, next: Next) -> Response {
-    let id = request
+    let client = request
         .headers()
         .get(HEADER)
         .and_then(|value| value.to_str().ok())
         .filter(|id| acceptable(id))
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    request.extensions_mut().insert(RequestId(id.clone()));
+        .map(str::to_owned);
+    let server = uuid::Uuid::new_v4().to_string();
+    let echoed = client.clone().unwrap_or_else(|| server.clone());
+    request.extensions_mut().insert(RequestId { server: server.clone(), client: client.clone() });
     let span = tracing::info_span!(
         "http.request",
-        request_id = %id,
+        request_id = %server,
+        client_request_id = client.as_deref().unwrap_or(""),
         method = %request.method(),
         path = %request.uri().path(),
     );
@@ -38,8 +50,10 @@ pub async fn middleware(mut request: Request, next: Next) -> Response {
         let _entered = span.enter();
         tracing::debug!(status = response.status().as_u16(), "request finished");
     }
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(HEADER, value);
+    for (name, value) in [(HEADER, &echoed), (SERVER_HEADER, &server)] {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            response.headers_mut().insert(name, value);
+        }
     }
     response
 }

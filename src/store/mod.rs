@@ -67,6 +67,66 @@ impl Store {
     }
 }
 
+/// Transaction attempts before a transient failure is given up on.
+pub(crate) const TRANSACTION_ATTEMPTS: u32 = 3;
+
+/// Runs `$body` (an expression of type `Result<T, mongodb::error::Error>`
+/// that may use `$session`) in a transaction on `$store`, committed as a
+/// whole or not at all; evaluates to `Result<T, StoreError>`. Transient
+/// failures (a primary stepping down, a write conflict) run the body again
+/// from the start, as the drivers' specification asks; an unknown commit
+/// result is committed again. A macro rather than a function taking an
+/// async closure: the closure's future could not be proven `Send` for
+/// async-graphql's resolvers.
+macro_rules! in_transaction {
+    ($store:expr, |$session:ident| $body:expr) => {{
+        use mongodb::error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
+        let store: &$crate::store::Store = $store;
+        let outcome: Result<_, $crate::store::StoreError> = async {
+            let mut session = store.client().start_session().await?;
+            let mut attempt = 0;
+            'attempts: loop {
+                attempt += 1;
+                session.start_transaction().await?;
+                let value = {
+                    let $session = &mut session;
+                    let result: Result<_, mongodb::error::Error> = $body;
+                    match result {
+                        Ok(value) => value,
+                        Err(error) => {
+                            let _ = session.abort_transaction().await;
+                            if error.contains_label(TRANSIENT_TRANSACTION_ERROR)
+                                && attempt < $crate::store::TRANSACTION_ATTEMPTS
+                            {
+                                continue 'attempts;
+                            }
+                            return Err(error.into());
+                        }
+                    }
+                };
+                let mut commits = 0;
+                loop {
+                    commits += 1;
+                    match session.commit_transaction().await {
+                        Ok(()) => return Ok(value),
+                        Err(error) if error.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) && commits < 3 => {}
+                        Err(error)
+                            if error.contains_label(TRANSIENT_TRANSACTION_ERROR)
+                                && attempt < $crate::store::TRANSACTION_ATTEMPTS =>
+                        {
+                            continue 'attempts;
+                        }
+                        Err(error) => return Err(error.into()),
+                    }
+                }
+            }
+        }
+        .await;
+        outcome
+    }};
+}
+pub(crate) use in_transaction;
+
 /// Unordered bulk insert that skips documents whose `_id` (or another
 /// unique key) already exists; returns how many were inserted.
 async fn insert_new<T: serde::Serialize + Send + Sync>(

@@ -10,7 +10,8 @@ use mongodb::options::{IndexOptions, ReturnDocument};
 use mongodb::{Collection, IndexModel};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError};
+use super::audit::AuditRecord;
+use super::{Store, StoreError, in_transaction};
 use crate::auth::{Role, Viewer};
 use crate::domain::model::{Category, Portfolio, PortfolioStatus, Term, Track};
 
@@ -228,15 +229,52 @@ pub fn submitted_between(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Opti
 
 #[derive(Clone)]
 pub struct PortfolioStore {
+    store: Store,
     raw: Collection<RawDocumentBuf>,
     typed: Collection<PortfolioDocument>,
+    audit: Collection<AuditRecord>,
 }
 
 impl PortfolioStore {
     pub fn new(store: &Store) -> Self {
         let raw = store.database().collection::<RawDocumentBuf>(COLLECTION);
         let typed = raw.clone_with_type();
-        PortfolioStore { raw, typed }
+        let audit = store.database().collection(super::audit::COLLECTION);
+        PortfolioStore { store: store.clone(), raw, typed, audit }
+    }
+
+    /// Inserts a new portfolio and its audit record, both or neither.
+    pub async fn insert_audited(&self, document: &PortfolioDocument, record: &AuditRecord) -> Result<(), StoreError> {
+        in_transaction!(&self.store, |session| async {
+            self.typed.insert_one(document).session(&mut *session).await?;
+            self.audit.insert_one(record).session(&mut *session).await?;
+            Ok(())
+        }
+        .await)
+    }
+
+    /// [`PortfolioStore::replace_if_version`] with the change's audit
+    /// record written in the same transaction: no change without its
+    /// record, and no record of a change that did not happen.
+    pub async fn replace_if_version_audited(
+        &self,
+        document: &PortfolioDocument,
+        expected_version: i32,
+        record: &AuditRecord,
+    ) -> Result<Option<PortfolioDocument>, StoreError> {
+        in_transaction!(&self.store, |session| async {
+            let replaced = self
+                .typed
+                .find_one_and_replace(doc! { "_id": document.id, "version": expected_version }, document)
+                .return_document(ReturnDocument::After)
+                .session(&mut *session)
+                .await?;
+            if replaced.is_some() {
+                self.audit.insert_one(record).session(&mut *session).await?;
+            }
+            Ok(replaced)
+        }
+        .await)
     }
 
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {

@@ -14,7 +14,7 @@ use crate::auth::{Role, Viewer};
 use crate::domain::changes::{self, Entry};
 use crate::domain::model::{Portfolio, PortfolioStatus};
 use crate::domain::validate::{self, ValidationError};
-use crate::graphql::context::{require_role, services, set_audit_target, viewer};
+use crate::graphql::context::{change_record, change_stored, require_role, services, set_audit_target, viewer};
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::store::portfolio::{Applicant, ListFilter, PortfolioDocument, Projection, SCHEMA_VERSION, Visibility};
 
@@ -177,8 +177,12 @@ pub(crate) async fn save(
     document.schema_version = SCHEMA_VERSION;
     document.updated_at = Some(DateTime::now());
     let portfolios = services(ctx).portfolios()?;
-    match portfolios.replace_if_version(&document, expected_version).await? {
-        Some(saved) => Ok(PortfolioObject(saved)),
+    let record = change_record(ctx, document.id.to_hex(), Some(document.status.as_str().to_owned()));
+    match portfolios.replace_if_version_audited(&document, expected_version, &record).await? {
+        Some(saved) => {
+            change_stored(ctx);
+            Ok(PortfolioObject(saved))
+        }
         // Changed between our read and write: the guard did its job.
         None => Err(stale(expected_version + 1)),
     }
@@ -233,7 +237,9 @@ impl PortfolioMutation {
                 "You already have {cap} portfolios, the most one applicant may hold; continue one of them."
             )));
         }
-        portfolios.insert(&document).await?;
+        let record = change_record(ctx, document.id.to_hex(), Some(document.status.as_str().to_owned()));
+        portfolios.insert_audited(&document, &record).await?;
+        change_stored(ctx);
         Ok(PortfolioObject(document))
     }
 

@@ -120,7 +120,7 @@ pub async fn run_as_caller(
     let key = transport.idempotency_key.filter(|_| operation == Some(OperationType::Mutation));
     let fingerprint = key.map(|_| fingerprint(&request));
     request.set_parsed_query(analysis.document);
-    let request = request.data(RequestInfo::new(request_id.0.clone(), caller.identity));
+    let request = request.data(RequestInfo::new(request_id.clone(), caller.identity));
     let (Some(key), Some(fingerprint)) = (key, fingerprint) else {
         return execute_within_limit(state, request, request_id).await;
     };
@@ -172,7 +172,7 @@ async fn execute_within_limit(
         tracing::warn!(timeout_ms = timeout.as_millis() as u64, "GraphQL request timed out");
         return Err(Refusal::TimedOut);
     };
-    let errors = response.errors.into_iter().map(|e| classify(e, &request_id.0)).collect();
+    let errors = response.errors.into_iter().map(|e| classify(e, request_id)).collect();
     Ok(Outcome { data: response.data, errors, replayed: false })
 }
 
@@ -324,7 +324,7 @@ pub fn refusal_body(refusal: &Refusal) -> (StatusCode, Value) {
 /// carry one. Limits never reach here (the cost check refuses first), so an
 /// error without a code is a document or variable problem when it has no
 /// path, and anything else is masked as INTERNAL.
-fn classify(mut error: ServerError, request_id: &str) -> ServerError {
+fn classify(mut error: ServerError, request_id: &RequestId) -> ServerError {
     let existing = error
         .extensions
         .as_ref()
@@ -348,7 +348,11 @@ fn classify(mut error: ServerError, request_id: &str) -> ServerError {
         }
     };
     if code == code::INTERNAL {
-        error.extensions.get_or_insert_with(Default::default).set("requestId", request_id);
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        extensions.set("requestId", request_id.server.as_str());
+        if let Some(client) = &request_id.client {
+            extensions.set("clientRequestId", client.as_str());
+        }
     }
     error
 }
