@@ -81,7 +81,9 @@ fn key_settings_must_fit_the_one_algorithm() {
     let [mixed, other_alg, rsa, pem] = [&mixed, &other_alg, &rsa, &pem].map(|f| f.path().to_str().unwrap().to_owned());
 
     let dev = ("ENDORSE_ENV", "development");
-    let cases: &[(&[(&str, &str)], &str, &str)] = &[
+    // (environment, variable named, what the line says)
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: &[Case] = &[
         (
             &[dev, ("ENDORSE_JWT_ALGORITHM", "RS256"), ("ENDORSE_JWT_JWKS_FILE", &mixed)],
             "ENDORSE_JWT_JWKS_FILE",
