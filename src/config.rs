@@ -29,9 +29,9 @@ pub enum LogFormat {
 pub enum JwtAlgorithm {
     /// Shared secret (development, or a trusted gateway that re-signs).
     HS256,
-    /// RSA public key (PEM).
+    /// RSA public key (PEM or JWKS).
     RS256,
-    /// ECDSA P-256 public key (PEM).
+    /// ECDSA P-256 public key (PEM or JWKS).
     ES256,
 }
 
@@ -253,13 +253,17 @@ pub struct JwtConfig {
     )]
     pub secret: Secret,
 
-    /// RS256/ES256 public key file (PEM).
+    /// RS256/ES256 public key file (PEM): one key, tokens need no `kid`.
     #[arg(
         long = "jwt-public-key-file",
         env = "ENDORSE_JWT_PUBLIC_KEY_FILE",
         value_name = "ENDORSE_JWT_PUBLIC_KEY_FILE"
     )]
     pub public_key_file: Option<PathBuf>,
+
+    /// RS256/ES256 JSON Web Key Set file: several keys, the token's `kid` picks one (key rotation).
+    #[arg(long = "jwt-jwks-file", env = "ENDORSE_JWT_JWKS_FILE", value_name = "ENDORSE_JWT_JWKS_FILE")]
+    pub jwks_file: Option<PathBuf>,
 
     /// Required `iss` claim.
     #[arg(
@@ -279,7 +283,7 @@ pub struct JwtConfig {
     )]
     pub audience: String,
 
-    /// Clock skew tolerated on `exp`/`nbf`, in seconds.
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
     #[arg(
         long = "jwt-leeway-seconds",
         env = "ENDORSE_JWT_LEEWAY_SECONDS",
@@ -287,6 +291,14 @@ pub struct JwtConfig {
         default_value_t = 30
     )]
     pub leeway_seconds: u64,
+
+    /// Longest token lifetime (`exp - iat`) accepted, in seconds; tokens must then carry `iat` [default: no cap].
+    #[arg(
+        long = "jwt-max-lifetime-seconds",
+        env = "ENDORSE_JWT_MAX_LIFETIME_SECONDS",
+        value_name = "ENDORSE_JWT_MAX_LIFETIME_SECONDS"
+    )]
+    pub max_lifetime_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -556,15 +568,39 @@ impl Config {
                         "the built-in development secret is refused in production",
                     ));
                 }
-            }
-            JwtAlgorithm::RS256 | JwtAlgorithm::ES256 => {
-                if self.jwt.public_key_file.is_none() {
+                // A key file next to HS256 means the operator expects public-key
+                // verification while the server would accept shared-secret tokens.
+                if self.jwt.jwks_file.is_some() {
+                    return Err(problem(
+                        "ENDORSE_JWT_JWKS_FILE",
+                        "cannot be used with HS256: a shared secret does not belong in a public key set",
+                    ));
+                }
+                if self.jwt.public_key_file.is_some() {
                     return Err(problem(
                         "ENDORSE_JWT_PUBLIC_KEY_FILE",
-                        "must be set when ENDORSE_JWT_ALGORITHM is RS256 or ES256",
+                        "is only used with RS256 or ES256; set ENDORSE_JWT_ALGORITHM or remove it",
                     ));
                 }
             }
+            JwtAlgorithm::RS256 | JwtAlgorithm::ES256 => match (&self.jwt.public_key_file, &self.jwt.jwks_file) {
+                (Some(_), Some(_)) => {
+                    return Err(problem(
+                        "ENDORSE_JWT_JWKS_FILE",
+                        "set either ENDORSE_JWT_PUBLIC_KEY_FILE or ENDORSE_JWT_JWKS_FILE, not both",
+                    ));
+                }
+                (None, None) => {
+                    return Err(problem(
+                        "ENDORSE_JWT_PUBLIC_KEY_FILE",
+                        "ENDORSE_JWT_PUBLIC_KEY_FILE or ENDORSE_JWT_JWKS_FILE must be set when ENDORSE_JWT_ALGORITHM is RS256 or ES256",
+                    ));
+                }
+                _ => {}
+            },
+        }
+        if self.jwt.max_lifetime_seconds == Some(0) {
+            return Err(problem("ENDORSE_JWT_MAX_LIFETIME_SECONDS", "must be at least 1 (unset it for no cap)"));
         }
         if self.jwt.issuer.trim().is_empty() {
             return Err(problem("ENDORSE_JWT_ISSUER", "must not be empty"));
@@ -712,6 +748,25 @@ mod tests {
     fn asymmetric_algorithms_need_a_key_file() {
         let config = parse(&["--jwt-algorithm", "RS256"]);
         assert_eq!(config.validate().unwrap_err().variable, "ENDORSE_JWT_PUBLIC_KEY_FILE");
+    }
+
+    #[test]
+    fn key_files_must_fit_the_algorithm() {
+        let both = parse(&["--jwt-algorithm", "RS256", "--jwt-public-key-file", "k.pem", "--jwt-jwks-file", "k.json"]);
+        assert_eq!(both.validate().unwrap_err().variable, "ENDORSE_JWT_JWKS_FILE");
+        let jwks_only = parse(&["--env", "development", "--jwt-algorithm", "ES256", "--jwt-jwks-file", "k.json"]);
+        jwks_only.validate().expect("a key set alone is enough");
+        let hs_with_jwks = parse(&["--env", "development", "--jwt-jwks-file", "k.json"]);
+        assert_eq!(hs_with_jwks.validate().unwrap_err().variable, "ENDORSE_JWT_JWKS_FILE");
+        let hs_with_pem = parse(&["--env", "development", "--jwt-public-key-file", "k.pem"]);
+        assert_eq!(hs_with_pem.validate().unwrap_err().variable, "ENDORSE_JWT_PUBLIC_KEY_FILE");
+    }
+
+    #[test]
+    fn a_zero_lifetime_cap_is_refused() {
+        let config = parse(&["--env", "development", "--jwt-max-lifetime-seconds", "0"]);
+        assert_eq!(config.validate().unwrap_err().variable, "ENDORSE_JWT_MAX_LIFETIME_SECONDS");
+        parse(&["--env", "development", "--jwt-max-lifetime-seconds", "3600"]).validate().expect("valid");
     }
 
     #[test]

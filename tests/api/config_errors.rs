@@ -69,3 +69,61 @@ fn a_malformed_rulebook_stops_start_up_naming_file_and_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains(&format!("{path_text}:4:")), "names file and line: {stderr}");
 }
+
+#[test]
+fn key_settings_must_fit_the_one_algorithm() {
+    use crate::auth::{fixtures, jwks_file};
+    let mixed = jwks_file(&[(fixtures::RSA_JWK, "1", None), (fixtures::EC_JWK, "2", None)]);
+    let other_alg = jwks_file(&[(fixtures::RSA_JWK, "1", Some("PS256"))]);
+    let rsa = jwks_file(&[(fixtures::RSA_JWK, "1", Some("RS256"))]);
+    let pem = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(pem.path(), fixtures::RSA2_PUBLIC).unwrap();
+    let [mixed, other_alg, rsa, pem] = [&mixed, &other_alg, &rsa, &pem].map(|f| f.path().to_str().unwrap().to_owned());
+
+    let dev = ("ENDORSE_ENV", "development");
+    // (environment, variable named, what the line says)
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: &[Case] = &[
+        (
+            &[dev, ("ENDORSE_JWT_ALGORITHM", "RS256"), ("ENDORSE_JWT_JWKS_FILE", &mixed)],
+            "ENDORSE_JWT_JWKS_FILE",
+            "key `2` is an EC P-256 key, not a key for RS256",
+        ),
+        (
+            &[dev, ("ENDORSE_JWT_ALGORITHM", "ES256"), ("ENDORSE_JWT_JWKS_FILE", &rsa)],
+            "ENDORSE_JWT_JWKS_FILE",
+            "key `1` is an RSA key, not a key for ES256",
+        ),
+        (
+            &[dev, ("ENDORSE_JWT_ALGORITHM", "RS256"), ("ENDORSE_JWT_JWKS_FILE", &other_alg)],
+            "ENDORSE_JWT_JWKS_FILE",
+            "names `alg` PS256",
+        ),
+        (
+            &[
+                dev,
+                ("ENDORSE_JWT_ALGORITHM", "RS256"),
+                ("ENDORSE_JWT_PUBLIC_KEY_FILE", &pem),
+                ("ENDORSE_JWT_JWKS_FILE", &rsa),
+            ],
+            "ENDORSE_JWT_JWKS_FILE",
+            "not both",
+        ),
+        (&[dev, ("ENDORSE_JWT_JWKS_FILE", &rsa)], "ENDORSE_JWT_JWKS_FILE", "cannot be used with HS256"),
+        (&[dev, ("ENDORSE_JWT_PUBLIC_KEY_FILE", &pem)], "ENDORSE_JWT_PUBLIC_KEY_FILE", "only used with RS256 or ES256"),
+        (
+            &[dev, ("ENDORSE_JWT_ALGORITHM", "RS256"), ("ENDORSE_JWT_JWKS_FILE", "/nonexistent.json")],
+            "ENDORSE_JWT_JWKS_FILE",
+            "cannot read /nonexistent.json",
+        ),
+        (&[dev, ("ENDORSE_JWT_MAX_LIFETIME_SECONDS", "0")], "ENDORSE_JWT_MAX_LIFETIME_SECONDS", "at least 1"),
+        (&[dev, ("ENDORSE_JWT_MAX_LIFETIME_SECONDS", "an hour")], "ENDORSE_JWT_MAX_LIFETIME_SECONDS", "an hour"),
+    ];
+    for (env, variable, says) in cases {
+        let (ok, stderr) = run_serve(env);
+        assert!(!ok, "{env:?} should stop start-up");
+        assert_eq!(stderr.lines().count(), 1, "{env:?}: expected one line, got:\n{stderr}");
+        assert!(stderr.contains(variable), "{env:?}: `{stderr}` does not name {variable}");
+        assert!(stderr.contains(says), "{env:?}: `{stderr}` does not say `{says}`");
+    }
+}
