@@ -10,8 +10,9 @@ pub mod stats;
 use std::time::Duration;
 
 use mongodb::bson::doc;
+use mongodb::bson::oid::ObjectId;
 use mongodb::error::ErrorKind;
-use mongodb::options::ClientOptions;
+use mongodb::options::{Acknowledgment, ClientOptions, WriteConcern};
 use mongodb::{Client, Collection, Database};
 
 pub use error::StoreError;
@@ -37,6 +38,22 @@ impl Store {
         options.server_selection_timeout = Some(timeout);
         options.connect_timeout = Some(timeout);
         options.max_idle_time = Some(Duration::from_secs(300));
+        // On by default, set here so that no connection string turns them
+        // off: a read or a single-document write that meets a restarting or
+        // stepping-down primary is retried once on the next one. The retry
+        // reuses the write's session transaction number, so the server does
+        // not apply it twice; where a restarted server forgot the first
+        // attempt, the stores recognise their own write (see `insert_once`).
+        options.retry_reads = Some(true);
+        options.retry_writes = Some(true);
+        // An acknowledged write must survive a crash of the database, so
+        // wait for the journal (and a majority: what MongoDB 5+ does by
+        // default on a replica set). Said here because a server may default
+        // to unjournaled w:1, which loses the writes acknowledged just
+        // before a crash. A connection string that sets one wins.
+        if options.write_concern.is_none() {
+            options.write_concern = Some(WriteConcern::builder().w(Acknowledgment::Majority).journal(true).build());
+        }
         let client = Client::with_options(options).map_err(StoreError::Config)?;
         let db = client.database(&config.database);
         Ok(Store { client, db })
@@ -62,6 +79,25 @@ impl Store {
         portfolio::PortfolioStore::new(self).ensure_indexes().await?;
         evidence::EvidenceStore::new(self).ensure_indexes().await?;
         Ok(())
+    }
+}
+
+/// Inserts a document whose `_id` was generated here, once. If the driver
+/// retried the insert after its first attempt had been applied and the server
+/// restarted in between (a restarted server forgets which writes it already
+/// applied), the retry meets its own `_id` as a duplicate key. Finding exactly
+/// this document under that `_id` means the insert took effect: success.
+async fn insert_once<T>(collection: &Collection<T>, document: &T, id: ObjectId) -> Result<(), StoreError>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + Send + Sync,
+{
+    match collection.insert_one(document).await {
+        Ok(_) => Ok(()),
+        Err(error) if error::is_duplicate_key(&error) => match collection.find_one(doc! { "_id": id }).await? {
+            Some(stored) if stored == *document => Ok(()),
+            _ => Err(error.into()),
+        },
+        Err(error) => Err(error.into()),
     }
 }
 
