@@ -46,7 +46,11 @@ pub fn build_schema(config: &Config, services: Services) -> EndorseSchema {
         .disable_suggestions()
         .extension(extensions::OperationLog)
         .extension(extensions::PanicGuard)
-        .extension(extensions::Audit { log: services.audit.clone(), reads: services.read_audit.clone() })
+        .extension(extensions::Audit {
+            log: services.audit.clone(),
+            reads: services.read_audit.clone(),
+            health: services.health.clone(),
+        })
         .data(services);
     if !config.introspection_enabled() {
         builder = builder.disable_introspection();
