@@ -10,6 +10,7 @@ mod http_audit;
 mod http_rules;
 mod limits;
 mod portfolios;
+mod private_mongo;
 mod projection;
 mod readiness;
 mod review;
