@@ -13,6 +13,7 @@ mod portfolios;
 mod private_mongo;
 mod projection;
 mod readiness;
+mod restarts;
 mod review;
 mod schema;
 mod stats;
