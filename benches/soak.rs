@@ -120,7 +120,7 @@ struct Client {
 
 enum Answer {
     Ok(Value),
-    Error(String),
+    Error,
     /// Worth retrying after the given wait.
     Retry(Duration),
 }
@@ -165,13 +165,13 @@ impl Client {
             }
             None => {
                 self.note(&format!("http-{status}"));
-                Answer::Error(format!("http-{status}"))
+                Answer::Error
             }
             Some(code) => {
                 self.note(code);
                 match code {
                     "SERVICE_UNAVAILABLE" | "RATE_LIMITED" => Answer::Retry(wait.unwrap_or(Duration::from_secs(1))),
-                    _ => Answer::Error(code.to_owned()),
+                    _ => Answer::Error,
                 }
             }
         }
@@ -183,7 +183,7 @@ impl Client {
         for _ in 0..20 {
             match self.call(query, variables.clone(), Some(key)).await {
                 Answer::Ok(data) => return Some(data),
-                Answer::Error(_) => return None,
+                Answer::Error => return None,
                 Answer::Retry(wait) => tokio::time::sleep(wait.min(Duration::from_secs(3))).await,
             }
         }
@@ -207,7 +207,7 @@ impl Client {
                 .multipart(form);
             match self.answer(request).await {
                 Answer::Ok(data) => return data["uploadEvidence"]["id"].as_str().map(str::to_owned),
-                Answer::Error(_) => return None,
+                Answer::Error => return None,
                 Answer::Retry(wait) => tokio::time::sleep(wait.min(Duration::from_secs(3))).await,
             }
         }
@@ -249,10 +249,10 @@ async fn client_loop(client: Client, reporter: Client, number: usize, deadline: 
                     }
                     None => {
                         // A conflict: learn the current version.
-                        if let Answer::Ok(data) = client.call(READ, json!({ "id": id }), None).await {
-                            if let Some(v) = data["portfolio"]["version"].as_i64() {
-                                portfolios[index].1 = v;
-                            }
+                        if let Answer::Ok(data) = client.call(READ, json!({ "id": id }), None).await
+                            && let Some(v) = data["portfolio"]["version"].as_i64()
+                        {
+                            portfolios[index].1 = v;
                         }
                     }
                 }

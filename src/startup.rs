@@ -48,14 +48,14 @@ pub async fn connect(config: &Arc<Config>) -> Result<Services, StartupError> {
     config.validate()?;
     let verifier = TokenVerifier::from_config(config)?;
     let rulebook = load_rulebook(config)?;
-    let store = Store::connect(&config.mongodb).await?;
+    // A probe gets as long as any MongoDB operation's server selection.
+    let health = Health::new(std::time::Duration::from_millis(config.mongodb.timeout_ms));
+    let store = Store::connect_watched(&config.mongodb, &health).await?;
     store.ensure_indexes().await?;
     let blob = BlobStore::new(&config.s3);
     if config.is_development() {
         blob.ensure_bucket().await?;
     }
-    // A ping gets as long as any MongoDB operation's server selection.
-    let health = Health::new(std::time::Duration::from_millis(config.mongodb.timeout_ms));
     Ok(Services::new(config.clone(), store, blob, verifier, rulebook, health))
 }
 

@@ -184,5 +184,7 @@ mod tests {
     fn unavailable_services_map_to_service_unavailable() {
         assert_eq!(ApiError::from(BlobError::Unavailable("timeout".into())).code(), code::SERVICE_UNAVAILABLE);
         assert_eq!(ApiError::from(BlobError::Service("x".into())).code(), code::INTERNAL);
+        let refused = mongodb::error::Error::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert_eq!(ApiError::from(StoreError::from(refused)).code(), code::SERVICE_UNAVAILABLE);
     }
 }

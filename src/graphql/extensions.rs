@@ -14,6 +14,7 @@ use tracing::Instrument;
 
 use super::context::RequestInfo;
 use super::error::{ApiError, code};
+use crate::health::Health;
 use crate::store::audit::{AuditLog, AuditRecord, ReadAudit};
 
 /// One span per operation (name, type, duration, error count).
@@ -91,17 +92,19 @@ impl Extension for PanicGuardExtension {
 pub struct Audit {
     pub log: AuditLog,
     pub reads: ReadAudit,
+    pub health: Health,
 }
 
 impl ExtensionFactory for Audit {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AuditExtension { log: self.log.clone(), reads: self.reads.clone() })
+        Arc::new(AuditExtension { log: self.log.clone(), reads: self.reads.clone(), health: self.health.clone() })
     }
 }
 
 struct AuditExtension {
     log: AuditLog,
     reads: ReadAudit,
+    health: Health,
 }
 
 #[async_trait::async_trait]
@@ -165,7 +168,12 @@ impl Extension for AuditExtension {
             Err(error) => error_code(error),
         };
         let record = request.audit_record(&action, target, outcome);
-        if let Err(error) = self.log.append(&record).await {
+        if result.is_err() && !self.health.mongo_available() {
+            // A mutation refused while MongoDB is down changed nothing, and
+            // storing its record would hold the fast answer for the whole
+            // server-selection timeout; keep the record in the log stream.
+            tracing::error!(record = ?record, "MongoDB is down; audit record not stored");
+        } else if let Err(error) = self.log.append(&record).await {
             tracing::error!(error = %error, record = ?record, "could not append audit record");
         }
         result

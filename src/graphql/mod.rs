@@ -47,7 +47,11 @@ pub fn build_schema(config: &Config, services: Services) -> EndorseSchema {
         .extension(extensions::OperationLog)
         // Outside the panic guard, so that a panicking mutation reaches the
         // audit log as a failure (INTERNAL) instead of unwinding past it.
-        .extension(extensions::Audit { log: services.audit.clone(), reads: services.read_audit.clone() })
+        .extension(extensions::Audit {
+            log: services.audit.clone(),
+            reads: services.read_audit.clone(),
+            health: services.health.clone(),
+        })
         .extension(extensions::PanicGuard)
         .data(services);
     if !config.introspection_enabled() {

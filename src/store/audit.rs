@@ -2,7 +2,7 @@
 //! result, under which request id. Written by one mechanism (the GraphQL
 //! audit extension) so that no mutation can forget it.
 
-use mongodb::bson::{self, DateTime, doc};
+use mongodb::bson::{self, DateTime, doc, oid::ObjectId};
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, IndexModel};
 use serde::{Deserialize, Serialize};
@@ -35,6 +35,23 @@ pub struct AuditRecord {
     pub at: DateTime,
 }
 
+/// An audit record under an `_id` chosen before the first attempt to store
+/// it (not by the driver at each insert), so that every attempt names the
+/// same document.
+#[derive(Debug, Serialize)]
+pub struct Identified {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    #[serde(flatten)]
+    record: AuditRecord,
+}
+
+impl Identified {
+    pub fn new(record: AuditRecord) -> Self {
+        Identified { id: ObjectId::new(), record }
+    }
+}
+
 #[derive(Clone)]
 pub struct AuditLog {
     collection: Collection<AuditRecord>,
@@ -59,14 +76,14 @@ impl AuditLog {
     }
 
     pub async fn append(&self, record: &AuditRecord) -> Result<(), StoreError> {
-        self.collection.insert_one(record).await?;
-        Ok(())
+        self.append_all(&[Identified::new(record.clone())]).await
     }
 
-    pub async fn append_all(&self, records: &[AuditRecord]) -> Result<(), StoreError> {
-        if !records.is_empty() {
-            self.collection.insert_many(records).await?;
-        }
+    /// Stores records not stored yet; one whose `_id` exists is this very
+    /// record, from an attempt whose reply was lost (a driver retry across a
+    /// restart, or the batch writer's own retry).
+    pub async fn append_all(&self, records: &[Identified]) -> Result<(), StoreError> {
+        super::insert_new(&self.collection.clone_with_type::<Identified>(), records).await?;
         Ok(())
     }
 
@@ -156,7 +173,7 @@ async fn write_batches(log: AuditLog, mut receiver: tokio::sync::mpsc::Receiver<
         let mut next = Some(first);
         while let Some(queued) = next.take() {
             match queued {
-                Queued::Record(record) => batch.push(record),
+                Queued::Record(record) => batch.push(Identified::new(record)),
                 Queued::Flush(done) => flushes.push(done),
             }
             if batch.len() < BATCH && flushes.is_empty() {

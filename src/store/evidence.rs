@@ -113,9 +113,9 @@ impl EvidenceStore {
         super::insert_new(&self.collection, records).await
     }
 
+    /// Safe to retry: see [`super::insert_once`].
     pub async fn insert(&self, record: &EvidenceRecord) -> Result<(), StoreError> {
-        self.collection.insert_one(record).await?;
-        Ok(())
+        super::insert_once(&self.collection, record, record.id).await
     }
 
     pub async fn get(&self, id: ObjectId) -> Result<Option<EvidenceRecord>, StoreError> {

@@ -11,13 +11,17 @@ pub mod stats;
 use std::time::Duration;
 
 use mongodb::bson::doc;
+use mongodb::bson::oid::ObjectId;
 use mongodb::error::ErrorKind;
-use mongodb::options::ClientOptions;
+use mongodb::event::EventHandler;
+use mongodb::event::sdam::SdamEvent;
+use mongodb::options::{Acknowledgment, ClientOptions, WriteConcern};
 use mongodb::{Client, Collection, Database};
 
 pub use error::StoreError;
 
 use crate::config::MongoConfig;
+use crate::health::Health;
 
 #[derive(Clone)]
 pub struct Store {
@@ -29,6 +33,20 @@ impl Store {
     /// Builds the client. The driver connects lazily, so this succeeds while
     /// MongoDB is down; [`Store::ensure_indexes`] is the first real contact.
     pub async fn connect(config: &MongoConfig) -> Result<Self, StoreError> {
+        Self::build(config, None).await
+    }
+
+    /// Like [`Store::connect`], and trips `health`'s breaker whenever the
+    /// driver loses its writable server. The driver decides that from its
+    /// own errors (a network error or a "not primary" / "shutting down"
+    /// reply on any operation marks the server unknown) and from its
+    /// heartbeats, so the breaker opens with the first failed operation
+    /// rather than after a probe. A secondary going away does not trip it.
+    pub async fn connect_watched(config: &MongoConfig, health: &Health) -> Result<Self, StoreError> {
+        Self::build(config, Some(health.clone())).await
+    }
+
+    async fn build(config: &MongoConfig, health: Option<Health>) -> Result<Self, StoreError> {
         let mut options = ClientOptions::parse(config.uri.expose()).await.map_err(StoreError::Config)?;
         let timeout = Duration::from_millis(config.timeout_ms);
         options.app_name = Some("endorse".into());
@@ -38,6 +56,25 @@ impl Store {
         options.server_selection_timeout = Some(timeout);
         options.connect_timeout = Some(timeout);
         options.max_idle_time = Some(Duration::from_secs(300));
+        // On by default, set here so that no connection string turns them
+        // off: a read or a single-document write that meets a restarting or
+        // stepping-down primary is retried once on the next one. The retry
+        // reuses the write's session transaction number, so the server does
+        // not apply it twice; where a restarted server forgot the first
+        // attempt, the stores recognise their own write (see `insert_once`).
+        options.retry_reads = Some(true);
+        options.retry_writes = Some(true);
+        // An acknowledged write must survive a crash of the database, so
+        // wait for the journal (and a majority: what MongoDB 5+ does by
+        // default on a replica set). Said here because a server may default
+        // to unjournaled w:1, which loses the writes acknowledged just
+        // before a crash. A connection string that sets one wins.
+        if options.write_concern.is_none() {
+            options.write_concern = Some(WriteConcern::builder().w(Acknowledgment::Majority).journal(true).build());
+        }
+        if let Some(health) = health {
+            options.sdam_event_handler = Some(trip_on_lost_primary(health));
+        }
         let client = Client::with_options(options).map_err(StoreError::Config)?;
         let db = client.database(&config.database);
         Ok(Store { client, db })
@@ -51,10 +88,11 @@ impl Store {
         &self.client
     }
 
-    /// Round trip to the server (readiness).
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        self.db.run_command(doc! { "ping": 1 }).await?;
-        Ok(())
+    /// Round trip to the server: whether it accepts writes (a primary that
+    /// stepped down still answers a ping, but refuses every write).
+    pub async fn is_writable_primary(&self) -> Result<bool, StoreError> {
+        let hello = self.db.run_command(doc! { "hello": 1 }).await?;
+        Ok(hello.get_bool("isWritablePrimary").unwrap_or(false))
     }
 
     /// Creates every index the queries rely on. Idempotent; run at start-up.
@@ -126,6 +164,41 @@ macro_rules! in_transaction {
     }};
 }
 pub(crate) use in_transaction;
+
+/// The breaker trip: on the driver's topology changes, from "has a writable
+/// server" to "has none". Runs inside the driver's topology worker, so it only
+/// flips an atomic and logs.
+fn trip_on_lost_primary(health: Health) -> EventHandler<SdamEvent> {
+    EventHandler::callback(move |event| {
+        let SdamEvent::TopologyDescriptionChanged(change) = event else {
+            return;
+        };
+        if change.previous_description.has_writable_server() && !change.new_description.has_writable_server() {
+            let servers = change.new_description.servers();
+            let cause = servers.values().find_map(|server| server.error().map(ToString::to_string));
+            health.trip_mongo(&cause.as_deref().unwrap_or("the driver lost its writable server"));
+        }
+    })
+}
+
+/// Inserts a document whose `_id` was generated here, once. If the driver
+/// retried the insert after its first attempt had been applied and the server
+/// restarted in between (a restarted server forgets which writes it already
+/// applied), the retry meets its own `_id` as a duplicate key. Finding exactly
+/// this document under that `_id` means the insert took effect: success.
+async fn insert_once<T>(collection: &Collection<T>, document: &T, id: ObjectId) -> Result<(), StoreError>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + Send + Sync,
+{
+    match collection.insert_one(document).await {
+        Ok(_) => Ok(()),
+        Err(error) if error::is_duplicate_key(&error) => match collection.find_one(doc! { "_id": id }).await? {
+            Some(stored) if stored == *document => Ok(()),
+            _ => Err(error.into()),
+        },
+        Err(error) => Err(error.into()),
+    }
+}
 
 /// Unordered bulk insert that skips documents whose `_id` (or another
 /// unique key) already exists; returns how many were inserted.

@@ -298,9 +298,9 @@ impl PortfolioStore {
         Ok(())
     }
 
+    /// Safe to retry: see [`super::insert_once`].
     pub async fn insert(&self, document: &PortfolioDocument) -> Result<(), StoreError> {
-        self.typed.insert_one(document).await?;
-        Ok(())
+        super::insert_once(&self.typed, document, document.id).await
     }
 
     /// The portfolio if it exists and is visible.
@@ -345,7 +345,14 @@ impl PortfolioStore {
             .find_one_and_replace(doc! { "_id": document.id, "version": expected_version }, document)
             .return_document(ReturnDocument::After)
             .await?;
-        Ok(replaced)
+        if replaced.is_some() {
+            return Ok(replaced);
+        }
+        // The version guard failed. A driver retry whose first attempt was
+        // applied before the server restarted (and forgot it) fails the same
+        // way, against our own write: exactly this document stored is success.
+        let stored = self.raw.find_one(doc! { "_id": document.id }).await?.map(decode).transpose()?;
+        Ok(stored.filter(|stored| stored == document))
     }
 
     /// One page, newest first, after the cursor `after` (an `_id`).

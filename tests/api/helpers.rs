@@ -95,6 +95,11 @@ impl TestApp {
 
     /// POSTs a GraphQL request and returns the JSON body (any status).
     pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        self.graphql_response(token, query, variables).await.body
+    }
+
+    /// POSTs a GraphQL request and returns headers and JSON body.
+    pub async fn graphql_response(&self, token: Option<&str>, query: &str, variables: Value) -> GraphqlResponse {
         let mut request = self
             .client
             .post(self.url("/graphql"))
@@ -104,7 +109,23 @@ impl TestApp {
             request = request.bearer_auth(token);
         }
         let response = request.send().await.expect("request reaches the server");
-        response.json().await.expect("JSON body")
+        let headers = response.headers().clone();
+        let body = response.json().await.expect("JSON body");
+        GraphqlResponse { headers, body }
+    }
+}
+
+pub struct GraphqlResponse {
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl GraphqlResponse {
+    /// Whether the request failed with SERVICE_UNAVAILABLE and says when to
+    /// come back.
+    pub fn is_unavailable_with_retry_after(&self) -> bool {
+        self.body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+            && self.headers.contains_key(reqwest::header::RETRY_AFTER)
     }
 }
 

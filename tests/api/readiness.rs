@@ -1,103 +1,129 @@
-//! MongoDB going away and coming back: /readyz turns red, GraphQL answers
-//! SERVICE_UNAVAILABLE fast, and both recover without a restart.
+//! S20, MongoDB going away and coming back: /readyz turns red, GraphQL answers
+//! SERVICE_UNAVAILABLE (with Retry-After) fast, and both recover without a
+//! restart of Endorse.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use endorse::auth::Role;
 use serde_json::json;
 
-use crate::helpers::{first_error_code, service_env, spawn_app_config, test_config};
+use crate::helpers::{TestApp, first_error_code, spawn_app_config, test_config};
+use crate::private_mongo::PrivateMongo;
 
-/// A private MongoDB-protocol server this test may stop and restart.
-struct PrivateMongo {
-    port: u16,
-    child: Option<Child>,
+const QUERY: &str = "{ auditLog(first: 1) { action } }";
+
+async fn app_on(mongo: &PrivateMongo, extra: &[&str]) -> TestApp {
+    let mut config = test_config(extra);
+    config.mongodb.uri = mongo.uri().parse().unwrap();
+    spawn_app_config(config).await
 }
 
-impl PrivateMongo {
-    fn start(port: u16) -> Self {
-        let binary = service_env("ENDORSE_TEST_MONGOD_BIN");
-        let child = Command::new(binary)
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--storage-path",
-                ":memory:",
-                "--log-level",
-                "ERROR",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the MongoDB-protocol server starts");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "private MongoDB did not come up on port {port}");
-            std::thread::sleep(Duration::from_millis(50));
+async fn readyz_status(app: &TestApp) -> u16 {
+    app.client.get(app.url("/readyz")).send().await.unwrap().status().as_u16()
+}
+
+/// Polls until GraphQL answers without errors again.
+async fn wait_for_recovery(app: &TestApp, token: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let body = app.graphql(Some(token), QUERY, json!({})).await;
+        if body["errors"].is_null() {
+            return;
         }
-        PrivateMongo { port, child: Some(child) }
+        assert_eq!(first_error_code(&body), "SERVICE_UNAVAILABLE", "{body}");
+        assert!(Instant::now() < deadline, "GraphQL did not recover: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for PrivateMongo {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mongodb_outage_is_reported_fast_and_recovers() {
-    let port = free_port();
-    let mut mongo = PrivateMongo::start(port);
-    let uri = format!("mongodb://127.0.0.1:{}/?directConnection=true", mongo.port);
-    let mut config = test_config(&["--mongodb-timeout-ms", "1500"]);
-    config.mongodb.uri = uri.parse().unwrap();
-    let app = spawn_app_config(config).await;
+    let mut mongo = PrivateMongo::in_memory();
+    let app = app_on(&mongo, &["--mongodb-timeout-ms", "1500"]).await;
     let token = app.token("root", &[Role::Admin]);
-    let query = "{ auditLog(first: 1) { action } }";
 
-    assert_eq!(app.client.get(app.url("/readyz")).send().await.unwrap().status(), 200);
-    let body = app.graphql(Some(&token), query, json!({})).await;
+    assert_eq!(readyz_status(&app).await, 200);
+    let body = app.graphql(Some(&token), QUERY, json!({})).await;
     assert!(body["errors"].is_null(), "{body}");
 
-    mongo.stop();
+    mongo.kill();
+    // /readyz reports the health monitor's last result: it turns red as soon
+    // as the driver or a probe notices, without a round trip of its own.
     let started = Instant::now();
-    let readyz = app.client.get(app.url("/readyz")).send().await.unwrap();
-    assert_eq!(readyz.status(), 503);
-    let body: serde_json::Value = readyz.json().await.unwrap();
-    assert_eq!(body["mongodb"], "unavailable");
-    assert_eq!(body["s3"], "ok");
-    assert!(started.elapsed() < Duration::from_secs(3), "readyz took {:?}", started.elapsed());
-
-    let started = Instant::now();
-    let body = app.graphql(Some(&token), query, json!({})).await;
-    assert_eq!(first_error_code(&body), "SERVICE_UNAVAILABLE", "{body}");
-    assert!(started.elapsed() < Duration::from_millis(500), "not fast: {:?}", started.elapsed());
-
-    let _mongo = PrivateMongo::start(port);
-    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let status = app.client.get(app.url("/readyz")).send().await.unwrap().status();
-        if status == 200 {
+        let readyz = app.client.get(app.url("/readyz")).send().await.unwrap();
+        assert!(readyz.status() == 200 || readyz.status() == 503, "{}", readyz.status());
+        if readyz.status() == 503 {
+            let body: serde_json::Value = readyz.json().await.unwrap();
+            assert_eq!(body["mongodb"], "unavailable");
+            assert_eq!(body["s3"], "ok");
             break;
         }
+        assert!(started.elapsed() < Duration::from_secs(3), "/readyz still green after {:?}", started.elapsed());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let started = Instant::now();
+    let response = app.graphql_response(Some(&token), QUERY, json!({})).await;
+    assert!(response.is_unavailable_with_retry_after(), "{}", response.body);
+    assert!(started.elapsed() < Duration::from_millis(500), "not fast: {:?}", started.elapsed());
+
+    mongo.start();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while readyz_status(&app).await != 200 {
         assert!(Instant::now() < deadline, "/readyz did not recover");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let body = app.graphql(Some(&token), query, json!({})).await;
+    let body = app.graphql(Some(&token), QUERY, json!({})).await;
     assert!(body["errors"].is_null(), "GraphQL did not recover: {body}");
+}
+
+/// The breaker: once one operation has failed, the following ones do not each
+/// wait for the server-selection timeout (the default 5 s here), and it closes
+/// by itself when MongoDB is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_first_failure_requests_fail_fast_until_mongodb_is_back() {
+    let mut mongo = PrivateMongo::on_disk();
+    let app = app_on(&mongo, &[]).await;
+    let selection_timeout = Duration::from_millis(app.config.mongodb.timeout_ms);
+    assert!(selection_timeout >= Duration::from_secs(5), "the default timeout is the point of this test");
+    let admin = app.token("root", &[Role::Admin]);
+    let applicant = app.token("ada", &[Role::Applicant]);
+    let create = "mutation($input: CreatePortfolioInput!) { createPortfolio(input: $input) { id } }";
+    let input =
+        json!({ "input": { "track": "INFANT", "targetCategory": "FAMILY_ASSOCIATE", "applicant": { "name": "Ada" } } });
+    let body = app.graphql(Some(&admin), QUERY, json!({})).await;
+    assert!(body["errors"].is_null(), "{body}");
+
+    mongo.kill();
+    // The first failure may take up to the selection timeout (an operation
+    // already waiting for a server), plus the driver's one retry.
+    let started = Instant::now();
+    let first = app.graphql_response(Some(&admin), QUERY, json!({})).await;
+    assert!(first.is_unavailable_with_retry_after(), "{}", first.body);
+    assert!(started.elapsed() < selection_timeout * 3, "first failure took {:?}", started.elapsed());
+
+    // From then on, reads and writes fail at once, one by one and all at once.
+    for round in 0..10 {
+        let started = Instant::now();
+        let response = if round % 2 == 0 {
+            app.graphql_response(Some(&admin), QUERY, json!({})).await
+        } else {
+            app.graphql_response(Some(&applicant), create, input.clone()).await
+        };
+        assert!(response.is_unavailable_with_retry_after(), "{}", response.body);
+        let elapsed = started.elapsed();
+        assert!(elapsed < selection_timeout / 5, "request {round} took {elapsed:?}");
+    }
+    let started = Instant::now();
+    let burst = futures::future::join_all((0..20).map(|_| app.graphql_response(Some(&admin), QUERY, json!({})))).await;
+    assert!(burst.iter().all(|r| r.is_unavailable_with_retry_after()));
+    assert!(started.elapsed() < selection_timeout / 2, "20 concurrent requests took {:?}", started.elapsed());
+
+    // Back on the same port and data: Endorse recovers by itself.
+    mongo.start();
+    wait_for_recovery(&app, &admin).await;
+    let body = app.graphql(Some(&applicant), create, input).await;
+    assert!(body["errors"].is_null(), "writes did not recover: {body}");
+    assert_eq!(readyz_status(&app).await, 200);
 }
