@@ -1,5 +1,6 @@
 //! Object operations Endorse needs: presigned PUT/GET, streaming uploads with
-//! a running SHA-256, verification reads, deletion and listing (sweeper).
+//! a running SHA-256, verification reads, server-side copies, deletion and
+//! listing (sweeper).
 
 use std::time::Duration;
 
@@ -220,6 +221,20 @@ impl BlobStore {
             return Err(error);
         }
         Ok(print.finish())
+    }
+
+    /// Copies `from` to `to` inside the bucket, without the bytes passing
+    /// through this server.
+    pub async fn copy(&self, from: &str, to: &str) -> Result<(), BlobError> {
+        self.client
+            .copy_object()
+            .bucket(&self.bucket)
+            .copy_source(format!("{}/{from}", self.bucket))
+            .key(to)
+            .send()
+            .await
+            .map_err(BlobError::from_sdk)?;
+        Ok(())
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), BlobError> {

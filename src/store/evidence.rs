@@ -64,6 +64,13 @@ pub fn original_key(portfolio_id: ObjectId, evidence_id: ObjectId) -> String {
     format!("evidence/{}/{}/original", portfolio_id.to_hex(), evidence_id.to_hex())
 }
 
+/// Where a presigned PUT writes: "staging/<portfolio>/<evidence>/original".
+/// Completion copies it to [`original_key`], which no URL can write, so a
+/// URL that is still valid cannot replace bytes that were verified.
+pub fn staging_key(portfolio_id: ObjectId, evidence_id: ObjectId) -> String {
+    format!("staging/{}/{}/original", portfolio_id.to_hex(), evidence_id.to_hex())
+}
+
 impl EvidenceRecord {
     fn key_prefix(&self) -> &str {
         self.object_key.trim_end_matches("original")
@@ -77,10 +84,14 @@ impl EvidenceRecord {
         format!("{}thumbnail.jpg", self.key_prefix())
     }
 
+    pub fn staging_key_name(&self) -> String {
+        staging_key(self.portfolio_id, self.id)
+    }
+
     /// Every S3 key this record may own, whether or not it was written yet
     /// (deleting a missing object is harmless).
-    pub fn keys(&self) -> [String; 3] {
-        [self.object_key.clone(), self.preview_key_name(), self.thumbnail_key_name()]
+    pub fn keys(&self) -> [String; 4] {
+        [self.object_key.clone(), self.preview_key_name(), self.thumbnail_key_name(), self.staging_key_name()]
     }
 }
 

@@ -117,6 +117,65 @@ async fn direct_upload_end_to_end() {
     assert_eq!(download.bytes().await.unwrap().to_vec(), pdf, "the original is byte-exact");
 }
 
+/// The stored record of evidence `id`, straight from MongoDB.
+async fn stored_record(app: &TestApp, id: &str) -> Option<mongodb::bson::Document> {
+    let store = endorse::store::Store::connect(&app.config.mongodb).await.unwrap();
+    let id = mongodb::bson::oid::ObjectId::parse_str(id).unwrap();
+    store
+        .database()
+        .collection::<mongodb::bson::Document>("evidence")
+        .find_one(mongodb::bson::doc! { "_id": id })
+        .await
+        .unwrap()
+}
+
+/// Sets fields of evidence `id` directly in MongoDB (what time or another
+/// server would have done).
+async fn set_record(app: &TestApp, id: &str, set: mongodb::bson::Document) {
+    let store = endorse::store::Store::connect(&app.config.mongodb).await.unwrap();
+    let id = mongodb::bson::oid::ObjectId::parse_str(id).unwrap();
+    store
+        .database()
+        .collection::<mongodb::bson::Document>("evidence")
+        .update_one(mongodb::bson::doc! { "_id": id }, mongodb::bson::doc! { "$set": set })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_used_upload_url_cannot_replace_verified_bytes() {
+    let app = spawn_app().await;
+    let (portfolio, token) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
+    let pdf = testdata::pdf();
+    let ticket = ticket(&app, &token, &portfolio, "t.pdf", "application/pdf", &pdf).await;
+    assert!(ticket["url"].as_str().unwrap().contains("/staging/"), "uploads land in staging: {ticket}");
+    assert!(put(&ticket, pdf.clone()).await.is_success());
+    let id = ticket["evidence"]["id"].as_str().unwrap();
+    let body = app.graphql(Some(&token), COMPLETE, json!({ "id": id })).await;
+    assert_eq!(body["data"]["completeEvidenceUpload"]["status"], "UPLOADED", "{body}");
+    let record = stored_record(&app, id).await.unwrap();
+    let final_key = record.get_str("objectKey").unwrap().to_owned();
+    assert!(final_key.starts_with("evidence/"), "{record}");
+    let blob = endorse::blob::BlobStore::new(&app.config.s3);
+    let staging: Vec<_> = blob.list("staging/").await.unwrap();
+    assert!(staging.is_empty(), "the staging object is removed once copied: {staging:?}");
+
+    // The still-valid URL again, with other bytes of the same size (this
+    // S3 server writes them even though the signed checksum then fails).
+    let mut other = pdf.clone();
+    let last = other.len() - 2;
+    other[last] ^= 0x55;
+    let _ = put(&ticket, other).await;
+    let again = app.graphql(Some(&token), COMPLETE, json!({ "id": id })).await;
+    assert_eq!(again["data"]["completeEvidenceUpload"]["sha256"], sha256_hex(&pdf), "{again}");
+
+    let stored = blob.read_all(&final_key).await.unwrap();
+    assert_eq!(sha256_hex(&stored), sha256_hex(&pdf), "the final object keeps the verified bytes");
+    let download = fetch(again["data"]["completeEvidenceUpload"]["downloadUrl"].as_str().unwrap()).await;
+    assert_eq!(download.bytes().await.unwrap().to_vec(), pdf);
+    assert_eq!(stored_record(&app, id).await.unwrap().get_str("sha256").unwrap(), sha256_hex(&pdf));
+}
+
 #[tokio::test]
 async fn tampered_direct_uploads_never_count() {
     let app = spawn_app().await;

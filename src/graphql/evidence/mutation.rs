@@ -17,6 +17,7 @@ use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::portfolio::mutation::{load_editable, save};
 use crate::graphql::portfolio::query::parse_id;
 use crate::media::FileType;
+use crate::services::Services;
 use crate::store::evidence::{EvidenceRecord, original_key};
 use crate::store::portfolio::{Projection, Visibility};
 
@@ -130,7 +131,7 @@ impl EvidenceMutation {
         let presigned = services
             .blob
             .presign_put(
-                &record.object_key,
+                &record.staging_key_name(),
                 &content_type,
                 byte_size as u64,
                 record.sha256.as_deref().unwrap_or(""),
@@ -147,9 +148,10 @@ impl EvidenceMutation {
         })
     }
 
-    /// Checks what landed in S3 (size, SHA-256, type; previews for images)
-    /// and marks the evidence UPLOADED, or deletes it and marks it REJECTED.
-    /// Calling it again gives the same answer.
+    /// Copies what landed in staging to the evidence's own key, checks that
+    /// copy (size, SHA-256, type; previews for images) and marks the evidence
+    /// UPLOADED, or deletes it and marks it REJECTED. Calling it again gives
+    /// the same answer.
     async fn complete_evidence_upload(&self, ctx: &Context<'_>, evidence_id: ID) -> ApiResult<EvidenceObject> {
         let viewer = viewer(ctx)?;
         let services = services(ctx);
@@ -164,19 +166,7 @@ impl EvidenceMutation {
             }
             EvidenceStatus::PendingUpload => {}
         }
-        // One read both finds and fingerprints the object.
-        let stored = match services.blob.fingerprint(&record.object_key).await {
-            Ok(stored) => stored,
-            Err(BlobError::NotFound) if record.expires_at.is_some_and(|at| at < DateTime::now()) => {
-                return Err(ApiError::Conflict("The upload window has closed; request a new upload.".into()));
-            }
-            Err(BlobError::NotFound) => {
-                return Err(ApiError::bad_input("evidenceId", "Nothing has been uploaded for this evidence yet."));
-            }
-            Err(error) => return Err(error.into()),
-        };
-        let declared = Declared { size: record.byte_size.map(|s| s as u64), sha256: record.sha256.clone() };
-        Ok(EvidenceObject(verify::accept(services, record, stored, declared, None).await?))
+        Ok(EvidenceObject(verify_staged(services, record).await?))
     }
 
     /// Uploads a file through the API (GraphQL multipart request; send the
@@ -300,6 +290,32 @@ impl EvidenceMutation {
             .ok_or_else(|| ApiError::Conflict("The evidence changed meanwhile; reload it.".into()))?;
         Ok(EvidenceObject(updated))
     }
+}
+
+/// Verifies a direct upload. The bytes are copied out of staging first and
+/// the copy is what gets checked: the upload URL may still be valid, and
+/// bytes PUT after the check must not be what the final key ends up with.
+async fn verify_staged(services: &Services, record: EvidenceRecord) -> ApiResult<EvidenceRecord> {
+    let staging = record.staging_key_name();
+    match services.blob.copy(&staging, &record.object_key).await {
+        Ok(()) => {}
+        Err(BlobError::NotFound) if record.expires_at.is_some_and(|at| at < DateTime::now()) => {
+            return Err(ApiError::Conflict("The upload window has closed; request a new upload.".into()));
+        }
+        Err(BlobError::NotFound) => {
+            return Err(ApiError::bad_input("evidenceId", "Nothing has been uploaded for this evidence yet."));
+        }
+        Err(error) => return Err(error.into()),
+    }
+    let stored = services.blob.fingerprint(&record.object_key).await?;
+    let declared = Declared { size: record.byte_size.map(|s| s as u64), sha256: record.sha256.clone() };
+    let accepted = verify::accept(services, record, stored, declared, None).await?;
+    // Best effort: a leftover (or a later PUT with the same URL) is removed
+    // by the sweeper once its record is settled.
+    if let Err(error) = services.blob.delete(&staging).await {
+        tracing::warn!(error = %error, key = staging, "staging object left for the sweeper");
+    }
+    Ok(accepted)
 }
 
 /// The whole spooled upload (size-checked already), or None if unreadable
