@@ -45,6 +45,10 @@ pub struct EvidenceRecord {
     /// When a PENDING_UPLOAD record (and its object) may be swept.
     #[serde(default)]
     pub expires_at: Option<DateTime>,
+    /// When the current verification claimed the record (VERIFYING only);
+    /// also the claim's token: only its holder may settle or release it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verifying_since: Option<DateTime>,
     #[serde(default)]
     pub uploaded_at: Option<DateTime>,
     /// Why the upload was refused (SIZE_MISMATCH, HASH_MISMATCH, ...).
@@ -93,6 +97,17 @@ impl EvidenceRecord {
     pub fn keys(&self) -> [String; 4] {
         [self.object_key.clone(), self.preview_key_name(), self.thumbnail_key_name(), self.staging_key_name()]
     }
+}
+
+/// What verification established about stored bytes.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The sniffed type.
+    pub content_type: String,
+    pub byte_size: i64,
+    pub sha256: String,
+    /// (preview, thumbnail) keys, for images.
+    pub previews: Option<(String, String)>,
 }
 
 #[derive(Clone)]
@@ -177,9 +192,85 @@ impl EvidenceStore {
             .await?)
     }
 
+    /// PENDING_UPLOAD -> VERIFYING: the one caller that gets the record back
+    /// holds the claim and alone reads the bytes.
+    pub async fn claim(&self, id: ObjectId, now: DateTime) -> Result<Option<EvidenceRecord>, StoreError> {
+        let filter = doc! { "_id": id, "status": EvidenceStatus::PendingUpload.as_str() };
+        let update = doc! { "$set": { "status": EvidenceStatus::Verifying.as_str(), "verifyingSince": now } };
+        Ok(self.collection.find_one_and_update(filter, update).return_document(ReturnDocument::After).await?)
+    }
+
+    /// Matches `claimed` only while its claim still holds.
+    fn claim_filter(claimed: &EvidenceRecord) -> Document {
+        doc! {
+            "_id": claimed.id,
+            "status": EvidenceStatus::Verifying.as_str(),
+            "verifyingSince": claimed.verifying_since,
+        }
+    }
+
+    /// VERIFYING -> PENDING_UPLOAD: the check failed before a verdict (S3 or
+    /// MongoDB trouble), so the client may complete again. False if the
+    /// claim no longer holds.
+    pub async fn release(&self, claimed: &EvidenceRecord) -> Result<bool, StoreError> {
+        let update = doc! {
+            "$set": { "status": EvidenceStatus::PendingUpload.as_str() },
+            "$unset": { "verifyingSince": "" },
+        };
+        Ok(self.collection.update_one(Self::claim_filter(claimed), update).await?.modified_count == 1)
+    }
+
+    /// VERIFYING -> UPLOADED with what was verified; None if the claim no
+    /// longer holds.
+    pub async fn mark_uploaded(
+        &self,
+        claimed: &EvidenceRecord,
+        verified: &Verified,
+        now: DateTime,
+    ) -> Result<Option<EvidenceRecord>, StoreError> {
+        let mut set = doc! {
+            "status": EvidenceStatus::Uploaded.as_str(),
+            "contentType": &verified.content_type,
+            "byteSize": verified.byte_size,
+            "sha256": &verified.sha256,
+            "uploadedAt": now,
+        };
+        if let Some((preview, thumbnail)) = &verified.previews {
+            set.insert("previewKey", preview);
+            set.insert("thumbnailKey", thumbnail);
+        }
+        let update = doc! { "$set": set, "$unset": { "expiresAt": "", "verifyingSince": "" } };
+        Ok(self
+            .collection
+            .find_one_and_update(Self::claim_filter(claimed), update)
+            .return_document(ReturnDocument::After)
+            .await?)
+    }
+
+    /// VERIFYING -> REJECTED with a reason code; false if the claim no longer holds.
+    pub async fn mark_rejected(&self, claimed: &EvidenceRecord, reason: &str) -> Result<bool, StoreError> {
+        let update = doc! {
+            "$set": { "status": EvidenceStatus::Rejected.as_str(), "rejectReason": reason },
+            "$unset": { "expiresAt": "", "verifyingSince": "" },
+        };
+        Ok(self.collection.update_one(Self::claim_filter(claimed), update).await?.modified_count == 1)
+    }
+
+    /// Deletes a record while its claim holds (an API upload that failed).
+    pub async fn delete_claimed(&self, claimed: &EvidenceRecord) -> Result<bool, StoreError> {
+        Ok(self.collection.delete_one(Self::claim_filter(claimed)).await?.deleted_count == 1)
+    }
+
     pub async fn delete(&self, id: ObjectId) -> Result<(), StoreError> {
         self.collection.delete_one(doc! { "_id": id }).await?;
         Ok(())
+    }
+
+    /// Deletes the record unless a verification holds it; false if it is
+    /// VERIFYING (or already gone).
+    pub async fn delete_unless_verifying(&self, id: ObjectId) -> Result<bool, StoreError> {
+        let filter = doc! { "_id": id, "status": { "$ne": EvidenceStatus::Verifying.as_str() } };
+        Ok(self.collection.delete_one(filter).await?.deleted_count == 1)
     }
 
     /// PENDING_UPLOAD records whose upload window closed before `now`.

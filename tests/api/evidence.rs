@@ -129,6 +129,11 @@ async fn stored_record(app: &TestApp, id: &str) -> Option<mongodb::bson::Documen
         .unwrap()
 }
 
+/// Whether a stored document lacks `field` (missing or null).
+fn absent(document: &mongodb::bson::Document, field: &str) -> bool {
+    matches!(document.get(field), None | Some(mongodb::bson::Bson::Null))
+}
+
 /// Sets fields of evidence `id` directly in MongoDB (what time or another
 /// server would have done).
 async fn set_record(app: &TestApp, id: &str, set: mongodb::bson::Document) {
@@ -174,6 +179,51 @@ async fn a_used_upload_url_cannot_replace_verified_bytes() {
     let download = fetch(again["data"]["completeEvidenceUpload"]["downloadUrl"].as_str().unwrap()).await;
     assert_eq!(download.bytes().await.unwrap().to_vec(), pdf);
     assert_eq!(stored_record(&app, id).await.unwrap().get_str("sha256").unwrap(), sha256_hex(&pdf));
+}
+
+#[tokio::test]
+async fn only_one_completion_verifies() {
+    let app = spawn_app().await;
+    let (portfolio, token) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
+    let pdf = testdata::pdf();
+    let ticket = ticket(&app, &token, &portfolio, "t.pdf", "application/pdf", &pdf).await;
+    assert!(put(&ticket, pdf.clone()).await.is_success());
+    let id = ticket["evidence"]["id"].as_str().unwrap();
+    let blob = endorse::blob::BlobStore::new(&app.config.s3);
+
+    // Another server is verifying it: this completion must not read or copy anything.
+    let claimed_at = mongodb::bson::DateTime::now();
+    set_record(&app, id, mongodb::bson::doc! { "status": "VERIFYING", "verifyingSince": claimed_at }).await;
+    let body = app.graphql(Some(&token), COMPLETE, json!({ "id": id })).await;
+    assert_eq!(first_error_code(&body), "CONFLICT", "{body}");
+    let record = stored_record(&app, id).await.unwrap();
+    assert_eq!(record.get_str("status").unwrap(), "VERIFYING", "{record}");
+    assert_eq!(record.get_datetime("verifyingSince").unwrap(), &claimed_at);
+    assert!(blob.list("evidence/").await.unwrap().is_empty(), "nothing copied to the final key");
+    assert_eq!(blob.list("staging/").await.unwrap().len(), 1, "the upload is still in staging");
+    let listed = evidence_of(&app, &token, &portfolio).await;
+    assert_eq!(listed[0]["status"], "VERIFYING", "{listed:?}");
+
+    // Back to pending; now many completions at once: one verifies, the
+    // others see it being verified or its result.
+    set_record(&app, id, mongodb::bson::doc! { "status": "PENDING_UPLOAD" }).await;
+    let calls = (0..6).map(|_| app.graphql(Some(&token), COMPLETE, json!({ "id": id })));
+    let answers = futures::future::join_all(calls).await;
+    let mut uploaded = 0;
+    for body in &answers {
+        if body["errors"].is_null() {
+            assert_eq!(body["data"]["completeEvidenceUpload"]["status"], "UPLOADED", "{body}");
+            uploaded += 1;
+        } else {
+            assert_eq!(first_error_code(body), "CONFLICT", "{body}");
+        }
+    }
+    assert!(uploaded >= 1, "{answers:?}");
+    let record = stored_record(&app, id).await.unwrap();
+    assert_eq!(record.get_str("status").unwrap(), "UPLOADED", "{record}");
+    assert_eq!(record.get_str("sha256").unwrap(), sha256_hex(&pdf));
+    assert!(absent(&record, "verifyingSince") && absent(&record, "expiresAt"), "{record}");
+    assert!(blob.list("staging/").await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -457,53 +507,82 @@ async fn the_sweeper_removes_expired_uploads_and_orphans() {
     assert!(services.blob.list("evidence/").await.unwrap().is_empty());
 }
 
-/// A private S3-protocol server this test may stop.
+/// A private S3-protocol server this test may stop and start again (same
+/// port, same data).
 struct PrivateS3 {
-    child: std::process::Child,
-    _data: std::path::PathBuf,
+    child: Option<std::process::Child>,
+    port: u16,
+    data: std::path::PathBuf,
+}
+
+impl PrivateS3 {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let data = std::env::temp_dir().join(format!("endorse-s3-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&data).unwrap();
+        let mut s3 = PrivateS3 { child: None, port, data };
+        s3.resume();
+        s3
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn resume(&mut self) {
+        use crate::helpers::service_env;
+        let child = std::process::Command::new(service_env("ENDORSE_TEST_S3_BIN"))
+            .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
+            .args([
+                "--access-key",
+                &service_env("ENDORSE_S3_ACCESS_KEY_ID"),
+                "--secret-key",
+                &service_env("ENDORSE_S3_SECRET_ACCESS_KEY"),
+            ])
+            .arg(&self.data)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the S3-protocol server starts");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "private S3 did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// An app whose S3 is this server.
+    async fn app(&self) -> TestApp {
+        use crate::helpers::{spawn_app_config, test_config};
+        let mut config = test_config(&["--s3-timeout-ms", "1000"]);
+        config.s3.endpoint = self.endpoint();
+        config.s3.public_endpoint = Some(self.endpoint());
+        spawn_app_config(config).await
+    }
 }
 
 impl Drop for PrivateS3 {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.data);
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_down_during_an_upload_is_service_unavailable_and_leaves_no_record() {
-    use crate::helpers::{service_env, spawn_app_config, test_config};
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let data = std::env::temp_dir().join(format!("endorse-s3-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&data).unwrap();
-    let child = std::process::Command::new(service_env("ENDORSE_TEST_S3_BIN"))
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        .args([
-            "--access-key",
-            &service_env("ENDORSE_S3_ACCESS_KEY_ID"),
-            "--secret-key",
-            &service_env("ENDORSE_S3_SECRET_ACCESS_KEY"),
-        ])
-        .arg(&data)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the S3-protocol server starts");
-    let mut s3 = PrivateS3 { child, _data: data };
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "private S3 did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let mut config = test_config(&["--s3-timeout-ms", "1000"]);
-    config.s3.endpoint = endpoint.clone();
-    config.s3.public_endpoint = Some(endpoint);
-    let app = spawn_app_config(config).await;
+    let mut s3 = PrivateS3::start();
+    let app = s3.app().await;
     let (portfolio, ada) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
 
-    let _ = s3.child.kill();
-    let _ = s3.child.wait();
+    s3.stop();
     let started = std::time::Instant::now();
     let response = upload(&app, &ada, &portfolio, "TRANSCRIPT", "t.pdf", testdata::pdf(), true).await;
     let body: Value = response.json().await.unwrap();
@@ -512,4 +591,27 @@ async fn s3_down_during_an_upload_is_service_unavailable_and_leaves_no_record() 
     assert!(evidence_of(&app, &ada, &portfolio).await.is_empty(), "no record left behind");
     let readyz = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(readyz.status(), 503);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_completion_that_fails_midway_is_released_for_a_retry() {
+    let mut s3 = PrivateS3::start();
+    let app = s3.app().await;
+    let (portfolio, ada) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
+    let pdf = testdata::pdf();
+    let ticket = ticket(&app, &ada, &portfolio, "t.pdf", "application/pdf", &pdf).await;
+    assert!(put(&ticket, pdf.clone()).await.is_success());
+    let id = ticket["evidence"]["id"].as_str().unwrap();
+
+    s3.stop();
+    let body = app.graphql(Some(&ada), COMPLETE, json!({ "id": id })).await;
+    assert_eq!(first_error_code(&body), "SERVICE_UNAVAILABLE", "{body}");
+    let record = stored_record(&app, id).await.unwrap();
+    assert_eq!(record.get_str("status").unwrap(), "PENDING_UPLOAD", "not stuck in VERIFYING: {record}");
+    assert!(absent(&record, "verifyingSince") && absent(&record, "uploadedAt"), "{record}");
+
+    s3.resume();
+    let body = app.graphql(Some(&ada), COMPLETE, json!({ "id": id })).await;
+    assert_eq!(body["data"]["completeEvidenceUpload"]["status"], "UPLOADED", "{body}");
+    assert_eq!(stored_record(&app, id).await.unwrap().get_str("status").unwrap(), "UPLOADED");
 }

@@ -48,6 +48,7 @@ fn new_record(
     content_type: &str,
     declared: Option<(i64, String)>,
     ttl: Duration,
+    status: EvidenceStatus,
 ) -> EvidenceRecord {
     let id = ObjectId::new();
     let now = DateTime::now();
@@ -56,7 +57,7 @@ fn new_record(
         portfolio_id,
         owner_id: viewer.subject.clone(),
         kind,
-        status: EvidenceStatus::PendingUpload,
+        status,
         file_name: sanitize_file_name(file_name),
         content_type: content_type.to_owned(),
         byte_size: declared.as_ref().map(|(size, _)| *size),
@@ -67,6 +68,7 @@ fn new_record(
         created_at: now,
         created_by: viewer.subject.clone(),
         expires_at: Some(DateTime::from_millis(now.timestamp_millis() + ttl.as_millis() as i64)),
+        verifying_since: (status == EvidenceStatus::Verifying).then_some(now),
         uploaded_at: None,
         reject_reason: None,
         reviewed_by: None,
@@ -125,8 +127,9 @@ impl EvidenceMutation {
         }
         load_editable(ctx, viewer, portfolio_id).await?;
         let ttl = Duration::from_secs(limits.upload_url_ttl_seconds);
+        let declared = Some((byte_size.into(), sha256));
         let record =
-            new_record(viewer, portfolio_id, kind, &file_name, &content_type, Some((byte_size.into(), sha256)), ttl);
+            new_record(viewer, portfolio_id, kind, &file_name, &content_type, declared, ttl, EvidenceStatus::PendingUpload);
         set_audit_target(ctx, record.id.to_hex());
         let presigned = services
             .blob
@@ -150,23 +153,34 @@ impl EvidenceMutation {
 
     /// Copies what landed in staging to the evidence's own key, checks that
     /// copy (size, SHA-256, type; previews for images) and marks the evidence
-    /// UPLOADED, or deletes it and marks it REJECTED. Calling it again gives
-    /// the same answer.
+    /// UPLOADED, or deletes it and marks it REJECTED. One call at a time
+    /// verifies (the record is VERIFYING meanwhile); a concurrent call gets
+    /// CONFLICT, a later one the same answer as the first.
     async fn complete_evidence_upload(&self, ctx: &Context<'_>, evidence_id: ID) -> ApiResult<EvidenceObject> {
         let viewer = viewer(ctx)?;
         let services = services(ctx);
         let record = owned_record(ctx, viewer, &evidence_id).await?;
-        match record.status {
-            EvidenceStatus::Uploaded | EvidenceStatus::Verified => return Ok(EvidenceObject(record)),
-            EvidenceStatus::Rejected => {
-                return match record.reject_reason.as_deref().and_then(RejectReason::from_code) {
-                    Some(reason) => Err(reason.error()),
-                    None => Ok(EvidenceObject(record)),
-                };
+        let store = services.evidence_store()?;
+        // Compare-and-set before any read of the bytes: only the winner reads.
+        let claimed = match record.status {
+            EvidenceStatus::PendingUpload => store.claim(record.id, DateTime::now()).await?,
+            _ => None,
+        };
+        let Some(claimed) = claimed else {
+            let current = store.get(record.id).await?.ok_or_else(|| ApiError::NotFound("Evidence".into()))?;
+            return settled(current).map(EvidenceObject);
+        };
+        let result = verify_staged(services, claimed.clone()).await;
+        if result.is_err() {
+            // A verdict (REJECTED) has ended the claim already; after any other
+            // failure (S3 or MongoDB mid-way) the record goes back to
+            // PENDING_UPLOAD so that completing again retries. If even that
+            // fails, the sweeper removes the record once it has expired.
+            if let Err(error) = store.release(&claimed).await {
+                tracing::warn!(error = %error, evidence = %claimed.id, "verification claim left to expire");
             }
-            EvidenceStatus::PendingUpload => {}
         }
-        Ok(EvidenceObject(verify_staged(services, record).await?))
+        Ok(EvidenceObject(result?))
     }
 
     /// Uploads a file through the API (GraphQL multipart request; send the
@@ -185,35 +199,42 @@ impl EvidenceMutation {
         let upload = file.value(ctx).map_err(|e| ApiError::bad_input("file", format!("unreadable upload: {e}")))?;
         let limits = &services.config.evidence;
         let ttl = Duration::from_secs(limits.upload_url_ttl_seconds);
-        let record = new_record(viewer, portfolio_id, kind, &upload.filename, "application/octet-stream", None, ttl);
+        // Claimed by this request from the start: completeEvidenceUpload
+        // cannot touch it. The record goes in first: a crash after the bytes
+        // land leaves a VERIFYING record with an expiry, which the sweeper
+        // removes with its objects.
+        let record = new_record(
+            viewer,
+            portfolio_id,
+            kind,
+            &upload.filename,
+            "application/octet-stream",
+            None,
+            ttl,
+            EvidenceStatus::Verifying,
+        );
         set_audit_target(ctx, record.id.to_hex());
-        // The record first: a crash after the bytes land leaves a PENDING
-        // record with an expiry, which the sweeper removes with its object.
         services.evidence_store()?.insert(&record).await?;
         // A second handle on the spooled file, so an image's previews are
         // made from it rather than downloaded back from S3.
         let spool = upload.content.try_clone().ok();
         let file = tokio::fs::File::from_std(upload.content);
-        let stored = match services
-            .blob
-            .upload_stream(&record.object_key, file, "application/octet-stream", limits.max_upload_bytes)
-            .await
-        {
-            Ok(stored) => stored,
-            Err(error) => {
-                // Nothing half-written: no record and (best effort) no object.
-                let _ = services.blob.delete(&record.object_key).await;
-                services.evidence_store()?.delete(record.id).await?;
-                return Err(error.into());
-            }
-        };
-        let image = match (crate::media::sniff(&stored.head), spool) {
-            (Some(FileType::Jpeg | FileType::Png | FileType::Webp), Some(spool)) => read_spool(spool).await,
-            _ => None,
-        };
-        Ok(EvidenceObject(
-            verify::accept(services, record, stored, Declared { size: None, sha256: None }, image).await?,
-        ))
+        let result = async {
+            let stored = services
+                .blob
+                .upload_stream(&record.object_key, file, "application/octet-stream", limits.max_upload_bytes)
+                .await?;
+            let image = match (crate::media::sniff(&stored.head), spool) {
+                (Some(FileType::Jpeg | FileType::Png | FileType::Webp), Some(spool)) => read_spool(spool).await,
+                _ => None,
+            };
+            verify::accept(services, record.clone(), stored, Declared { size: None, sha256: None }, image).await
+        }
+        .await;
+        if result.is_err() {
+            discard(services, &record).await?;
+        }
+        Ok(EvidenceObject(result?))
     }
 
     /// Removes evidence of a portfolio that is still being edited: the
@@ -222,6 +243,9 @@ impl EvidenceMutation {
         let viewer = viewer(ctx)?;
         let services = services(ctx);
         let record = owned_record(ctx, viewer, &evidence_id).await?;
+        if record.status == EvidenceStatus::Verifying {
+            return Err(being_verified());
+        }
         let id = record.id.to_hex();
         // Unlink first, version-guarded; retry if the portfolio changed meanwhile.
         for attempt in 0.. {
@@ -236,7 +260,11 @@ impl EvidenceMutation {
                 Err(error) => return Err(error),
             }
         }
-        services.evidence_store()?.delete(record.id).await?;
+        // Conditional: a completion may have claimed it since it was read.
+        let store = services.evidence_store()?;
+        if !store.delete_unless_verifying(record.id).await? && store.get(record.id).await?.is_some() {
+            return Err(being_verified());
+        }
         // Objects after the record: if S3 fails here the sweeper removes
         // objects without a record.
         for key in record.keys() {
@@ -290,6 +318,42 @@ impl EvidenceMutation {
             .ok_or_else(|| ApiError::Conflict("The evidence changed meanwhile; reload it.".into()))?;
         Ok(EvidenceObject(updated))
     }
+}
+
+fn being_verified() -> ApiError {
+    ApiError::Conflict("The upload is being verified by another request; try again shortly.".into())
+}
+
+/// What a completion that did not get the claim answers: the settled
+/// outcome, or CONFLICT while another call is verifying.
+fn settled(record: EvidenceRecord) -> ApiResult<EvidenceRecord> {
+    match record.status {
+        EvidenceStatus::Uploaded | EvidenceStatus::Verified => Ok(record),
+        EvidenceStatus::Rejected => match record.reject_reason.as_deref().and_then(RejectReason::from_code) {
+            Some(reason) => Err(reason.error()),
+            // Rejected by a reviewer, not by verification.
+            None => Ok(record),
+        },
+        EvidenceStatus::Verifying => Err(being_verified()),
+        // Claimed and released again between our two reads.
+        EvidenceStatus::PendingUpload => Err(ApiError::Conflict("The upload changed meanwhile; try again.".into())),
+    }
+}
+
+/// Removes an API upload that failed before a verdict: the record while
+/// this request's claim holds (a REJECTED one stays, with its reason), then
+/// its objects, best effort: the sweeper removes objects without a record.
+async fn discard(services: &Services, record: &EvidenceRecord) -> ApiResult<()> {
+    if services.evidence_store()?.delete_claimed(record).await? {
+        for key in record.keys() {
+            if let Err(error) = services.blob.delete(&key).await {
+                // S3 is likely down: do not wait out a timeout per key.
+                tracing::warn!(error = %error, key, "evidence objects left for the sweeper");
+                break;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Verifies a direct upload. The bytes are copied out of staging first and
