@@ -192,10 +192,16 @@ impl EvidenceStore {
             .await?)
     }
 
-    /// PENDING_UPLOAD -> VERIFYING: the one caller that gets the record back
-    /// holds the claim and alone reads the bytes.
+    /// PENDING_UPLOAD -> VERIFYING while the upload window is open at `now`:
+    /// the one caller that gets the record back holds the claim and alone
+    /// reads the bytes. An expired record cannot be claimed, so it can never
+    /// race the sweeper, which removes only expired unclaimed ones.
     pub async fn claim(&self, id: ObjectId, now: DateTime) -> Result<Option<EvidenceRecord>, StoreError> {
-        let filter = doc! { "_id": id, "status": EvidenceStatus::PendingUpload.as_str() };
+        let filter = doc! {
+            "_id": id,
+            "status": EvidenceStatus::PendingUpload.as_str(),
+            "expiresAt": { "$gt": now },
+        };
         let update = doc! { "$set": { "status": EvidenceStatus::Verifying.as_str(), "verifyingSince": now } };
         Ok(self.collection.find_one_and_update(filter, update).return_document(ReturnDocument::After).await?)
     }

@@ -227,6 +227,28 @@ async fn only_one_completion_verifies() {
 }
 
 #[tokio::test]
+async fn completing_after_the_upload_window_closed_is_refused() {
+    let app = spawn_app().await;
+    let (portfolio, token) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
+    let pdf = testdata::pdf();
+    let ticket = ticket(&app, &token, &portfolio, "t.pdf", "application/pdf", &pdf).await;
+    assert!(put(&ticket, pdf.clone()).await.is_success(), "the bytes landed in time");
+    let id = ticket["evidence"]["id"].as_str().unwrap();
+    set_record(&app, id, mongodb::bson::doc! { "expiresAt": mongodb::bson::DateTime::now() }).await;
+
+    let body = app.graphql(Some(&token), COMPLETE, json!({ "id": id })).await;
+    assert_eq!(first_error_code(&body), "CONFLICT", "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("request a new upload"), "{body}");
+    let record = stored_record(&app, id).await.unwrap();
+    assert_eq!(record.get_str("status").unwrap(), "PENDING_UPLOAD", "{record}");
+    assert!(absent(&record, "uploadedAt") && absent(&record, "verifyingSince"), "{record}");
+    let blob = endorse::blob::BlobStore::new(&app.config.s3);
+    assert!(blob.list("evidence/").await.unwrap().is_empty(), "nothing reached the final key");
+    let listed = evidence_of(&app, &token, &portfolio).await;
+    assert!(listed[0]["downloadUrl"].is_null(), "{listed:?}");
+}
+
+#[tokio::test]
 async fn tampered_direct_uploads_never_count() {
     let app = spawn_app().await;
     let (portfolio, token) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;

@@ -335,8 +335,14 @@ fn settled(record: EvidenceRecord) -> ApiResult<EvidenceRecord> {
             None => Ok(record),
         },
         EvidenceStatus::Verifying => Err(being_verified()),
-        // Claimed and released again between our two reads.
-        EvidenceStatus::PendingUpload => Err(ApiError::Conflict("The upload changed meanwhile; try again.".into())),
+        EvidenceStatus::PendingUpload => match record.expires_at {
+            Some(at) if at <= DateTime::now() => Err(ApiError::Conflict(format!(
+                "The upload window closed at {}; request a new upload.",
+                at.try_to_rfc3339_string().unwrap_or_default()
+            ))),
+            // Claimed and released again between our two reads.
+            _ => Err(ApiError::Conflict("The upload changed meanwhile; try again.".into())),
+        },
     }
 }
 
@@ -363,9 +369,6 @@ async fn verify_staged(services: &Services, record: EvidenceRecord) -> ApiResult
     let staging = record.staging_key_name();
     match services.blob.copy(&staging, &record.object_key).await {
         Ok(()) => {}
-        Err(BlobError::NotFound) if record.expires_at.is_some_and(|at| at < DateTime::now()) => {
-            return Err(ApiError::Conflict("The upload window has closed; request a new upload.".into()));
-        }
         Err(BlobError::NotFound) => {
             return Err(ApiError::bad_input("evidenceId", "Nothing has been uploaded for this evidence yet."));
         }
