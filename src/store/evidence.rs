@@ -4,7 +4,7 @@
 //! compare-and-set on the current status, so concurrent calls cannot undo
 //! each other.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use futures::TryStreamExt;
 use mongodb::bson::{DateTime, Document, doc, oid::ObjectId};
@@ -110,6 +110,14 @@ pub struct Verified {
     pub previews: Option<(String, String)>,
 }
 
+/// A record's id and status only.
+#[derive(Deserialize)]
+struct IdStatus {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    status: EvidenceStatus,
+}
+
 #[derive(Clone)]
 pub struct EvidenceStore {
     collection: Collection<EvidenceRecord>,
@@ -164,9 +172,16 @@ impl EvidenceStore {
             .collect())
     }
 
-    /// Ids of every evidence record of a portfolio.
-    pub async fn ids_of(&self, portfolio_id: ObjectId) -> Result<HashSet<String>, StoreError> {
-        Ok(self.for_portfolio(portfolio_id).await?.into_iter().map(|r| r.id.to_hex()).collect())
+    /// The status of every evidence record of a portfolio, by id (hex).
+    pub async fn statuses_of(&self, portfolio_id: ObjectId) -> Result<HashMap<String, EvidenceStatus>, StoreError> {
+        let cursor = self
+            .collection
+            .clone_with_type::<IdStatus>()
+            .find(doc! { "portfolioId": portfolio_id })
+            .projection(doc! { "_id": 1, "status": 1 })
+            .await?;
+        let rows: Vec<IdStatus> = cursor.try_collect().await?;
+        Ok(rows.into_iter().map(|row| (row.id.to_hex(), row.status)).collect())
     }
 
     /// Applies `set` if the record is in one of `from`; returns the new record,

@@ -468,6 +468,55 @@ async fn access_review_and_verified_eligibility() {
 }
 
 #[tokio::test]
+async fn only_uploaded_or_verified_evidence_of_the_portfolio_can_be_linked() {
+    let app = spawn_app().await;
+    let (portfolio, ada) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
+    let pdf = testdata::pdf();
+    let pending = ticket(&app, &ada, &portfolio, "p.pdf", "application/pdf", &pdf).await["evidence"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = upload(&app, &ada, &portfolio, "TRANSCRIPT", "fake.pdf", testdata::html_as_pdf(), true).await;
+    assert_eq!(first_error_code(&response.json::<Value>().await.unwrap()), "UNSUPPORTED_MEDIA_TYPE");
+    let listed = evidence_of(&app, &ada, &portfolio).await;
+    let rejected = listed.iter().find(|e| e["status"] == "REJECTED").unwrap()["id"].as_str().unwrap().to_owned();
+    let response = upload(&app, &ada, &portfolio, "TRANSCRIPT", "ok.pdf", pdf.clone(), true).await;
+    let uploaded = response.json::<Value>().await.unwrap()["data"]["uploadEvidence"]["id"].as_str().unwrap().to_owned();
+    let (other_portfolio, ben) = create(&app, "ben", "INFANT", "FAMILY_ASSOCIATE").await;
+    let response = upload(&app, &ben, &other_portfolio, "TRANSCRIPT", "ben.pdf", pdf.clone(), true).await;
+    let bens = response.json::<Value>().await.unwrap()["data"]["uploadEvidence"]["id"].as_str().unwrap().to_owned();
+
+    let store = endorse::store::Store::connect(&app.config.mongodb).await.unwrap();
+    let portfolios = store.database().collection::<mongodb::bson::Document>("portfolios");
+    let portfolio_oid = mongodb::bson::oid::ObjectId::parse_str(&portfolio).unwrap();
+    let stored = || async { portfolios.find_one(mongodb::bson::doc! { "_id": portfolio_oid }).await.unwrap().unwrap() };
+    let before = stored().await;
+    let training = |id: &str| json!({ "entry": { "training": { "title": "IMH", "hours": 3.0, "completedOn": "2024-05-01", "evidenceIds": [id] } } });
+    for bad in [&pending, &rejected, &bens, &"not-an-id".to_owned()] {
+        // The bad link second, after a valid entry: all or nothing.
+        let body = change(&app, &ada, &portfolio, 1, json!({ "upsert": [training(&uploaded), training(bad)] })).await;
+        assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{bad}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], "changes.upsert[1].entry.training.evidenceIds", "{body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains(bad.as_str()), "{body}");
+        let body = change(&app, &ada, &portfolio, 1, json!({ "agreement": { "signedOn": "2024-05-01", "evidenceIds": [bad] } })).await;
+        assert_eq!(body["errors"][0]["extensions"]["field"], "changes.agreement.evidenceIds", "{body}");
+    }
+    assert_eq!(stored().await, before, "nothing was written");
+
+    let body = change(&app, &ada, &portfolio, 1, json!({ "upsert": [training(&uploaded)] })).await;
+    assert!(body["errors"].is_null(), "{body}");
+    // A link made while the evidence counted stays when the entry is edited
+    // after a reviewer rejected it (the engine ignores it anyway).
+    set_record(&app, &uploaded, mongodb::bson::doc! { "status": "REJECTED" }).await;
+    let entry = body["data"]["changePortfolio"]["training"][0]["id"].clone();
+    let mut edit = training(&uploaded);
+    edit["id"] = entry;
+    let body = change(&app, &ada, &portfolio, 2, json!({ "upsert": [edit] })).await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(stored().await.get_i32("version").unwrap(), 3);
+}
+
+#[tokio::test]
 async fn deleting_evidence_unlinks_it_and_removes_the_files() {
     let app = spawn_app().await;
     let (portfolio, ada) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
