@@ -4,7 +4,7 @@
 //! compare-and-set on the current status, so concurrent calls cannot undo
 //! each other.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use futures::TryStreamExt;
 use mongodb::bson::{DateTime, Document, doc, oid::ObjectId};
@@ -108,6 +108,34 @@ pub struct Verified {
     pub sha256: String,
     /// (preview, thumbnail) keys, for images.
     pub previews: Option<(String, String)>,
+}
+
+/// Which records nobody will complete, judged at one instant: the upload
+/// window closed before `now`, and the record is PENDING_UPLOAD, or
+/// VERIFYING with a claim older than `claimed_before` (its verifier died:
+/// a live one releases or settles its claim within a request's time).
+#[derive(Debug, Clone, Copy)]
+pub struct Abandoned {
+    pub now: DateTime,
+    pub claimed_before: DateTime,
+}
+
+impl Abandoned {
+    /// Now, with claims older than `grace` counting as stale.
+    pub fn at(now: DateTime, grace: std::time::Duration) -> Self {
+        let grace = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+        Abandoned { now, claimed_before: DateTime::from_millis(now.timestamp_millis().saturating_sub(grace)) }
+    }
+
+    fn filter(&self) -> Document {
+        doc! {
+            "expiresAt": { "$lt": self.now },
+            "$or": [
+                { "status": EvidenceStatus::PendingUpload.as_str() },
+                { "status": EvidenceStatus::Verifying.as_str(), "verifyingSince": { "$lt": self.claimed_before } },
+            ],
+        }
+    }
 }
 
 /// A record's id and status only.
@@ -282,11 +310,6 @@ impl EvidenceStore {
         Ok(self.collection.delete_one(Self::claim_filter(claimed)).await?.deleted_count == 1)
     }
 
-    pub async fn delete(&self, id: ObjectId) -> Result<(), StoreError> {
-        self.collection.delete_one(doc! { "_id": id }).await?;
-        Ok(())
-    }
-
     /// Deletes the record unless a verification holds it; false if it is
     /// VERIFYING (or already gone).
     pub async fn delete_unless_verifying(&self, id: ObjectId) -> Result<bool, StoreError> {
@@ -294,20 +317,33 @@ impl EvidenceStore {
         Ok(self.collection.delete_one(filter).await?.deleted_count == 1)
     }
 
-    /// PENDING_UPLOAD records whose upload window closed before `now`.
-    pub async fn expired_pending(&self, now: DateTime) -> Result<Vec<EvidenceRecord>, StoreError> {
-        let filter = doc! { "status": EvidenceStatus::PendingUpload.as_str(), "expiresAt": { "$lt": now } };
-        Ok(self.collection.find(filter).await?.try_collect().await?)
+    /// Up to `limit` abandoned records, those whose window closed first first.
+    pub async fn abandoned(&self, when: &Abandoned, limit: i64) -> Result<Vec<EvidenceRecord>, StoreError> {
+        let cursor = self.collection.find(when.filter()).sort(doc! { "expiresAt": 1 }).limit(limit).await?;
+        Ok(cursor.try_collect().await?)
     }
 
-    /// Which of `ids` have a record.
-    pub async fn existing(&self, ids: &[ObjectId]) -> Result<HashSet<ObjectId>, StoreError> {
+    /// Deletes the record only if it is still abandoned: one that a
+    /// completion claimed or settled since it was listed stays.
+    pub async fn delete_if_abandoned(&self, id: ObjectId, when: &Abandoned) -> Result<bool, StoreError> {
+        let mut filter = when.filter();
+        filter.insert("_id", id);
+        Ok(self.collection.delete_one(filter).await?.deleted_count == 1)
+    }
+
+    /// The status of those of `ids` that have a record. One `$in` query:
+    /// callers pass a bounded batch (a page of an S3 listing).
+    pub async fn statuses(&self, ids: &[ObjectId]) -> Result<HashMap<ObjectId, EvidenceStatus>, StoreError> {
         if ids.is_empty() {
-            return Ok(HashSet::new());
+            return Ok(HashMap::new());
         }
-        let raw = self.collection.clone_with_type::<Document>();
-        let cursor = raw.find(doc! { "_id": { "$in": ids } }).projection(doc! { "_id": 1 }).await?;
-        let docs: Vec<Document> = cursor.try_collect().await?;
-        Ok(docs.iter().filter_map(|d| d.get_object_id("_id").ok()).collect())
+        let cursor = self
+            .collection
+            .clone_with_type::<IdStatus>()
+            .find(doc! { "_id": { "$in": ids } })
+            .projection(doc! { "_id": 1, "status": 1 })
+            .await?;
+        let rows: Vec<IdStatus> = cursor.try_collect().await?;
+        Ok(rows.into_iter().map(|row| (row.id, row.status)).collect())
     }
 }

@@ -498,7 +498,14 @@ async fn only_uploaded_or_verified_evidence_of_the_portfolio_can_be_linked() {
         assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{bad}: {body}");
         assert_eq!(body["errors"][0]["extensions"]["field"], "changes.upsert[1].entry.training.evidenceIds", "{body}");
         assert!(body["errors"][0]["message"].as_str().unwrap().contains(bad.as_str()), "{body}");
-        let body = change(&app, &ada, &portfolio, 1, json!({ "agreement": { "signedOn": "2024-05-01", "evidenceIds": [bad] } })).await;
+        let body = change(
+            &app,
+            &ada,
+            &portfolio,
+            1,
+            json!({ "agreement": { "signedOn": "2024-05-01", "evidenceIds": [bad] } }),
+        )
+        .await;
         assert_eq!(body["errors"][0]["extensions"]["field"], "changes.agreement.evidenceIds", "{body}");
     }
     assert_eq!(stored().await, before, "nothing was written");
@@ -576,6 +583,175 @@ async fn the_sweeper_removes_expired_uploads_and_orphans() {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0]["id"], fresh["evidence"]["id"]);
     assert!(services.blob.list("evidence/").await.unwrap().is_empty());
+}
+
+fn oid(id: &str) -> mongodb::bson::oid::ObjectId {
+    mongodb::bson::oid::ObjectId::parse_str(id).unwrap()
+}
+
+/// Keys under `prefix`, sorted.
+async fn keys(blob: &endorse::blob::BlobStore, prefix: &str) -> Vec<String> {
+    let mut keys: Vec<String> = blob.list(prefix).await.unwrap().into_iter().map(|o| o.key).collect();
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn the_sweeper_never_removes_a_record_completed_after_it_was_listed() {
+    use endorse::store::evidence::Abandoned;
+    let app = spawn_app().await;
+    let (portfolio, ada) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
+    let pdf = testdata::pdf();
+    let services = endorse::startup::connect(&app.config).await.unwrap();
+    let evidence = services.evidence_store().unwrap();
+    // A sweeper whose clock runs a day ahead: to it every window has closed.
+    let ahead = mongodb::bson::DateTime::from_millis(mongodb::bson::DateTime::now().timestamp_millis() + 86_400_000);
+    let when = Abandoned::at(ahead, Duration::ZERO);
+
+    let done = ticket(&app, &ada, &portfolio, "done.pdf", "application/pdf", &pdf).await;
+    assert!(put(&done, pdf.clone()).await.is_success());
+    let done_id = done["evidence"]["id"].as_str().unwrap();
+    let listed = evidence.get(oid(done_id)).await.unwrap().unwrap();
+    assert_eq!(listed.status, endorse::domain::model::EvidenceStatus::PendingUpload);
+    // Completed between the sweeper's listing and its delete.
+    let body = app.graphql(Some(&ada), COMPLETE, json!({ "id": done_id })).await;
+    assert_eq!(body["data"]["completeEvidenceUpload"]["status"], "UPLOADED", "{body}");
+    assert!(!endorse::sweeper::remove_if_abandoned(&services, &listed, &when).await.unwrap());
+    let record = stored_record(&app, done_id).await.expect("the record stays");
+    assert_eq!(record.get_str("status").unwrap(), "UPLOADED");
+    let stored = services.blob.read_all(record.get_str("objectKey").unwrap()).await.expect("the bytes stay");
+    assert_eq!(sha256_hex(&stored), sha256_hex(&pdf));
+
+    // One that really is abandoned goes, with its staged bytes.
+    let late = ticket(&app, &ada, &portfolio, "late.pdf", "application/pdf", &pdf).await;
+    assert!(put(&late, pdf.clone()).await.is_success());
+    let late_id = late["evidence"]["id"].as_str().unwrap();
+    let listed = evidence.get(oid(late_id)).await.unwrap().unwrap();
+    assert!(endorse::sweeper::remove_if_abandoned(&services, &listed, &when).await.unwrap());
+    assert!(stored_record(&app, late_id).await.is_none());
+    assert!(keys(&services.blob, "staging/").await.is_empty());
+}
+
+#[tokio::test]
+async fn the_sweeper_pages_through_the_bucket_and_keeps_what_records_need() {
+    let app = spawn_app().await;
+    let (portfolio, ada) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
+    let pdf = testdata::pdf();
+    let services = endorse::startup::connect(&app.config).await.unwrap();
+    let blob = &services.blob;
+    for n in 0..3 {
+        let response = upload(&app, &ada, &portfolio, "TRANSCRIPT", &format!("{n}.pdf"), pdf.clone(), true).await;
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["data"]["uploadEvidence"]["status"], "UPLOADED", "{body}");
+    }
+    // Completed, then the used URL PUT again: a staging leftover.
+    let done = ticket(&app, &ada, &portfolio, "done.pdf", "application/pdf", &pdf).await;
+    assert!(put(&done, pdf.clone()).await.is_success());
+    let body = app.graphql(Some(&ada), COMPLETE, json!({ "id": done["evidence"]["id"] })).await;
+    assert_eq!(body["data"]["completeEvidenceUpload"]["status"], "UPLOADED", "{body}");
+    assert!(put(&done, pdf.clone()).await.is_success());
+    let leftover = format!("staging/{portfolio}/{}/original", done["evidence"]["id"].as_str().unwrap());
+    // Uploaded, not completed yet, window open: its staged bytes are needed.
+    let waiting = ticket(&app, &ada, &portfolio, "waiting.pdf", "application/pdf", &pdf).await;
+    assert!(put(&waiting, pdf.clone()).await.is_success());
+    let needed: Vec<String> = keys(blob, "").await.into_iter().filter(|k| *k != leftover).collect();
+    assert_eq!(needed.len(), 5, "4 originals and a staged upload: {needed:?}");
+    // Expired and never completed.
+    let late = ticket(&app, &ada, &portfolio, "late.pdf", "application/pdf", &pdf).await;
+    assert!(put(&late, pdf.clone()).await.is_success());
+    let expired = mongodb::bson::doc! { "expiresAt": mongodb::bson::DateTime::from_millis(0) };
+    set_record(&app, late["evidence"]["id"].as_str().unwrap(), expired).await;
+    // Objects without a record, and one whose key names none.
+    let mut orphans = vec![format!("evidence/{portfolio}/nothing-here")];
+    for _ in 0..3 {
+        orphans.push(format!("evidence/{portfolio}/{}/original", mongodb::bson::oid::ObjectId::new().to_hex()));
+    }
+    for key in &orphans {
+        blob.put_bytes(key, pdf.clone(), "application/pdf").await.unwrap();
+    }
+
+    // Within the grace period only the expired record goes (with its objects).
+    let report = endorse::sweeper::sweep_paged(&services, Duration::from_secs(3600), 2).await.unwrap();
+    assert_eq!((report.expired_records, report.orphan_objects, report.staging_objects), (1, 0, 0), "{report}");
+    let mut young: Vec<String> = needed.iter().chain(&orphans).chain([&leftover]).cloned().collect();
+    young.sort();
+    assert_eq!(keys(blob, "").await, young);
+
+    // Past it, in pages of two: the orphans and the leftover go, nothing needed does.
+    let report = endorse::sweeper::sweep_paged(&services, Duration::ZERO, 2).await.unwrap();
+    assert_eq!((report.expired_records, report.orphan_objects, report.staging_objects), (0, 4, 1), "{report}");
+    assert_eq!(keys(blob, "").await, needed);
+    assert_eq!(evidence_of(&app, &ada, &portfolio).await.len(), 5, "3 API uploads, the completed and the waiting one");
+}
+
+#[tokio::test]
+async fn the_sweeper_removes_verifications_that_died_only_when_stale_and_expired() {
+    let app = spawn_app().await;
+    let (portfolio, ada) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
+    let pdf = testdata::pdf();
+    let mut ids = Vec::new();
+    for name in ["dead.pdf", "slow.pdf", "open.pdf"] {
+        let ticket = ticket(&app, &ada, &portfolio, name, "application/pdf", &pdf).await;
+        assert!(put(&ticket, pdf.clone()).await.is_success());
+        ids.push(ticket["evidence"]["id"].as_str().unwrap().to_owned());
+    }
+    let long_ago = mongodb::bson::DateTime::from_millis(0);
+    let now = mongodb::bson::DateTime::now();
+    let later = mongodb::bson::DateTime::from_millis(now.timestamp_millis() + 600_000);
+    use mongodb::bson::doc;
+    // Claimed long ago, window closed: its verifier died.
+    set_record(&app, &ids[0], doc! { "status": "VERIFYING", "verifyingSince": long_ago, "expiresAt": long_ago }).await;
+    // Window closed, but claimed just now: a slow verifier still at work.
+    set_record(&app, &ids[1], doc! { "status": "VERIFYING", "verifyingSince": now, "expiresAt": long_ago }).await;
+    // Claimed long ago, but its window is still open.
+    set_record(&app, &ids[2], doc! { "status": "VERIFYING", "verifyingSince": long_ago, "expiresAt": later }).await;
+
+    let services = endorse::startup::connect(&app.config).await.unwrap();
+    let report = endorse::sweeper::sweep(&services, Duration::from_secs(3600)).await.unwrap();
+    assert_eq!(report.expired_records, 1, "{report}");
+    assert!(stored_record(&app, &ids[0]).await.is_none());
+    for id in &ids[1..] {
+        assert_eq!(stored_record(&app, id).await.unwrap().get_str("status").unwrap(), "VERIFYING");
+    }
+    let staged = keys(&services.blob, "staging/").await;
+    assert_eq!(staged.len(), 2, "{staged:?}");
+    assert!(staged.iter().all(|k| !k.contains(&ids[0])), "{staged:?}");
+}
+
+#[tokio::test]
+async fn stale_multipart_uploads_can_be_aborted_where_the_server_lists_them() {
+    use aws_sdk_s3::primitives::ByteStream;
+    let app = spawn_app().await;
+    let services = endorse::startup::connect(&app.config).await.unwrap();
+    let blob = &services.blob;
+    let key =
+        format!("evidence/{}/{}/original", mongodb::bson::oid::ObjectId::new(), mongodb::bson::oid::ObjectId::new());
+    // What a crash in the middle of an API upload leaves.
+    let started = blob.client().create_multipart_upload().bucket(blob.bucket()).key(&key).send().await.unwrap();
+    let upload_id = started.upload_id().unwrap().to_owned();
+    let part = |number: i32| {
+        blob.client()
+            .upload_part()
+            .bucket(blob.bucket())
+            .key(&key)
+            .upload_id(&upload_id)
+            .part_number(number)
+            .body(ByteStream::from(vec![7u8; 1024]))
+            .send()
+    };
+    part(1).await.unwrap();
+
+    // s3s-fs does not implement ListMultipartUploads: the sweep says so and
+    // does the rest of its work.
+    assert!(matches!(blob.list_open_uploads("evidence/", None).await, Err(endorse::blob::BlobError::Unsupported(_))));
+    let report = endorse::sweeper::sweep(&services, Duration::ZERO).await.unwrap();
+    assert_eq!(report.aborted_uploads, None, "{report}");
+    part(2).await.expect("the upload is still open");
+
+    // What the sweeper does with a stale one it lists: abort it.
+    blob.abort_upload(&key, &upload_id).await.unwrap();
+    assert!(part(3).await.is_err(), "the upload is gone");
+    assert!(keys(blob, "").await.is_empty(), "nothing was completed");
 }
 
 /// A private S3-protocol server this test may stop and start again (same

@@ -48,7 +48,6 @@ fn new_record(
     content_type: &str,
     declared: Option<(i64, String)>,
     ttl: Duration,
-    status: EvidenceStatus,
 ) -> EvidenceRecord {
     let id = ObjectId::new();
     let now = DateTime::now();
@@ -57,7 +56,7 @@ fn new_record(
         portfolio_id,
         owner_id: viewer.subject.clone(),
         kind,
-        status,
+        status: EvidenceStatus::PendingUpload,
         file_name: sanitize_file_name(file_name),
         content_type: content_type.to_owned(),
         byte_size: declared.as_ref().map(|(size, _)| *size),
@@ -68,7 +67,7 @@ fn new_record(
         created_at: now,
         created_by: viewer.subject.clone(),
         expires_at: Some(DateTime::from_millis(now.timestamp_millis() + ttl.as_millis() as i64)),
-        verifying_since: (status == EvidenceStatus::Verifying).then_some(now),
+        verifying_since: None,
         uploaded_at: None,
         reject_reason: None,
         reviewed_by: None,
@@ -128,8 +127,7 @@ impl EvidenceMutation {
         load_editable(ctx, viewer, portfolio_id).await?;
         let ttl = Duration::from_secs(limits.upload_url_ttl_seconds);
         let declared = Some((byte_size.into(), sha256));
-        let record =
-            new_record(viewer, portfolio_id, kind, &file_name, &content_type, declared, ttl, EvidenceStatus::PendingUpload);
+        let record = new_record(viewer, portfolio_id, kind, &file_name, &content_type, declared, ttl);
         set_audit_target(ctx, record.id.to_hex());
         let presigned = services
             .blob
@@ -203,16 +201,10 @@ impl EvidenceMutation {
         // cannot touch it. The record goes in first: a crash after the bytes
         // land leaves a VERIFYING record with an expiry, which the sweeper
         // removes with its objects.
-        let record = new_record(
-            viewer,
-            portfolio_id,
-            kind,
-            &upload.filename,
-            "application/octet-stream",
-            None,
-            ttl,
-            EvidenceStatus::Verifying,
-        );
+        let mut record =
+            new_record(viewer, portfolio_id, kind, &upload.filename, "application/octet-stream", None, ttl);
+        record.status = EvidenceStatus::Verifying;
+        record.verifying_since = Some(record.created_at);
         set_audit_target(ctx, record.id.to_hex());
         services.evidence_store()?.insert(&record).await?;
         // A second handle on the spooled file, so an image's previews are
