@@ -64,14 +64,6 @@ impl Services {
         Ok(&self.portfolios)
     }
 
-    /// Ids of a portfolio's evidence records.
-    pub async fn evidence_ids_of(
-        &self,
-        portfolio_id: mongodb::bson::oid::ObjectId,
-    ) -> ApiResult<std::collections::HashSet<String>> {
-        Ok(self.evidence_store()?.ids_of(portfolio_id).await?)
-    }
-
     /// The evidence collection, or SERVICE_UNAVAILABLE while MongoDB is down.
     pub fn evidence_store(&self) -> ApiResult<&EvidenceStore> {
         self.store()?;

@@ -13,6 +13,10 @@ pub enum BlobError {
     /// A streamed upload grew past the allowed size.
     #[error("the upload exceeds {limit} bytes")]
     TooLarge { limit: u64 },
+    /// The S3 server does not implement the operation (self-hosted servers
+    /// implement subsets of the API).
+    #[error("object storage does not support this: {0}")]
+    Unsupported(String),
     /// The server answered with an error.
     #[error("object storage error: {0}")]
     Service(String),
@@ -27,8 +31,11 @@ impl BlobError {
             SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => BlobError::Unavailable(format!("{error:?}")),
             SdkError::ServiceError(service) => {
                 let code = service.err().code().unwrap_or("");
-                if matches!(code, "NoSuchKey" | "NoSuchBucket" | "NotFound") || service.raw().status().as_u16() == 404 {
+                let status = service.raw().status().as_u16();
+                if matches!(code, "NoSuchKey" | "NoSuchBucket" | "NoSuchUpload" | "NotFound") || status == 404 {
                     BlobError::NotFound
+                } else if code == "NotImplemented" || status == 501 {
+                    BlobError::Unsupported(code.to_owned())
                 } else {
                     BlobError::Service(format!("{code}: {}", service.err().message().unwrap_or("")))
                 }

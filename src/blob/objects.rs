@@ -1,5 +1,6 @@
 //! Object operations Endorse needs: presigned PUT/GET, streaming uploads with
-//! a running SHA-256, verification reads, deletion and listing (sweeper).
+//! a running SHA-256, verification reads, server-side copies, deletion, and
+//! paged listings of objects and open multipart uploads (sweeper).
 
 use std::time::Duration;
 
@@ -38,6 +39,21 @@ pub struct Stored {
 pub struct ListedObject {
     pub key: String,
     pub last_modified: Option<std::time::SystemTime>,
+}
+
+/// One page of a listing, and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct Page<T, M> {
+    pub items: Vec<T>,
+    pub next: Option<M>,
+}
+
+/// A multipart upload that was started and neither completed nor aborted.
+#[derive(Debug, Clone)]
+pub struct OpenUpload {
+    pub key: String,
+    pub upload_id: String,
+    pub initiated: Option<std::time::SystemTime>,
 }
 
 /// SHA-256 of the bytes that flow through, plus the first bytes.
@@ -215,11 +231,25 @@ impl BlobStore {
         }
         .await;
         if let Err(error) = result {
-            let _ =
-                self.client.abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(&upload_id).send().await;
+            // Best effort: the sweeper aborts what is left.
+            let _ = self.abort_upload(key, &upload_id).await;
             return Err(error);
         }
         Ok(print.finish())
+    }
+
+    /// Copies `from` to `to` inside the bucket, without the bytes passing
+    /// through this server.
+    pub async fn copy(&self, from: &str, to: &str) -> Result<(), BlobError> {
+        self.client
+            .copy_object()
+            .bucket(&self.bucket)
+            .copy_source(format!("{}/{from}", self.bucket))
+            .key(to)
+            .send()
+            .await
+            .map_err(BlobError::from_sdk)?;
+        Ok(())
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), BlobError> {
@@ -232,32 +262,96 @@ impl BlobStore {
         }
     }
 
-    /// Every object under `prefix` (paginated).
+    /// Every object under `prefix` (all pages; small listings only).
     pub async fn list(&self, prefix: &str) -> Result<Vec<ListedObject>, BlobError> {
         let mut objects = Vec::new();
-        let mut token: Option<String> = None;
+        let mut token = None;
         loop {
-            let page = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(prefix)
-                .set_continuation_token(token.take())
-                .send()
-                .await
-                .map_err(BlobError::from_sdk)?;
-            for object in page.contents() {
-                if let Some(key) = object.key() {
-                    let last_modified = object.last_modified().and_then(|t| std::time::SystemTime::try_from(*t).ok());
-                    objects.push(ListedObject { key: key.to_owned(), last_modified });
-                }
-            }
-            match page.next_continuation_token() {
-                Some(next) if page.is_truncated().unwrap_or(false) => token = Some(next.to_owned()),
-                _ => break,
+            let page = self.list_page(prefix, token, 1000).await?;
+            objects.extend(page.items);
+            match page.next {
+                Some(next) => token = Some(next),
+                None => return Ok(objects),
             }
         }
-        Ok(objects)
+    }
+
+    /// At most `max_keys` objects under `prefix`, from `token` on.
+    pub async fn list_page(
+        &self,
+        prefix: &str,
+        token: Option<String>,
+        max_keys: i32,
+    ) -> Result<Page<ListedObject, String>, BlobError> {
+        let page = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .max_keys(max_keys)
+            .set_continuation_token(token)
+            .send()
+            .await
+            .map_err(BlobError::from_sdk)?;
+        let items = page
+            .contents()
+            .iter()
+            .filter_map(|object| {
+                let last_modified = object.last_modified().and_then(|t| std::time::SystemTime::try_from(*t).ok());
+                Some(ListedObject { key: object.key()?.to_owned(), last_modified })
+            })
+            .collect();
+        let next = match page.next_continuation_token() {
+            Some(next) if page.is_truncated().unwrap_or(false) => Some(next.to_owned()),
+            _ => None,
+        };
+        Ok(Page { items, next })
+    }
+
+    /// One page of the multipart uploads open under `prefix`, from the
+    /// (key, upload id) marker on. [`BlobError::Unsupported`] where the
+    /// server cannot list them.
+    pub async fn list_open_uploads(
+        &self,
+        prefix: &str,
+        marker: Option<(String, String)>,
+    ) -> Result<Page<OpenUpload, (String, String)>, BlobError> {
+        let (key_marker, upload_id_marker) = marker.unzip();
+        let page = self
+            .client
+            .list_multipart_uploads()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .set_key_marker(key_marker)
+            .set_upload_id_marker(upload_id_marker)
+            .send()
+            .await
+            .map_err(BlobError::from_sdk)?;
+        let items = page
+            .uploads()
+            .iter()
+            .filter_map(|upload| {
+                Some(OpenUpload {
+                    key: upload.key()?.to_owned(),
+                    upload_id: upload.upload_id()?.to_owned(),
+                    initiated: upload.initiated().and_then(|t| std::time::SystemTime::try_from(*t).ok()),
+                })
+            })
+            .collect();
+        let next = match (page.next_key_marker(), page.next_upload_id_marker()) {
+            (Some(key), Some(id)) if page.is_truncated().unwrap_or(false) => Some((key.to_owned(), id.to_owned())),
+            _ => None,
+        };
+        Ok(Page { items, next })
+    }
+
+    /// Aborts a multipart upload, freeing its parts (gone already is fine).
+    pub async fn abort_upload(&self, key: &str, upload_id: &str) -> Result<(), BlobError> {
+        let sent = self.client.abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(upload_id).send().await;
+        match sent.map_err(BlobError::from_sdk) {
+            Ok(_) | Err(BlobError::NotFound) => Ok(()),
+            Err(other) => Err(other),
+        }
     }
 }
 

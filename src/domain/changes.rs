@@ -33,6 +33,18 @@ impl Entry {
         }
     }
 
+    /// The evidence this entry links (some sections link none).
+    pub fn evidence_ids(&self) -> &[String] {
+        match self {
+            Entry::Education(e) => &e.evidence_ids,
+            Entry::Training(e) => &e.evidence_ids,
+            Entry::Work(e) => &e.evidence_ids,
+            Entry::ReflectiveSupervision(e) => &e.evidence_ids,
+            Entry::Exam(e) => &e.evidence_ids,
+            Entry::Leadership(_) | Entry::Reference(_) | Entry::PriorEndorsement(_) => &[],
+        }
+    }
+
     /// The section's name as in the API ("reflectiveSupervision").
     pub fn section(&self) -> &'static str {
         match self {

@@ -126,8 +126,13 @@ vocabulary!(
 );
 vocabulary!(
     EvidenceStatus, "evidence status" {
-        PendingUpload = "PENDING_UPLOAD", Uploaded = "UPLOADED",
-        Verified = "VERIFIED", Rejected = "REJECTED",
+        /// Waiting for the file (and, for direct uploads, for completion).
+        PendingUpload = "PENDING_UPLOAD",
+        /// One request is checking the stored bytes; others get CONFLICT.
+        Verifying = "VERIFYING",
+        Uploaded = "UPLOADED",
+        Verified = "VERIFIED",
+        Rejected = "REJECTED",
     }
 );
 vocabulary!(

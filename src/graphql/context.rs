@@ -100,6 +100,31 @@ pub fn change_record(ctx: &Context<'_>, target: impl Into<String>, outcome: Opti
     record
 }
 
+/// The audit of one mutation's change, for code below the resolver that
+/// decides the outcome (evidence verification): it builds the record with
+/// the outcome and says when the change and record were stored.
+pub struct ChangeAudit<'a> {
+    record: AuditRecord,
+    stored: &'a AtomicBool,
+}
+
+impl ChangeAudit<'_> {
+    /// The record to store with the change: `result` is "ok" or the error
+    /// code the caller will get (a rejection is a change, and an error).
+    pub fn record(&self, outcome: impl Into<String>, result: &str) -> AuditRecord {
+        AuditRecord { outcome: Some(outcome.into()), result: result.to_owned(), ..self.record.clone() }
+    }
+
+    /// The change and its record were committed.
+    pub fn stored(&self) {
+        self.stored.store(true, Ordering::SeqCst);
+    }
+}
+
+pub fn change_audit<'a>(ctx: &Context<'a>, target: impl Into<String>) -> ChangeAudit<'a> {
+    ChangeAudit { record: change_record(ctx, target, None), stored: &request_info(ctx).change_audited }
+}
+
 /// The running mutation's change and its audit record are stored: the
 /// audit extension adds no record of its own.
 pub fn change_stored(ctx: &Context<'_>) {

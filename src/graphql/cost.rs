@@ -359,8 +359,8 @@ fn weight_of(name: &str, limits: &CostLimits, page: impl Fn(u64, u64) -> u64) ->
         | "references"
         | "exams"
         | "priorEndorsements"
-        | "licenses"
-        | "evidence" => list(limits.max_section_entries),
+        | "licenses" => list(limits.max_section_entries),
+        "evidence" => list(page(100, limits.max_page_size)),
         // The requirement engine, once per category it evaluates.
         "eligibility" => Weight { own: ENGINE_COST, multiplier: 1 },
         "recommendations" => Weight { own: ENGINE_COST * CATEGORIES_PER_TRACK, multiplier: CATEGORIES_PER_TRACK },

@@ -118,6 +118,10 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(error = %cause, "MongoDB unavailable");
                 ApiError::ServiceUnavailable("The database")
             }
+            StoreError::Unconfirmed => {
+                tracing::warn!("MongoDB did not confirm a commit");
+                ApiError::ServiceUnavailable("The database")
+            }
             other => ApiError::internal(other),
         }
     }

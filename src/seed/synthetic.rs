@@ -313,6 +313,7 @@ fn evidence_for(
             created_at: at,
             created_by: owner.to_owned(),
             expires_at: None,
+            verifying_since: None,
             uploaded_at: Some(at),
             reject_reason: None,
             reviewed_by: (status != EvidenceStatus::Uploaded).then(|| "synthetic-reviewer".to_owned()),

@@ -50,6 +50,10 @@ impl Identified {
     pub fn new(record: AuditRecord) -> Self {
         Identified { id: ObjectId::new(), record }
     }
+
+    pub fn id(&self) -> ObjectId {
+        self.id
+    }
 }
 
 #[derive(Clone)]

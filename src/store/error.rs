@@ -21,6 +21,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("MongoDB error: {0}")]
     Other(#[source] MongoError),
+    /// A transaction's commit was acknowledged again and again without
+    /// taking effect (a server restarting under it): retry later.
+    #[error("MongoDB acknowledged commits that did not take effect")]
+    Unconfirmed,
 }
 
 impl From<MongoError> for StoreError {

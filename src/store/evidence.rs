@@ -4,7 +4,7 @@
 //! compare-and-set on the current status, so concurrent calls cannot undo
 //! each other.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use futures::TryStreamExt;
 use mongodb::bson::{DateTime, Document, doc, oid::ObjectId};
@@ -12,7 +12,8 @@ use mongodb::options::{IndexOptions, ReturnDocument};
 use mongodb::{Collection, IndexModel};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError};
+use super::audit::AuditRecord;
+use super::{Store, StoreError, in_transaction};
 use crate::domain::model::{EvidenceKind, EvidenceRef, EvidenceStatus};
 
 pub const COLLECTION: &str = "evidence";
@@ -45,6 +46,10 @@ pub struct EvidenceRecord {
     /// When a PENDING_UPLOAD record (and its object) may be swept.
     #[serde(default)]
     pub expires_at: Option<DateTime>,
+    /// When the current verification claimed the record (VERIFYING only);
+    /// also the claim's token: only its holder may settle or release it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verifying_since: Option<DateTime>,
     #[serde(default)]
     pub uploaded_at: Option<DateTime>,
     /// Why the upload was refused (SIZE_MISMATCH, HASH_MISMATCH, ...).
@@ -64,6 +69,13 @@ pub fn original_key(portfolio_id: ObjectId, evidence_id: ObjectId) -> String {
     format!("evidence/{}/{}/original", portfolio_id.to_hex(), evidence_id.to_hex())
 }
 
+/// Where a presigned PUT writes: "staging/<portfolio>/<evidence>/original".
+/// Completion copies it to [`original_key`], which no URL can write, so a
+/// URL that is still valid cannot replace bytes that were verified.
+pub fn staging_key(portfolio_id: ObjectId, evidence_id: ObjectId) -> String {
+    format!("staging/{}/{}/original", portfolio_id.to_hex(), evidence_id.to_hex())
+}
+
 impl EvidenceRecord {
     fn key_prefix(&self) -> &str {
         self.object_key.trim_end_matches("original")
@@ -77,21 +89,110 @@ impl EvidenceRecord {
         format!("{}thumbnail.jpg", self.key_prefix())
     }
 
+    pub fn staging_key_name(&self) -> String {
+        staging_key(self.portfolio_id, self.id)
+    }
+
     /// Every S3 key this record may own, whether or not it was written yet
     /// (deleting a missing object is harmless).
-    pub fn keys(&self) -> [String; 3] {
-        [self.object_key.clone(), self.preview_key_name(), self.thumbnail_key_name()]
+    pub fn keys(&self) -> [String; 4] {
+        [self.object_key.clone(), self.preview_key_name(), self.thumbnail_key_name(), self.staging_key_name()]
     }
 }
 
+/// What verification established about stored bytes.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The sniffed type.
+    pub content_type: String,
+    pub byte_size: i64,
+    pub sha256: String,
+    /// (preview, thumbnail) keys, for images.
+    pub previews: Option<(String, String)>,
+}
+
+/// Which records nobody will complete, judged at one instant: the upload
+/// window closed before `now`, and the record is PENDING_UPLOAD, or
+/// VERIFYING with a claim older than `claimed_before` (its verifier died:
+/// a live one releases or settles its claim within a request's time).
+#[derive(Debug, Clone, Copy)]
+pub struct Abandoned {
+    pub now: DateTime,
+    pub claimed_before: DateTime,
+}
+
+impl Abandoned {
+    /// Now, with claims older than `grace` counting as stale.
+    pub fn at(now: DateTime, grace: std::time::Duration) -> Self {
+        let grace = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+        Abandoned { now, claimed_before: DateTime::from_millis(now.timestamp_millis().saturating_sub(grace)) }
+    }
+
+    fn filter(&self) -> Document {
+        doc! {
+            "expiresAt": { "$lt": self.now },
+            "$or": [
+                { "status": EvidenceStatus::PendingUpload.as_str() },
+                { "status": EvidenceStatus::Verifying.as_str(), "verifyingSince": { "$lt": self.claimed_before } },
+            ],
+        }
+    }
+}
+
+/// A record's id and status only.
+#[derive(Deserialize)]
+struct IdStatus {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    status: EvidenceStatus,
+}
+
+/// Every method that changes a record on a caller's behalf takes the
+/// change's audit record and writes both in one transaction.
 #[derive(Clone)]
 pub struct EvidenceStore {
+    store: Store,
     collection: Collection<EvidenceRecord>,
+    audit: Collection<super::audit::Identified>,
 }
 
 impl EvidenceStore {
     pub fn new(store: &Store) -> Self {
-        EvidenceStore { collection: store.database().collection(COLLECTION) }
+        EvidenceStore {
+            store: store.clone(),
+            collection: store.database().collection(COLLECTION),
+            audit: store.database().collection(super::audit::COLLECTION),
+        }
+    }
+
+    /// A new record and the audit record of the request that made it.
+    pub async fn insert_audited(&self, record: &EvidenceRecord, audit: &AuditRecord) -> Result<(), StoreError> {
+        in_transaction!(&self.store, &self.audit, audit, |session| async {
+            self.collection.insert_one(record).session(&mut *session).await?;
+            Ok(((), true))
+        }
+        .await)
+    }
+
+    /// `update` on the record matching `filter`, with `audit` written in
+    /// the same transaction when it matched; the record after the update.
+    async fn update_audited(
+        &self,
+        filter: Document,
+        update: Document,
+        audit: &AuditRecord,
+    ) -> Result<Option<EvidenceRecord>, StoreError> {
+        in_transaction!(&self.store, &self.audit, audit, |session| async {
+            let updated = self
+                .collection
+                .find_one_and_update(filter.clone(), update.clone())
+                .return_document(ReturnDocument::After)
+                .session(&mut *session)
+                .await?;
+            let changed = updated.is_some();
+            Ok((updated, changed))
+        }
+        .await)
     }
 
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
@@ -128,6 +229,24 @@ impl EvidenceStore {
         Ok(cursor.try_collect().await?)
     }
 
+    /// One page of a portfolio's evidence, oldest first, after `after`.
+    pub async fn page_for_portfolio(
+        &self,
+        portfolio_id: ObjectId,
+        after: Option<ObjectId>,
+        limit: i64,
+    ) -> Result<Vec<EvidenceRecord>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut filter = doc! { "portfolioId": portfolio_id };
+        if let Some(after) = after {
+            filter.insert("_id", doc! { "$gt": after });
+        }
+        let cursor = self.collection.find(filter).sort(doc! { "_id": 1 }).limit(limit).await?;
+        Ok(cursor.try_collect().await?)
+    }
+
     /// What the requirement engine needs for basis VERIFIED.
     pub async fn refs_for_portfolio(&self, portfolio_id: ObjectId) -> Result<Vec<EvidenceRef>, StoreError> {
         Ok(self
@@ -138,9 +257,16 @@ impl EvidenceStore {
             .collect())
     }
 
-    /// Ids of every evidence record of a portfolio.
-    pub async fn ids_of(&self, portfolio_id: ObjectId) -> Result<HashSet<String>, StoreError> {
-        Ok(self.for_portfolio(portfolio_id).await?.into_iter().map(|r| r.id.to_hex()).collect())
+    /// The status of every evidence record of a portfolio, by id (hex).
+    pub async fn statuses_of(&self, portfolio_id: ObjectId) -> Result<HashMap<String, EvidenceStatus>, StoreError> {
+        let cursor = self
+            .collection
+            .clone_with_type::<IdStatus>()
+            .find(doc! { "portfolioId": portfolio_id })
+            .projection(doc! { "_id": 1, "status": 1 })
+            .await?;
+        let rows: Vec<IdStatus> = cursor.try_collect().await?;
+        Ok(rows.into_iter().map(|row| (row.id.to_hex(), row.status)).collect())
     }
 
     /// Applies `set` if the record is in one of `from`; returns the new record,
@@ -151,6 +277,7 @@ impl EvidenceStore {
         from: &[EvidenceStatus],
         set: Document,
         unset: &[&str],
+        audit: &AuditRecord,
     ) -> Result<Option<EvidenceRecord>, StoreError> {
         let statuses: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
         let mut update = doc! { "$set": set };
@@ -159,32 +286,124 @@ impl EvidenceStore {
                 unset.iter().map(|f| (f.to_string(), mongodb::bson::Bson::String(String::new()))).collect();
             update.insert("$unset", fields);
         }
-        Ok(self
-            .collection
-            .find_one_and_update(doc! { "_id": id, "status": { "$in": statuses } }, update)
-            .return_document(ReturnDocument::After)
-            .await?)
+        self.update_audited(doc! { "_id": id, "status": { "$in": statuses } }, update, audit).await
     }
 
-    pub async fn delete(&self, id: ObjectId) -> Result<(), StoreError> {
-        self.collection.delete_one(doc! { "_id": id }).await?;
-        Ok(())
+    /// PENDING_UPLOAD -> VERIFYING while the upload window is open at `now`:
+    /// the one caller that gets the record back holds the claim and alone
+    /// reads the bytes. An expired record cannot be claimed, so it can never
+    /// race the sweeper, which removes only expired unclaimed ones.
+    pub async fn claim(&self, id: ObjectId, now: DateTime) -> Result<Option<EvidenceRecord>, StoreError> {
+        let filter = doc! {
+            "_id": id,
+            "status": EvidenceStatus::PendingUpload.as_str(),
+            "expiresAt": { "$gt": now },
+        };
+        let update = doc! { "$set": { "status": EvidenceStatus::Verifying.as_str(), "verifyingSince": now } };
+        Ok(self.collection.find_one_and_update(filter, update).return_document(ReturnDocument::After).await?)
     }
 
-    /// PENDING_UPLOAD records whose upload window closed before `now`.
-    pub async fn expired_pending(&self, now: DateTime) -> Result<Vec<EvidenceRecord>, StoreError> {
-        let filter = doc! { "status": EvidenceStatus::PendingUpload.as_str(), "expiresAt": { "$lt": now } };
-        Ok(self.collection.find(filter).await?.try_collect().await?)
-    }
-
-    /// Which of `ids` have a record.
-    pub async fn existing(&self, ids: &[ObjectId]) -> Result<HashSet<ObjectId>, StoreError> {
-        if ids.is_empty() {
-            return Ok(HashSet::new());
+    /// Matches `claimed` only while its claim still holds.
+    fn claim_filter(claimed: &EvidenceRecord) -> Document {
+        doc! {
+            "_id": claimed.id,
+            "status": EvidenceStatus::Verifying.as_str(),
+            "verifyingSince": claimed.verifying_since,
         }
-        let raw = self.collection.clone_with_type::<Document>();
-        let cursor = raw.find(doc! { "_id": { "$in": ids } }).projection(doc! { "_id": 1 }).await?;
-        let docs: Vec<Document> = cursor.try_collect().await?;
-        Ok(docs.iter().filter_map(|d| d.get_object_id("_id").ok()).collect())
+    }
+
+    /// VERIFYING -> PENDING_UPLOAD: the check failed before a verdict (S3 or
+    /// MongoDB trouble), so the client may complete again. False if the
+    /// claim no longer holds.
+    pub async fn release(&self, claimed: &EvidenceRecord) -> Result<bool, StoreError> {
+        let update = doc! {
+            "$set": { "status": EvidenceStatus::PendingUpload.as_str() },
+            "$unset": { "verifyingSince": "" },
+        };
+        Ok(self.collection.update_one(Self::claim_filter(claimed), update).await?.modified_count == 1)
+    }
+
+    /// VERIFYING -> UPLOADED with what was verified; None if the claim no
+    /// longer holds.
+    pub async fn mark_uploaded(
+        &self,
+        claimed: &EvidenceRecord,
+        verified: &Verified,
+        now: DateTime,
+        audit: &AuditRecord,
+    ) -> Result<Option<EvidenceRecord>, StoreError> {
+        let mut set = doc! {
+            "status": EvidenceStatus::Uploaded.as_str(),
+            "contentType": &verified.content_type,
+            "byteSize": verified.byte_size,
+            "sha256": &verified.sha256,
+            "uploadedAt": now,
+        };
+        if let Some((preview, thumbnail)) = &verified.previews {
+            set.insert("previewKey", preview);
+            set.insert("thumbnailKey", thumbnail);
+        }
+        let update = doc! { "$set": set, "$unset": { "expiresAt": "", "verifyingSince": "" } };
+        self.update_audited(Self::claim_filter(claimed), update, audit).await
+    }
+
+    /// VERIFYING -> REJECTED with a reason code; false if the claim no longer holds.
+    pub async fn mark_rejected(
+        &self,
+        claimed: &EvidenceRecord,
+        reason: &str,
+        audit: &AuditRecord,
+    ) -> Result<bool, StoreError> {
+        let update = doc! {
+            "$set": { "status": EvidenceStatus::Rejected.as_str(), "rejectReason": reason },
+            "$unset": { "expiresAt": "", "verifyingSince": "" },
+        };
+        Ok(self.update_audited(Self::claim_filter(claimed), update, audit).await?.is_some())
+    }
+
+    /// Deletes a record while its claim holds (an API upload that failed).
+    pub async fn delete_claimed(&self, claimed: &EvidenceRecord) -> Result<bool, StoreError> {
+        Ok(self.collection.delete_one(Self::claim_filter(claimed)).await?.deleted_count == 1)
+    }
+
+    /// Deletes the record unless a verification holds it; false if it is
+    /// VERIFYING (or already gone).
+    pub async fn delete_unless_verifying(&self, id: ObjectId, audit: &AuditRecord) -> Result<bool, StoreError> {
+        let filter = doc! { "_id": id, "status": { "$ne": EvidenceStatus::Verifying.as_str() } };
+        in_transaction!(&self.store, &self.audit, audit, |session| async {
+            let deleted = self.collection.delete_one(filter.clone()).session(&mut *session).await?.deleted_count == 1;
+            Ok((deleted, deleted))
+        }
+        .await)
+    }
+
+    /// Up to `limit` abandoned records, those whose window closed first first.
+    pub async fn abandoned(&self, when: &Abandoned, limit: i64) -> Result<Vec<EvidenceRecord>, StoreError> {
+        let cursor = self.collection.find(when.filter()).sort(doc! { "expiresAt": 1 }).limit(limit).await?;
+        Ok(cursor.try_collect().await?)
+    }
+
+    /// Deletes the record only if it is still abandoned: one that a
+    /// completion claimed or settled since it was listed stays.
+    pub async fn delete_if_abandoned(&self, id: ObjectId, when: &Abandoned) -> Result<bool, StoreError> {
+        let mut filter = when.filter();
+        filter.insert("_id", id);
+        Ok(self.collection.delete_one(filter).await?.deleted_count == 1)
+    }
+
+    /// The status of those of `ids` that have a record. One `$in` query:
+    /// callers pass a bounded batch (a page of an S3 listing).
+    pub async fn statuses(&self, ids: &[ObjectId]) -> Result<HashMap<ObjectId, EvidenceStatus>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let cursor = self
+            .collection
+            .clone_with_type::<IdStatus>()
+            .find(doc! { "_id": { "$in": ids } })
+            .projection(doc! { "_id": 1, "status": 1 })
+            .await?;
+        let rows: Vec<IdStatus> = cursor.try_collect().await?;
+        Ok(rows.into_iter().map(|row| (row.id, row.status)).collect())
     }
 }

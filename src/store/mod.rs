@@ -108,32 +108,62 @@ impl Store {
 /// Transaction attempts before a transient failure is given up on.
 pub(crate) const TRANSACTION_ATTEMPTS: u32 = 3;
 
-/// Runs `$body` (an expression of type `Result<T, mongodb::error::Error>`
-/// that may use `$session`) in a transaction on `$store`, committed as a
-/// whole or not at all; evaluates to `Result<T, StoreError>`. Transient
-/// failures (a primary stepping down, a write conflict) run the body again
-/// from the start, as the drivers' specification asks; an unknown commit
-/// result is committed again. A macro rather than a function taking an
-/// async closure: the closure's future could not be proven `Send` for
-/// async-graphql's resolvers.
+/// Runs `$body` in a transaction on `$store` together with the audit
+/// record of the change, committed as a whole or not at all; evaluates to
+/// `Result<T, StoreError>`. `$body` may use `$session` and evaluates to
+/// `Result<(T, bool), mongodb::error::Error>`: the value, and whether it
+/// changed anything (only then is `$record` written into `$audit`).
+///
+/// Transient failures (a primary stepping down, a write conflict) run the
+/// body again from the start, as the drivers' specification asks; an
+/// unknown commit result is committed again. After the commit the record
+/// is read back: a server that restarted between the writes and the commit
+/// may acknowledge the commit of a transaction it no longer knows, and an
+/// acknowledged change must be a stored, durable change. The record keeps one `_id`
+/// over the attempts, so it is never stored twice.
+///
+/// A macro rather than a function taking an async closure: the closure's
+/// future could not be proven `Send` for async-graphql's resolvers.
 macro_rules! in_transaction {
-    ($store:expr, |$session:ident| $body:expr) => {{
-        use mongodb::error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
+    ($store:expr, $audit:expr, $record:expr, |$session:ident| $body:expr) => {{
+        use mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT;
         let store: &$crate::store::Store = $store;
+        let audit: &mongodb::Collection<$crate::store::audit::Identified> = $audit;
+        let identified = $crate::store::audit::Identified::new($record.clone());
         let outcome: Result<_, $crate::store::StoreError> = async {
             let mut session = store.client().start_session().await?;
             let mut attempt = 0;
             'attempts: loop {
                 attempt += 1;
-                session.start_transaction().await?;
-                let value = {
+                if attempt > $crate::store::TRANSACTION_ATTEMPTS {
+                    return Err($crate::store::StoreError::Unconfirmed);
+                }
+                // Durable commits, as for every other write (see `connect`).
+                session
+                    .start_transaction()
+                    .write_concern(
+                        mongodb::options::WriteConcern::builder()
+                            .w(mongodb::options::Acknowledgment::Majority)
+                            .journal(true)
+                            .build(),
+                    )
+                    .await?;
+                let written = {
                     let $session = &mut session;
-                    let result: Result<_, mongodb::error::Error> = $body;
+                    let result: Result<_, mongodb::error::Error> = async {
+                        let body: Result<(_, bool), mongodb::error::Error> = $body;
+                        let (value, changed) = body?;
+                        if changed {
+                            audit.insert_one(&identified).session(&mut *$session).await?;
+                        }
+                        Ok((value, changed))
+                    }
+                    .await;
                     match result {
-                        Ok(value) => value,
+                        Ok(written) => written,
                         Err(error) => {
                             let _ = session.abort_transaction().await;
-                            if error.contains_label(TRANSIENT_TRANSACTION_ERROR)
+                            if $crate::store::worth_another_transaction(&error)
                                 && attempt < $crate::store::TRANSACTION_ATTEMPTS
                             {
                                 continue 'attempts;
@@ -145,18 +175,40 @@ macro_rules! in_transaction {
                 let mut commits = 0;
                 loop {
                     commits += 1;
-                    match session.commit_transaction().await {
-                        Ok(()) => return Ok(value),
-                        Err(error) if error.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) && commits < 3 => {}
-                        Err(error)
-                            if error.contains_label(TRANSIENT_TRANSACTION_ERROR)
-                                && attempt < $crate::store::TRANSACTION_ATTEMPTS =>
-                        {
-                            continue 'attempts;
-                        }
-                        Err(error) => return Err(error.into()),
+                    let error = match session.commit_transaction().await {
+                        Ok(()) => break,
+                        Err(error) => error,
+                    };
+                    if error.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) && commits < 3 {
+                        continue;
                     }
+                    // The reply was lost but the commit may have happened (the
+                    // server then restarted and forgot the transaction): the
+                    // record says which, and a committed change is not redone.
+                    let record = mongodb::bson::doc! { "_id": identified.id() };
+                    if written.1 && audit.count_documents(record).await.unwrap_or(0) > 0 {
+                        break;
+                    }
+                    if $crate::store::worth_another_transaction(&error) && attempt < $crate::store::TRANSACTION_ATTEMPTS
+                    {
+                        continue 'attempts;
+                    }
+                    return Err(error.into());
                 }
+                let (value, changed) = written;
+                // The confirmation is itself a journaled write (the client's
+                // write concern): SecantusDB does not journal a commit before
+                // acknowledging it, and syncing the journal for this write
+                // makes the commit before it durable too.
+                let confirmed = mongodb::bson::doc! { "$set": { "committed": true } };
+                if changed
+                    && audit.update_one(mongodb::bson::doc! { "_id": identified.id() }, confirmed).await?.matched_count
+                        == 0
+                {
+                    tracing::warn!(attempt, "a commit was acknowledged but did not take effect; running it again");
+                    continue 'attempts;
+                }
+                return Ok(value);
             }
         }
         .await;
@@ -164,6 +216,16 @@ macro_rules! in_transaction {
     }};
 }
 pub(crate) use in_transaction;
+
+/// Whether a transaction that failed with `error` should run again from
+/// the start: transient by label, the server unreachable or restarting
+/// (a restart forgets open transactions: NoSuchTransaction, 251).
+pub(crate) fn worth_another_transaction(error: &mongodb::error::Error) -> bool {
+    const NO_SUCH_TRANSACTION: i32 = 251;
+    error.contains_label(mongodb::error::TRANSIENT_TRANSACTION_ERROR)
+        || error::is_unavailable(error)
+        || matches!(&*error.kind, mongodb::error::ErrorKind::Command(command) if command.code == NO_SUCH_TRANSACTION)
+}
 
 /// The breaker trip: on the driver's topology changes, from "has a writable
 /// server" to "has none". Runs inside the driver's topology worker, so it only

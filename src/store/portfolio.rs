@@ -232,7 +232,7 @@ pub struct PortfolioStore {
     store: Store,
     raw: Collection<RawDocumentBuf>,
     typed: Collection<PortfolioDocument>,
-    audit: Collection<AuditRecord>,
+    audit: Collection<super::audit::Identified>,
 }
 
 impl PortfolioStore {
@@ -245,10 +245,9 @@ impl PortfolioStore {
 
     /// Inserts a new portfolio and its audit record, both or neither.
     pub async fn insert_audited(&self, document: &PortfolioDocument, record: &AuditRecord) -> Result<(), StoreError> {
-        in_transaction!(&self.store, |session| async {
+        in_transaction!(&self.store, &self.audit, record, |session| async {
             self.typed.insert_one(document).session(&mut *session).await?;
-            self.audit.insert_one(record).session(&mut *session).await?;
-            Ok(())
+            Ok(((), true))
         }
         .await)
     }
@@ -262,17 +261,15 @@ impl PortfolioStore {
         expected_version: i32,
         record: &AuditRecord,
     ) -> Result<Option<PortfolioDocument>, StoreError> {
-        in_transaction!(&self.store, |session| async {
+        in_transaction!(&self.store, &self.audit, record, |session| async {
             let replaced = self
                 .typed
                 .find_one_and_replace(doc! { "_id": document.id, "version": expected_version }, document)
                 .return_document(ReturnDocument::After)
                 .session(&mut *session)
                 .await?;
-            if replaced.is_some() {
-                self.audit.insert_one(record).session(&mut *session).await?;
-            }
-            Ok(replaced)
+            let changed = replaced.is_some();
+            Ok((replaced, changed))
         }
         .await)
     }

@@ -87,6 +87,23 @@ impl PrivateMongo {
     }
 
     /// SIGKILL: no clean shutdown, connections drop mid-operation.
+    /// Freezes the server (SIGSTOP): connections stay open, nothing answers,
+    /// as with a database stuck on a slow operation.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused server go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("running");
+        let status = Command::new("kill").arg(signal).arg(child.id().to_string()).status().expect("kill runs");
+        assert!(status.success(), "kill {signal} failed");
+    }
+
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();

@@ -127,3 +127,30 @@ async fn after_the_first_failure_requests_fail_fast_until_mongodb_is_back() {
     assert!(body["errors"].is_null(), "writes did not recover: {body}");
     assert_eq!(readyz_status(&app).await, 200);
 }
+
+/// S25: a request stuck on a database that stopped answering is cut off by
+/// the request time limit (SERVICE_UNAVAILABLE with Retry-After), and the
+/// server serves normally again once the database does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_request_is_stopped_by_the_time_limit_and_resources_come_back() {
+    let mongo = PrivateMongo::in_memory();
+    let app = app_on(&mongo, &["--request-timeout-ms", "1000"]).await;
+    let token = app.token("root", &[Role::Admin]);
+    let body = app.graphql(Some(&token), QUERY, json!({})).await;
+    assert!(body["errors"].is_null(), "{body}");
+
+    mongo.pause();
+    let started = Instant::now();
+    let stuck = futures::future::join_all((0..5).map(|_| app.graphql_response(Some(&token), QUERY, json!({})))).await;
+    let elapsed = started.elapsed();
+    mongo.resume();
+    for response in &stuck {
+        assert!(response.is_unavailable_with_retry_after(), "{}", response.body);
+    }
+    assert!(elapsed >= Duration::from_millis(900), "answered before the limit: {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(4), "the limit did not fire: {elapsed:?}");
+    // Nothing is held: the same requests succeed once the database answers.
+    wait_for_recovery(&app, &token).await;
+    let again = futures::future::join_all((0..5).map(|_| app.graphql(Some(&token), QUERY, json!({})))).await;
+    assert!(again.iter().all(|body| body["errors"].is_null()), "{again:?}");
+}

@@ -12,11 +12,14 @@ use crate::auth::policy::may_judge;
 use crate::auth::{Role, Viewer};
 use crate::blob::BlobError;
 use crate::domain::model::{EvidenceKind, EvidenceStatus};
-use crate::graphql::context::{require_role, services, set_audit_target, viewer};
+use crate::graphql::context::{
+    ChangeAudit, change_audit, change_record, change_stored, require_role, services, set_audit_target, viewer,
+};
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::portfolio::mutation::{load_editable, save};
 use crate::graphql::portfolio::query::parse_id;
 use crate::media::FileType;
+use crate::services::Services;
 use crate::store::evidence::{EvidenceRecord, original_key};
 use crate::store::portfolio::{Projection, Visibility};
 
@@ -66,6 +69,7 @@ fn new_record(
         created_at: now,
         created_by: viewer.subject.clone(),
         expires_at: Some(DateTime::from_millis(now.timestamp_millis() + ttl.as_millis() as i64)),
+        verifying_since: None,
         uploaded_at: None,
         reject_reason: None,
         reviewed_by: None,
@@ -124,20 +128,22 @@ impl EvidenceMutation {
         }
         load_editable(ctx, viewer, portfolio_id).await?;
         let ttl = Duration::from_secs(limits.upload_url_ttl_seconds);
-        let record =
-            new_record(viewer, portfolio_id, kind, &file_name, &content_type, Some((byte_size.into(), sha256)), ttl);
+        let declared = Some((byte_size.into(), sha256));
+        let record = new_record(viewer, portfolio_id, kind, &file_name, &content_type, declared, ttl);
         set_audit_target(ctx, record.id.to_hex());
         let presigned = services
             .blob
             .presign_put(
-                &record.object_key,
+                &record.staging_key_name(),
                 &content_type,
                 byte_size as u64,
                 record.sha256.as_deref().unwrap_or(""),
                 ttl,
             )
             .await?;
-        services.evidence_store()?.insert(&record).await?;
+        let audit = change_record(ctx, record.id.to_hex(), Some(record.status.as_str().to_owned()));
+        services.evidence_store()?.insert_audited(&record, &audit).await?;
+        change_stored(ctx);
         Ok(UploadTicket {
             expires_at: record.expires_at.unwrap_or(record.created_at).into(),
             evidence: EvidenceObject(record),
@@ -147,36 +153,36 @@ impl EvidenceMutation {
         })
     }
 
-    /// Checks what landed in S3 (size, SHA-256, type; previews for images)
-    /// and marks the evidence UPLOADED, or deletes it and marks it REJECTED.
-    /// Calling it again gives the same answer.
+    /// Copies what landed in staging to the evidence's own key, checks that
+    /// copy (size, SHA-256, type; previews for images) and marks the evidence
+    /// UPLOADED, or deletes it and marks it REJECTED. One call at a time
+    /// verifies (the record is VERIFYING meanwhile); a concurrent call gets
+    /// CONFLICT, a later one the same answer as the first.
     async fn complete_evidence_upload(&self, ctx: &Context<'_>, evidence_id: ID) -> ApiResult<EvidenceObject> {
         let viewer = viewer(ctx)?;
         let services = services(ctx);
         let record = owned_record(ctx, viewer, &evidence_id).await?;
-        match record.status {
-            EvidenceStatus::Uploaded | EvidenceStatus::Verified => return Ok(EvidenceObject(record)),
-            EvidenceStatus::Rejected => {
-                return match record.reject_reason.as_deref().and_then(RejectReason::from_code) {
-                    Some(reason) => Err(reason.error()),
-                    None => Ok(EvidenceObject(record)),
-                };
-            }
-            EvidenceStatus::PendingUpload => {}
-        }
-        // One read both finds and fingerprints the object.
-        let stored = match services.blob.fingerprint(&record.object_key).await {
-            Ok(stored) => stored,
-            Err(BlobError::NotFound) if record.expires_at.is_some_and(|at| at < DateTime::now()) => {
-                return Err(ApiError::Conflict("The upload window has closed; request a new upload.".into()));
-            }
-            Err(BlobError::NotFound) => {
-                return Err(ApiError::bad_input("evidenceId", "Nothing has been uploaded for this evidence yet."));
-            }
-            Err(error) => return Err(error.into()),
+        let store = services.evidence_store()?;
+        // Compare-and-set before any read of the bytes: only the winner reads.
+        let claimed = match record.status {
+            EvidenceStatus::PendingUpload => store.claim(record.id, DateTime::now()).await?,
+            _ => None,
         };
-        let declared = Declared { size: record.byte_size.map(|s| s as u64), sha256: record.sha256.clone() };
-        Ok(EvidenceObject(verify::accept(services, record, stored, declared, None).await?))
+        let Some(claimed) = claimed else {
+            let current = store.get(record.id).await?.ok_or_else(|| ApiError::NotFound("Evidence".into()))?;
+            return settled(current).map(EvidenceObject);
+        };
+        let result = verify_staged(services, claimed.clone(), &change_audit(ctx, claimed.id.to_hex())).await;
+        if result.is_err() {
+            // A verdict (REJECTED) has ended the claim already; after any other
+            // failure (S3 or MongoDB mid-way) the record goes back to
+            // PENDING_UPLOAD so that completing again retries. If even that
+            // fails, the sweeper removes the record once it has expired.
+            if let Err(error) = store.release(&claimed).await {
+                tracing::warn!(error = %error, evidence = %claimed.id, "verification claim left to expire");
+            }
+        }
+        Ok(EvidenceObject(result?))
     }
 
     /// Uploads a file through the API (GraphQL multipart request; send the
@@ -195,35 +201,37 @@ impl EvidenceMutation {
         let upload = file.value(ctx).map_err(|e| ApiError::bad_input("file", format!("unreadable upload: {e}")))?;
         let limits = &services.config.evidence;
         let ttl = Duration::from_secs(limits.upload_url_ttl_seconds);
-        let record = new_record(viewer, portfolio_id, kind, &upload.filename, "application/octet-stream", None, ttl);
+        // Claimed by this request from the start: completeEvidenceUpload
+        // cannot touch it. The record goes in first: a crash after the bytes
+        // land leaves a VERIFYING record with an expiry, which the sweeper
+        // removes with its objects.
+        let mut record =
+            new_record(viewer, portfolio_id, kind, &upload.filename, "application/octet-stream", None, ttl);
+        record.status = EvidenceStatus::Verifying;
+        record.verifying_since = Some(record.created_at);
         set_audit_target(ctx, record.id.to_hex());
-        // The record first: a crash after the bytes land leaves a PENDING
-        // record with an expiry, which the sweeper removes with its object.
         services.evidence_store()?.insert(&record).await?;
         // A second handle on the spooled file, so an image's previews are
         // made from it rather than downloaded back from S3.
         let spool = upload.content.try_clone().ok();
         let file = tokio::fs::File::from_std(upload.content);
-        let stored = match services
-            .blob
-            .upload_stream(&record.object_key, file, "application/octet-stream", limits.max_upload_bytes)
-            .await
-        {
-            Ok(stored) => stored,
-            Err(error) => {
-                // Nothing half-written: no record and (best effort) no object.
-                let _ = services.blob.delete(&record.object_key).await;
-                services.evidence_store()?.delete(record.id).await?;
-                return Err(error.into());
-            }
-        };
-        let image = match (crate::media::sniff(&stored.head), spool) {
-            (Some(FileType::Jpeg | FileType::Png | FileType::Webp), Some(spool)) => read_spool(spool).await,
-            _ => None,
-        };
-        Ok(EvidenceObject(
-            verify::accept(services, record, stored, Declared { size: None, sha256: None }, image).await?,
-        ))
+        let result = async {
+            let stored = services
+                .blob
+                .upload_stream(&record.object_key, file, "application/octet-stream", limits.max_upload_bytes)
+                .await?;
+            let image = match (crate::media::sniff(&stored.head), spool) {
+                (Some(FileType::Jpeg | FileType::Png | FileType::Webp), Some(spool)) => read_spool(spool).await,
+                _ => None,
+            };
+            let audit = change_audit(ctx, record.id.to_hex());
+            verify::accept(services, record.clone(), stored, Declared { size: None, sha256: None }, image, &audit).await
+        }
+        .await;
+        if result.is_err() {
+            discard(services, &record).await?;
+        }
+        Ok(EvidenceObject(result?))
     }
 
     /// Removes evidence of a portfolio that is still being edited: the
@@ -232,6 +240,9 @@ impl EvidenceMutation {
         let viewer = viewer(ctx)?;
         let services = services(ctx);
         let record = owned_record(ctx, viewer, &evidence_id).await?;
+        if record.status == EvidenceStatus::Verifying {
+            return Err(being_verified());
+        }
         let id = record.id.to_hex();
         // Unlink first, version-guarded; retry if the portfolio changed meanwhile.
         for attempt in 0.. {
@@ -246,7 +257,14 @@ impl EvidenceMutation {
                 Err(error) => return Err(error),
             }
         }
-        services.evidence_store()?.delete(record.id).await?;
+        // Conditional: a completion may have claimed it since it was read.
+        let store = services.evidence_store()?;
+        let audit = change_record(ctx, record.id.to_hex(), Some("DELETED".to_owned()));
+        if store.delete_unless_verifying(record.id, &audit).await? {
+            change_stored(ctx);
+        } else if store.get(record.id).await?.is_some() {
+            return Err(being_verified());
+        }
         // Objects after the record: if S3 fails here the sweeper removes
         // objects without a record.
         for key in record.keys() {
@@ -293,13 +311,85 @@ impl EvidenceMutation {
             "reviewedAt": DateTime::now(),
             "reviewNote": note,
         };
+        let audit = change_record(ctx, id.to_hex(), Some(status.as_str().to_owned()));
+        let reviewable = [EvidenceStatus::Uploaded, EvidenceStatus::Verified, EvidenceStatus::Rejected];
         let updated = services
             .evidence_store()?
-            .transition(id, &[EvidenceStatus::Uploaded, EvidenceStatus::Verified, EvidenceStatus::Rejected], set, &[])
+            .transition(id, &reviewable, set, &[], &audit)
             .await?
             .ok_or_else(|| ApiError::Conflict("The evidence changed meanwhile; reload it.".into()))?;
+        change_stored(ctx);
         Ok(EvidenceObject(updated))
     }
+}
+
+fn being_verified() -> ApiError {
+    ApiError::Conflict("The upload is being verified by another request; try again shortly.".into())
+}
+
+/// What a completion that did not get the claim answers: the settled
+/// outcome, or CONFLICT while another call is verifying.
+fn settled(record: EvidenceRecord) -> ApiResult<EvidenceRecord> {
+    match record.status {
+        EvidenceStatus::Uploaded | EvidenceStatus::Verified => Ok(record),
+        EvidenceStatus::Rejected => match record.reject_reason.as_deref().and_then(RejectReason::from_code) {
+            Some(reason) => Err(reason.error()),
+            // Rejected by a reviewer, not by verification.
+            None => Ok(record),
+        },
+        EvidenceStatus::Verifying => Err(being_verified()),
+        EvidenceStatus::PendingUpload => match record.expires_at {
+            Some(at) if at <= DateTime::now() => Err(ApiError::Conflict(format!(
+                "The upload window closed at {}; request a new upload.",
+                at.try_to_rfc3339_string().unwrap_or_default()
+            ))),
+            // Claimed and released again between our two reads.
+            _ => Err(ApiError::Conflict("The upload changed meanwhile; try again.".into())),
+        },
+    }
+}
+
+/// Removes an API upload that failed before a verdict: the record while
+/// this request's claim holds (a REJECTED one stays, with its reason), then
+/// its objects, best effort: the sweeper removes objects without a record.
+async fn discard(services: &Services, record: &EvidenceRecord) -> ApiResult<()> {
+    if services.evidence_store()?.delete_claimed(record).await? {
+        for key in record.keys() {
+            if let Err(error) = services.blob.delete(&key).await {
+                // S3 is likely down: do not wait out a timeout per key.
+                tracing::warn!(error = %error, key, "evidence objects left for the sweeper");
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Verifies a direct upload. The bytes are copied out of staging first and
+/// the copy is what gets checked: the upload URL may still be valid, and
+/// bytes PUT after the check must not be what the final key ends up with.
+async fn verify_staged(
+    services: &Services,
+    record: EvidenceRecord,
+    audit: &ChangeAudit<'_>,
+) -> ApiResult<EvidenceRecord> {
+    let staging = record.staging_key_name();
+    match services.blob.copy(&staging, &record.object_key).await {
+        Ok(()) => {}
+        Err(BlobError::NotFound) => {
+            return Err(ApiError::bad_input("evidenceId", "Nothing has been uploaded for this evidence yet."));
+        }
+        Err(error) => return Err(error.into()),
+    }
+    let stored = services.blob.fingerprint(&record.object_key).await?;
+    let declared = Declared { size: record.byte_size.map(|s| s as u64), sha256: record.sha256.clone() };
+    let accepted = verify::accept(services, record, stored, declared, None, audit).await?;
+    // Best effort: a leftover (or a later PUT with the same URL) is removed
+    // by the sweeper once its record is settled.
+    if let Err(error) = services.blob.delete(&staging).await {
+        tracing::warn!(error = %error, key = staging, "staging object left for the sweeper");
+    }
+    Ok(accepted)
 }
 
 /// The whole spooled upload (size-checked already), or None if unreadable

@@ -2,16 +2,18 @@
 //! declared size and SHA-256, their first bytes are an allowed type, and an
 //! image decodes within limits (its previews are then stored without
 //! metadata). Anything else deletes the objects and marks the record
-//! REJECTED with a reason code.
+//! REJECTED with a reason code. The record is VERIFYING throughout, claimed
+//! by the caller; only the claim's holder settles it.
 
-use mongodb::bson::{DateTime, doc};
+use mongodb::bson::DateTime;
 
 use crate::blob::objects::Stored;
 use crate::domain::model::EvidenceStatus;
+use crate::graphql::context::ChangeAudit;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::media::{self, FileType, MediaError};
 use crate::services::Services;
-use crate::store::evidence::EvidenceRecord;
+use crate::store::evidence::{EvidenceRecord, Verified};
 
 /// Why an upload was refused, stored on the record and sent to the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,8 +70,8 @@ pub struct Declared {
     pub sha256: Option<String>,
 }
 
-/// Checks `stored` (the bytes at `record.object_key`) and moves the record
-/// from PENDING_UPLOAD to UPLOADED, or to REJECTED. `bytes` are the file's
+/// Checks `stored` (the bytes at `record.object_key`) and moves the claimed
+/// record from VERIFYING to UPLOADED, or to REJECTED. `bytes` are the file's
 /// contents when the caller still has them (API uploads of images).
 pub async fn accept(
     services: &Services,
@@ -77,42 +79,39 @@ pub async fn accept(
     stored: Stored,
     declared: Declared,
     bytes: Option<Vec<u8>>,
+    audit: &ChangeAudit<'_>,
 ) -> ApiResult<EvidenceRecord> {
     if declared.size.is_some_and(|size| size != stored.size) {
-        return reject(services, &record, RejectReason::SizeMismatch).await;
+        return reject(services, &record, RejectReason::SizeMismatch, audit).await;
     }
     if declared.sha256.as_ref().is_some_and(|sha| !sha.eq_ignore_ascii_case(&stored.sha256)) {
-        return reject(services, &record, RejectReason::HashMismatch).await;
+        return reject(services, &record, RejectReason::HashMismatch, audit).await;
     }
     let Some(file_type) = media::sniff(&stored.head) else {
-        return reject(services, &record, RejectReason::TypeNotAllowed).await;
+        return reject(services, &record, RejectReason::TypeNotAllowed, audit).await;
     };
     if !services.config.evidence.allowed_types.iter().any(|t| t == file_type.mime()) {
-        return reject(services, &record, RejectReason::TypeNotAllowed).await;
+        return reject(services, &record, RejectReason::TypeNotAllowed, audit).await;
     }
     let (preview_key, thumbnail_key) = match previews(services, &record, file_type, bytes).await {
         Ok(keys) => keys,
-        Err(Rejected(reason)) => return reject(services, &record, reason).await,
+        Err(Rejected(reason)) => return reject(services, &record, reason, audit).await,
         Err(Failed(error)) => return Err(error),
     };
-    let mut set = doc! {
-        "status": EvidenceStatus::Uploaded.as_str(),
-        "contentType": file_type.mime(),
-        "byteSize": stored.size as i64,
-        "sha256": &stored.sha256,
-        "uploadedAt": DateTime::now(),
+    let verified = Verified {
+        content_type: file_type.mime().to_owned(),
+        byte_size: stored.size as i64,
+        sha256: stored.sha256,
+        previews: preview_key.zip(thumbnail_key),
     };
-    if let (Some(preview), Some(thumbnail)) = (preview_key, thumbnail_key) {
-        set.insert("previewKey", preview);
-        set.insert("thumbnailKey", thumbnail);
-    }
-    let updated =
-        services.evidence_store()?.transition(record.id, &[EvidenceStatus::PendingUpload], set, &["expiresAt"]).await?;
-    match updated {
-        Some(record) => Ok(record),
-        // Completed concurrently by the same client: return what is stored.
-        None => services.evidence_store()?.get(record.id).await?.ok_or_else(|| ApiError::NotFound("Evidence".into())),
-    }
+    let uploaded = services
+        .evidence_store()?
+        .mark_uploaded(&record, &verified, DateTime::now(), &audit.record(EvidenceStatus::Uploaded.as_str(), "ok"))
+        .await?
+        // The claim was lost: only the sweeper removes a VERIFYING record, once it is long stale.
+        .ok_or_else(|| ApiError::Conflict("The evidence changed while it was being verified; reload it.".into()))?;
+    audit.stored();
+    Ok(uploaded)
 }
 
 enum PreviewFailure {
@@ -167,18 +166,19 @@ async fn previews(
 
 /// Deletes whatever was stored and marks the record REJECTED with `reason`;
 /// returns the matching error.
-pub async fn reject(services: &Services, record: &EvidenceRecord, reason: RejectReason) -> ApiResult<EvidenceRecord> {
+pub async fn reject(
+    services: &Services,
+    record: &EvidenceRecord,
+    reason: RejectReason,
+    audit: &ChangeAudit<'_>,
+) -> ApiResult<EvidenceRecord> {
     for key in record.keys() {
         services.blob.delete(&key).await?;
     }
-    services
-        .evidence_store()?
-        .transition(
-            record.id,
-            &[EvidenceStatus::PendingUpload],
-            doc! { "status": EvidenceStatus::Rejected.as_str(), "rejectReason": reason.code() },
-            &["expiresAt"],
-        )
-        .await?;
-    Err(reason.error())
+    let error = reason.error();
+    let outcome = format!("{} {}", EvidenceStatus::Rejected.as_str(), reason.code());
+    if services.evidence_store()?.mark_rejected(record, reason.code(), &audit.record(outcome, error.code())).await? {
+        audit.stored();
+    }
+    Err(error)
 }

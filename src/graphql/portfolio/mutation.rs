@@ -12,7 +12,7 @@ use super::object::PortfolioObject;
 use super::query::parse_id;
 use crate::auth::{Role, Viewer};
 use crate::domain::changes::{self, Entry};
-use crate::domain::model::{Portfolio, PortfolioStatus};
+use crate::domain::model::{EvidenceStatus, Portfolio, PortfolioStatus};
 use crate::domain::validate::{self, ValidationError};
 use crate::graphql::context::{change_record, change_stored, require_role, services, set_audit_target, viewer};
 use crate::graphql::error::{ApiError, ApiResult};
@@ -188,18 +188,46 @@ pub(crate) async fn save(
     }
 }
 
-/// Every evidence id linked anywhere must be this portfolio's own evidence.
-async fn check_evidence_links(ctx: &Context<'_>, portfolio_id: ObjectId, content: &Portfolio) -> ApiResult<()> {
-    let linked: HashSet<&str> = changes::linked_evidence(content).collect();
-    if linked.is_empty() {
+/// Evidence a change links: (input field, ids).
+type Links = Vec<(String, Vec<String>)>;
+
+/// A link this change adds must be to this portfolio's own evidence whose
+/// bytes passed verification (UPLOADED or VERIFIED): never a pending upload
+/// that may still fail or be swept, nor rejected evidence. Links the
+/// portfolio had already stay as they are, so that a reviewer rejecting
+/// evidence later does not make its entry uneditable (the engine counts
+/// only VERIFIED evidence anyway).
+async fn check_evidence_links(
+    ctx: &Context<'_>,
+    portfolio_id: ObjectId,
+    already: &HashSet<String>,
+    links: &Links,
+) -> ApiResult<()> {
+    let added: Vec<(&String, &String)> = links
+        .iter()
+        .flat_map(|(field, ids)| ids.iter().map(move |id| (field, id)))
+        .filter(|(_, id)| !already.contains(*id))
+        .collect();
+    if added.is_empty() {
         return Ok(());
     }
-    let own = services(ctx).evidence_ids_of(portfolio_id).await?;
-    if let Some(stranger) = linked.iter().find(|id| !own.contains(**id)) {
-        return Err(ApiError::bad_input(
-            "evidenceIds",
-            format!("evidence `{stranger}` does not belong to this portfolio"),
-        ));
+    let statuses = services(ctx).evidence_store()?.statuses_of(portfolio_id).await?;
+    for (field, id) in added {
+        match statuses.get(id) {
+            Some(EvidenceStatus::Uploaded | EvidenceStatus::Verified) => {}
+            Some(status) => {
+                return Err(ApiError::bad_input(
+                    field.as_str(),
+                    format!("evidence `{id}` is {status}; only UPLOADED or VERIFIED evidence can be linked"),
+                ));
+            }
+            None => {
+                return Err(ApiError::bad_input(
+                    field.as_str(),
+                    format!("evidence `{id}` does not belong to this portfolio"),
+                ));
+            }
+        }
     }
     Ok(())
 }
@@ -255,6 +283,8 @@ impl PortfolioMutation {
         let viewer = viewer(ctx)?;
         let mut document = load_for_change(ctx, viewer, &id, expected_version).await?;
         let today = today();
+        let already: HashSet<String> = changes::linked_evidence(&document.content).map(str::to_owned).collect();
+        let mut links = Links::new();
         if let Some(input) = changes.applicant {
             document.applicant = Some(applicant(input, "changes.applicant")?);
         }
@@ -270,6 +300,7 @@ impl PortfolioMutation {
         if let Some(input) = changes.agreement {
             let agreement = input.into_domain();
             validate::agreement(&agreement, today).map_err(at("changes.agreement"))?;
+            links.push(("changes.agreement.evidenceIds".to_owned(), agreement.evidence_ids.clone()));
             document.content.agreement = Some(agreement);
         }
         if let Some(input) = changes.membership {
@@ -304,11 +335,12 @@ impl PortfolioMutation {
             let entry = change.entry.into_entry(entry_id);
             let prefix = format!("changes.upsert[{index}].entry.{}", entry.section());
             validate_entry(&entry, today).map_err(at(&prefix))?;
+            links.push((format!("{prefix}.evidenceIds"), entry.evidence_ids().to_vec()));
             changes::upsert(&mut document.content, entry, replace)
                 .map_err(|e| ApiError::bad_input(format!("changes.upsert[{index}].id"), e.to_string()))?;
         }
         check_size(ctx, &document)?;
-        check_evidence_links(ctx, document.id, &document.content).await?;
+        check_evidence_links(ctx, document.id, &already, &links).await?;
         save(ctx, document, expected_version).await
     }
 

@@ -126,9 +126,19 @@ impl PortfolioObject {
     async fn extra(&self) -> Option<Json<serde_json::Value>> {
         self.0.extra.as_ref().map(|extra| Json(mongodb::bson::Bson::Document(extra.clone()).into_relaxed_extjson()))
     }
-    /// Evidence files uploaded for this portfolio, oldest first.
-    async fn evidence(&self, ctx: &Context<'_>) -> ApiResult<Vec<EvidenceObject>> {
-        let records = services(ctx).evidence_store()?.for_portfolio(self.0.id).await?;
+    /// Evidence files uploaded for this portfolio, oldest first: `first`
+    /// (at most `ENDORSE_MAX_PAGE_SIZE`) after the evidence id `after`.
+    async fn evidence(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 100)] first: Option<i32>,
+        after: Option<ID>,
+    ) -> ApiResult<Vec<EvidenceObject>> {
+        let services = services(ctx);
+        let max = services.config.limits.max_page_size as i64;
+        let limit = i64::from(first.unwrap_or(100)).clamp(0, max);
+        let after = after.map(|id| super::query::parse_id("after", &id)).transpose()?;
+        let records = services.evidence_store()?.page_for_portfolio(self.0.id, after, limit).await?;
         Ok(records.into_iter().map(EvidenceObject).collect())
     }
     /// Computed on demand, never stored. `category` defaults to the target
