@@ -194,6 +194,12 @@ async fn raw_exchange(app: &TestApp, head: &str, body: &[u8], wait: Duration) ->
     }
 }
 
+/// A GraphQL multipart request with the preflight header.
+async fn post_multipart(app: &TestApp, token: &str, form: reqwest::multipart::Form) -> reqwest::Response {
+    let request = app.client.post(app.url("/graphql")).bearer_auth(token).header("apollo-require-preflight", "true");
+    request.multipart(form).send().await.unwrap()
+}
+
 fn multipart_head(token: Option<&str>, content_length: u64) -> String {
     let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
     format!(
@@ -225,15 +231,7 @@ async fn uploads_are_refused_before_their_bodies_are_read() {
         .text("operations", operations)
         .text("map", "{}")
         .part("0", reqwest::multipart::Part::bytes(vec![1, 2, 3]).file_name("a.pdf"));
-    let response = app
-        .client
-        .post(app.url("/graphql"))
-        .bearer_auth(&token)
-        .header("apollo-require-preflight", "true")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = post_multipart(&app, &token, form).await;
     assert_eq!(response.status(), 413);
     let body: Value = response.json().await.unwrap();
     assert_eq!(first_error_code(&body), "PAYLOAD_TOO_LARGE", "{body}");
@@ -241,15 +239,7 @@ async fn uploads_are_refused_before_their_bodies_are_read() {
     // A batch in `operations` is refused.
     let batch = r#"[{"query":"{ me { subject } }"},{"query":"{ me { subject } }"}]"#;
     let form = reqwest::multipart::Form::new().text("operations", batch).text("map", "{}");
-    let response = app
-        .client
-        .post(app.url("/graphql"))
-        .bearer_auth(&token)
-        .header("apollo-require-preflight", "true")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = post_multipart(&app, &token, form).await;
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap();
     assert!(body["errors"][0]["message"].as_str().unwrap().contains("Batched"), "{body}");
@@ -263,15 +253,7 @@ async fn uploads_are_refused_before_their_bodies_are_read() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let form =
         reqwest::multipart::Form::new().text("operations", r#"{"query":"{ me { subject } }"}"#).text("map", "{}");
-    let response = app
-        .client
-        .post(app.url("/graphql"))
-        .bearer_auth(&token)
-        .header("apollo-require-preflight", "true")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = post_multipart(&app, &token, form).await;
     assert_eq!(response.status(), 429);
     assert!(response.headers().get("retry-after").is_some());
     let body: Value = response.json().await.unwrap();
