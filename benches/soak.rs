@@ -352,8 +352,6 @@ async fn soak() -> usize {
         "soak-evidence",
         "--s3-timeout-ms",
         "2000",
-        "--rate-limit-per-minute",
-        "0",
         "--max-portfolios-per-applicant",
         "100",
     ];

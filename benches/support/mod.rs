@@ -30,7 +30,21 @@ pub fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
 /// The development configuration (services from the environment) on a free
 /// port, quiet logs, plus `extra` flags.
 pub fn config(extra: &[&str]) -> Config {
-    let base = ["bench", "--env", "development", "--listen", "127.0.0.1:0", "--log", "warn"];
+    // The rate limiter stays on (its cost is part of every request) with
+    // a limit no benchmark reaches.
+    let base = [
+        "bench",
+        "--env",
+        "development",
+        "--listen",
+        "127.0.0.1:0",
+        "--log",
+        "warn",
+        "--rate-limit-per-minute",
+        "1000000000",
+        "--rate-limit-burst",
+        "1000000",
+    ];
     Args::try_parse_from(base.iter().chain(extra)).expect("configuration").config
 }
 
