@@ -32,17 +32,7 @@ async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (String, 
 }
 
 async fn answers(app: &TestApp) -> bool {
-    let body: Value = app
-        .client
-        .post(app.url("/graphql"))
-        .json(&json!({ "query": "{ __typename }" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["data"]["__typename"] == "Query"
+    app.graphql(None, "{ __typename }", json!({})).await["data"]["__typename"] == "Query"
 }
 
 #[tokio::test]
