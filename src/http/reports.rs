@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
-use super::graphql::execute::{Caller, RETRY_AFTER_UNAVAILABLE, Refusal, Transport, refusal_body, run_as_caller};
+use super::graphql::execute::{Caller, RETRY_AFTER_UNAVAILABLE, Transport, refusal_response, run_as_caller};
 use super::graphql::response::{MediaType, error_body, respond, set_retry_after};
 use super::request_id::RequestId;
 use super::serve::ClientAddress;
@@ -56,14 +56,7 @@ pub async fn stats_csv(
     .await
     {
         Ok(outcome) => outcome,
-        Err(refusal) => {
-            let (status, body) = refusal_body(&refusal);
-            let mut response = errors_response(status, &body);
-            if let Refusal::RateLimited(wait) = refusal {
-                set_retry_after(&mut response, wait);
-            }
-            return response;
-        }
+        Err(refusal) => return refusal_response(MediaType::Json, refusal, StatusCode::BAD_REQUEST),
     };
     if let Some(first) = outcome.errors.first() {
         let mut response = errors_response(status_for(first), &json!({ "errors": outcome.errors }));

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::params::operation_type;
-use super::response::{MediaType, error_body, rate_limited, refuse, respond, respond_bytes, set_retry_after};
+use super::response::{MediaType, refuse, respond_bytes, set_retry_after};
 use crate::auth::Identity;
 use crate::graphql::context::RequestInfo;
 use crate::graphql::cost::{self, Analysis, CostError};
@@ -229,33 +229,68 @@ async fn analyse(state: &AppState, request: &async_graphql::Request) -> Result<A
         .unwrap_or_else(|_| Err(CostError::Syntax("The query could not be read.".into())))
 }
 
-/// The HTTP answer to a refused request.
-pub fn refusal_response(media: MediaType, refusal: Refusal) -> Response {
-    match refusal {
-        Refusal::Document(error) => {
-            let code = if error.is_limit() { code::QUERY_TOO_COMPLEX } else { code::BAD_USER_INPUT };
-            refuse(media.document_error_status(), media, &error.to_string(), code)
-        }
-        Refusal::NotAQuery => {
-            let mut response = refuse(
-                StatusCode::METHOD_NOT_ALLOWED,
-                media,
-                "Only queries may be sent with GET; use POST for mutations.",
-                code::BAD_USER_INPUT,
-            );
-            response.headers_mut().insert(header::ALLOW, http::HeaderValue::from_static("POST"));
-            response
-        }
-        Refusal::RateLimited(wait) => rate_limited(media, wait, "requests"),
-        Refusal::TimedOut | Refusal::Unavailable | Refusal::KeyInProgress | Refusal::KeyReused => {
-            let (status, body) = refusal_body(&refusal);
-            let mut response = respond(status, media, &body);
-            if status == StatusCode::SERVICE_UNAVAILABLE || matches!(refusal, Refusal::KeyInProgress) {
-                set_retry_after(&mut response, RETRY_AFTER_UNAVAILABLE);
+impl Refusal {
+    /// Status, message, code and the wait to advertise: one table for
+    /// every route that answers from the schema.
+    fn parts(&self, document_status: StatusCode) -> (StatusCode, String, &'static str, Option<Duration>) {
+        let unavailable = Some(RETRY_AFTER_UNAVAILABLE);
+        match self {
+            Refusal::Document(error) => {
+                let code = if error.is_limit() { code::QUERY_TOO_COMPLEX } else { code::BAD_USER_INPUT };
+                (document_status, error.to_string(), code, None)
             }
-            response
+            Refusal::NotAQuery => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Only queries may be sent with GET; use POST for mutations.".into(),
+                code::BAD_USER_INPUT,
+                None,
+            ),
+            Refusal::RateLimited(wait) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many requests; retry after the time in `Retry-After`.".into(),
+                code::RATE_LIMITED,
+                Some(*wait),
+            ),
+            Refusal::TimedOut => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The request took too long and was stopped.".into(),
+                code::SERVICE_UNAVAILABLE,
+                unavailable,
+            ),
+            Refusal::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The database is unavailable; retry later.".into(),
+                code::SERVICE_UNAVAILABLE,
+                unavailable,
+            ),
+            Refusal::KeyReused => (
+                StatusCode::CONFLICT,
+                "This Idempotency-Key was used for a different request.".into(),
+                code::CONFLICT,
+                None,
+            ),
+            Refusal::KeyInProgress => (
+                StatusCode::CONFLICT,
+                "A request with this Idempotency-Key is still running; retry later.".into(),
+                code::CONFLICT,
+                unavailable,
+            ),
         }
     }
+}
+
+/// The HTTP answer to a refused request; `document_status` is what a bad
+/// document gets under the route's media type.
+pub fn refusal_response(media: MediaType, refusal: Refusal, document_status: StatusCode) -> Response {
+    let (status, message, code, wait) = refusal.parts(document_status);
+    let mut response = refuse(status, media, &message, code);
+    if matches!(refusal, Refusal::NotAQuery) {
+        response.headers_mut().insert(header::ALLOW, http::HeaderValue::from_static("POST"));
+    }
+    if let Some(wait) = wait {
+        set_retry_after(&mut response, wait);
+    }
+    response
 }
 
 /// The GraphQL response body and status for an executed request.
@@ -289,35 +324,6 @@ pub fn outcome_response(media: MediaType, outcome: &Outcome, max_bytes: usize) -
         set_retry_after(&mut response, RETRY_AFTER_UNAVAILABLE);
     }
     response
-}
-
-/// A request-level error body, for routes that answer in another format.
-pub fn refusal_body(refusal: &Refusal) -> (StatusCode, Value) {
-    match refusal {
-        Refusal::Document(error) if error.is_limit() => {
-            (StatusCode::BAD_REQUEST, error_body(&error.to_string(), code::QUERY_TOO_COMPLEX))
-        }
-        Refusal::Document(error) => (StatusCode::BAD_REQUEST, error_body(&error.to_string(), code::BAD_USER_INPUT)),
-        Refusal::NotAQuery => (StatusCode::METHOD_NOT_ALLOWED, error_body("Only queries.", code::BAD_USER_INPUT)),
-        Refusal::RateLimited(_) => {
-            (StatusCode::TOO_MANY_REQUESTS, error_body("Too many requests.", code::RATE_LIMITED))
-        }
-        Refusal::TimedOut => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            error_body("The request took too long and was stopped.", code::SERVICE_UNAVAILABLE),
-        ),
-        Refusal::Unavailable => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            error_body("The database is unavailable; retry later.", code::SERVICE_UNAVAILABLE),
-        ),
-        Refusal::KeyReused => {
-            (StatusCode::CONFLICT, error_body("This Idempotency-Key was used for a different request.", code::CONFLICT))
-        }
-        Refusal::KeyInProgress => (
-            StatusCode::CONFLICT,
-            error_body("A request with this Idempotency-Key is still running; retry later.", code::CONFLICT),
-        ),
-    }
 }
 
 /// Gives every error an `extensions.code`. Errors raised by our resolvers

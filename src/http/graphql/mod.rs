@@ -163,6 +163,6 @@ async fn execute(
     let transport = Transport { queries_only, idempotency_key };
     match run_as_caller(state, caller, &request_id, request, transport).await {
         Ok(outcome) => outcome_response(media, &outcome, state.services.config.limits.max_response_bytes),
-        Err(refusal) => refusal_response(media, refusal),
+        Err(refusal) => refusal_response(media, refusal, media.document_error_status()),
     }
 }
