@@ -102,15 +102,23 @@ async fn bench() {
 
     // Realistic portfolios (5 education, 60 training, 8 work, 60 RS/C, 4 references).
     let store = endorse::store::Store::connect(&config.mongodb).await.expect("MongoDB");
-    let portfolios = PortfolioStore::new(&store);
+    let portfolios = PortfolioStore::new(&store, &endorse::domain::association::AssociationCode::nys_aimh());
     let mut ids = Vec::new();
     for n in 0..50 {
-        let document = endorse::seed::realistic_submitted(n);
+        let document =
+            endorse::seed::realistic_submitted(&endorse::domain::association::AssociationCode::nys_aimh(), n);
         portfolios.upsert(&document).await.expect("seed");
         ids.push(document.id);
     }
     let ids = Arc::new(ids);
-    let token = endorse::auth::jwt::mint_dev_token(&config, "bench-reviewer", &[Role::Reviewer], 3600).expect("token");
+    let token = endorse::auth::jwt::mint_dev_token(
+        &config,
+        "bench-reviewer",
+        &[Role::Reviewer],
+        Some(&config.default_association),
+        3600,
+    )
+    .expect("token");
     let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().expect("client");
     let raw = store.database().collection::<Document>("portfolios");
 

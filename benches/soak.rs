@@ -363,8 +363,10 @@ async fn soak() -> usize {
     let (rss_start, _) = memory_kib(pid);
 
     let ledger = Arc::new(Mutex::new(Ledger::default()));
-    let token =
-        |subject: &str, roles: &[Role]| endorse::auth::jwt::mint_dev_token(&config, subject, roles, 24 * 3600).unwrap();
+    let token = |subject: &str, roles: &[Role]| {
+        endorse::auth::jwt::mint_dev_token(&config, subject, roles, Some(&config.default_association), 24 * 3600)
+            .unwrap()
+    };
     let client =
         |token: String| Client { http: reqwest::Client::new(), url: url.clone(), token, ledger: ledger.clone() };
     let started = Instant::now();

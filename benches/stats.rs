@@ -82,9 +82,27 @@ async fn bench() {
     let store = services.store_unchecked().clone();
     let stored = store.database().collection::<Document>("portfolios").estimated_document_count().await.unwrap_or(0);
     if stored < portfolios {
-        println!("{}", endorse::seed::synthetic_batches(&services, portfolios, 1, 1000).await.expect("seed"));
+        println!(
+            "{}",
+            endorse::seed::synthetic_batches(
+                &services,
+                &endorse::domain::association::AssociationCode::nys_aimh(),
+                portfolios,
+                1,
+                1000
+            )
+            .await
+            .expect("seed")
+        );
     }
-    let token = endorse::auth::jwt::mint_dev_token(&config, "bench-reporter", &[Role::Reporter], 3600).expect("token");
+    let token = endorse::auth::jwt::mint_dev_token(
+        &config,
+        "bench-reporter",
+        &[Role::Reporter],
+        Some(&config.default_association),
+        3600,
+    )
+    .expect("token");
     let http = reqwest::Client::builder().timeout(Duration::from_secs(900)).build().expect("client");
 
     let graphql = async |query: &str, filter: &Value| -> Duration {
@@ -108,9 +126,32 @@ async fn bench() {
         let started = Instant::now();
         let (facets, backlog) = tokio::join!(
             async {
-                portfolios_raw.aggregate(portfolio_pipeline(filter, &Facet::ALL)).await?.try_collect::<Vec<_>>().await
+                portfolios_raw
+                    .aggregate(portfolio_pipeline(
+                        &endorse::store::stats::StatsScope::new(
+                            &endorse::domain::association::AssociationCode::nys_aimh(),
+                            chrono_tz::America::New_York,
+                        ),
+                        filter,
+                        &Facet::ALL,
+                    ))
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
             },
-            async { evidence_raw.aggregate(backlog_pipeline(filter)).await?.try_collect::<Vec<_>>().await },
+            async {
+                evidence_raw
+                    .aggregate(backlog_pipeline(
+                        &endorse::store::stats::StatsScope::new(
+                            &endorse::domain::association::AssociationCode::nys_aimh(),
+                            chrono_tz::America::New_York,
+                        ),
+                        filter,
+                    ))
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            },
         );
         let elapsed = started.elapsed();
         assert_eq!(facets.expect("facets").len(), 1);
@@ -121,7 +162,9 @@ async fn bench() {
     let raw_unmet = async |filter: &StatsFilter| -> (Duration, u64) {
         let filter = filter.only_category(Category::MentalHealthSpecialist).expect("category");
         let started = Instant::now();
-        let stream = services.stats_store().expect("store").engine_inputs(&filter).await.expect("cursor");
+        let tenant =
+            services.tenants.get(&config.default_association).await.expect("store").expect("default association");
+        let stream = services.stats(&tenant).expect("store").engine_inputs(&filter).await.expect("cursor");
         let count = stream.try_fold(0u64, |n, _| async move { Ok(n + 1) }).await.expect("stream");
         (started.elapsed(), count)
     };

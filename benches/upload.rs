@@ -66,8 +66,14 @@ async fn bench() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let config = support::config(&[]);
-    let token =
-        endorse::auth::jwt::mint_dev_token(&config, "bench-applicant", &[Role::Applicant], 3600).expect("token");
+    let token = endorse::auth::jwt::mint_dev_token(
+        &config,
+        "bench-applicant",
+        &[Role::Applicant],
+        Some(&config.default_association),
+        3600,
+    )
+    .expect("token");
     let url = format!("{base}/graphql");
     let created = client
         .post(&url)

@@ -14,6 +14,8 @@ serve() {
   # Demo applicants, plus 500 synthetic portfolios so that reports have
   # numbers above the suppression threshold (same seed: re-runs add nothing).
   "$BIN" seed --demo --synthetic 500 --seed 1
+  # The second demo association gets its own synthetic data (its own ids).
+  "$BIN" seed --synthetic 200 --seed 1 --association ct-aimh
   local url="http://$ENDORSE_LISTEN"
   cat <<MSG
 
@@ -22,14 +24,20 @@ serve() {
     GraphQL:   $url/graphql
     Readiness: $url/readyz
 
-  Development tokens (valid 8 hours; paste as "Authorization: Bearer <token>"):
+  Development tokens (valid 8 hours; paste as "Authorization: Bearer <token>").
+  Two associations, NYS-AIMH and CT-AIMH (its own rulebook): the same person
+  has separate records in each, and nothing of one is visible in the other.
 MSG
-  local who
-  for who in "applicant-ada APPLICANT" "applicant-ben APPLICANT" "reviewer-rae REVIEWER" \
-             "coordinator-cy COORDINATOR" "reporter-rio REPORTER" "admin-al ADMIN"; do
-    set -- $who
-    printf '    %-16s %-12s %s\n' "$1" "$2" "$("$BIN" token --sub "$1" --role "$2")"
+  local who association
+  for association in nys-aimh ct-aimh; do
+    printf '\n  %s\n' "$association"
+    for who in "applicant-ada APPLICANT" "applicant-ben APPLICANT" "reviewer-rae REVIEWER" \
+               "coordinator-cy COORDINATOR" "reporter-rio REPORTER" "admin-al ADMIN"; do
+      set -- $who
+      printf '    %-16s %-12s %s\n' "$1" "$2" "$("$BIN" token --sub "$1" --role "$2" --association "$association")"
+    done
   done
+  printf '\n  platform\n    %-16s %-12s %s\n' root PLATFORM_ADMIN "$("$BIN" token --sub root --role PLATFORM_ADMIN)"
   cat <<MSG
 
   Try:

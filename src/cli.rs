@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use crate::auth::Role;
 use crate::auth::jwt::mint_dev_token;
 use crate::config::Config;
+use crate::domain::association::AssociationCode;
 use crate::startup::{Application, connect, shutdown_signal};
 
 #[derive(Debug, Parser)]
@@ -36,6 +37,10 @@ pub enum Command {
         /// Lifetime in seconds.
         #[arg(long, default_value_t = 8 * 3600)]
         ttl: u64,
+        /// The association the roles hold in [default: ENDORSE_DEFAULT_ASSOCIATION;
+        /// none for a PLATFORM_ADMIN token].
+        #[arg(long)]
+        association: Option<AssociationCode>,
         #[command(flatten)]
         config: Config,
     },
@@ -59,6 +64,9 @@ pub enum Command {
         /// statuses, dates since 2019) with evidence metadata.
         #[arg(long, value_name = "N")]
         synthetic: Option<u64>,
+        /// The association synthetic data is written to [default: ENDORSE_DEFAULT_ASSOCIATION].
+        #[arg(long)]
+        association: Option<AssociationCode>,
         /// Seed of the synthetic data: the same seed writes the same documents.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -71,8 +79,9 @@ pub enum Command {
 }
 
 fn parse_role(value: &str) -> Result<Role, String> {
-    Role::parse(&value.to_ascii_uppercase())
-        .ok_or_else(|| format!("`{value}` is not one of APPLICANT, REVIEWER, COORDINATOR, REPORTER, ADMIN"))
+    Role::parse(&value.to_ascii_uppercase()).ok_or_else(|| {
+        format!("`{value}` is not one of APPLICANT, REVIEWER, COORDINATOR, REPORTER, ADMIN, PLATFORM_ADMIN")
+    })
 }
 
 /// Runs the command; the error is printed by `main` as one line.
@@ -89,9 +98,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", crate::graphql::sdl());
             Ok(())
         }
-        Command::Token { sub, roles, ttl, config } => {
+        Command::Token { sub, roles, ttl, association, config } => {
             config.validate()?;
-            println!("{}", mint_dev_token(&config, &sub, &roles, ttl)?);
+            let platform_only = roles == [Role::PlatformAdmin];
+            let association = association.or_else(|| (!platform_only).then(|| config.default_association.clone()));
+            println!("{}", mint_dev_token(&config, &sub, &roles, association.as_ref(), ttl)?);
             Ok(())
         }
         Command::Probe { url } => probe(&url).await,
@@ -102,7 +113,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", crate::sweeper::sweep(&services, grace).await?);
             Ok(())
         }
-        Command::Seed { demo, synthetic, seed, batch_size, config } => {
+        Command::Seed { demo, synthetic, association, seed, batch_size, config } => {
+            let association = association.unwrap_or_else(|| config.default_association.clone());
             crate::telemetry::init(config.log_format, &config.log);
             anyhow::ensure!(demo || synthetic.is_some(), "say what to seed: --demo and/or --synthetic N");
             let services = connect(&Arc::new(config)).await?;
@@ -110,7 +122,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{}", crate::seed::demo(&services).await?);
             }
             if let Some(count) = synthetic {
-                println!("{}", crate::seed::synthetic_batches(&services, count, seed, batch_size).await?);
+                println!("{}", crate::seed::synthetic_batches(&services, &association, count, seed, batch_size).await?);
             }
             Ok(())
         }

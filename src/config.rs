@@ -111,7 +111,18 @@ pub struct Config {
     #[command(flatten)]
     pub reports: ReportsConfig,
 
-    /// Rulebook file (JSON) of the association [default: the built-in NYS-AIMH rulebook].
+    /// The association of data written before associations existed, and of
+    /// public queries that name none; created at start-up if missing.
+    #[arg(
+        long,
+        env = "ENDORSE_DEFAULT_ASSOCIATION",
+        value_name = "ENDORSE_DEFAULT_ASSOCIATION",
+        default_value = "nys-aimh"
+    )]
+    pub default_association: crate::domain::association::AssociationCode,
+
+    /// Rulebook file (JSON) of the default association, instead of its
+    /// built-in one; the file must name that association.
     #[arg(long, env = "ENDORSE_RULEBOOK_FILE", value_name = "ENDORSE_RULEBOOK_FILE")]
     pub rulebook_file: Option<PathBuf>,
 

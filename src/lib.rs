@@ -1,11 +1,13 @@
 //! Endorse: a GraphQL backend for IECMH Endorsement® portfolios.
 //!
 //! Layers, from pure to wired:
-//! - [`domain`]: portfolio model, rulebook, requirement engine (no I/O);
+//! - [`domain`]: portfolio model, rulebook, requirement engine, workflow (no I/O);
 //! - [`store`]: MongoDB; [`blob`]: S3; [`media`]: image previews;
-//! - [`graphql`]: resolvers that orchestrate the layers above;
-//! - [`http`]: axum routes, auth extraction, limits; [`config`], [`cli`].
+//! - [`app`]: the use cases: business rules, access policy, orchestration;
+//! - [`graphql`], [`http`]: adapters that translate to and from [`app`]
+//!   (they never reach [`store`] themselves); [`config`], [`cli`].
 
+pub mod app;
 pub mod auth;
 pub mod blob;
 pub mod cli;

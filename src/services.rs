@@ -1,18 +1,21 @@
 //! The long-lived services a request can use, built once at start-up.
+//! Stores of tenant data are handed out per association: there is no way
+//! to reach those collections without naming one.
 
 use std::sync::Arc;
 
+use crate::app::Tenant;
+use crate::app::error::{AppError, AppResult};
+use crate::app::tenants::Tenants;
 use crate::auth::jwt::TokenVerifier;
 use crate::blob::BlobStore;
 use crate::config::Config;
-use crate::domain::Rulebook;
-use crate::graphql::error::{ApiError, ApiResult};
 use crate::health::Health;
 use crate::store::Store;
 use crate::store::audit::{AuditLog, ReadAudit};
-use crate::store::evidence::EvidenceStore;
+use crate::store::evidence::{EvidenceStore, EvidenceSweep};
 use crate::store::portfolio::PortfolioStore;
-use crate::store::stats::StatsStore;
+use crate::store::stats::{StatsScope, StatsStore};
 
 #[derive(Clone)]
 pub struct Services {
@@ -22,11 +25,8 @@ pub struct Services {
     pub audit: AuditLog,
     /// Batched writer of personal-data read records.
     pub read_audit: ReadAudit,
-    portfolios: PortfolioStore,
-    evidence: EvidenceStore,
-    stats: StatsStore,
-    /// The association's rulebook (all versions), loaded once at start-up.
-    pub rulebook: Arc<Rulebook>,
+    /// The associations, with their calendars and rulebooks.
+    pub tenants: Tenants,
     pub verifier: Arc<TokenVerifier>,
     pub health: Health,
     /// Bounds concurrent image decoding (CPU and memory heavy).
@@ -39,18 +39,15 @@ impl Services {
         store: Store,
         blob: BlobStore,
         verifier: TokenVerifier,
-        rulebook: Rulebook,
+        tenants: Tenants,
         health: Health,
     ) -> Self {
         Services {
             audit: AuditLog::new(&store),
             read_audit: ReadAudit::spawn(AuditLog::new(&store)),
-            portfolios: PortfolioStore::new(&store),
-            evidence: EvidenceStore::new(&store),
-            stats: StatsStore::new(&store, config.request_timeout()),
             store,
             blob,
-            rulebook: Arc::new(rulebook),
+            tenants,
             verifier: Arc::new(verifier),
             health,
             image_permits: Arc::new(tokio::sync::Semaphore::new(config.evidence.image_concurrency)),
@@ -58,27 +55,30 @@ impl Services {
         }
     }
 
-    /// The portfolio collection, or SERVICE_UNAVAILABLE while MongoDB is down.
-    pub fn portfolios(&self) -> ApiResult<&PortfolioStore> {
-        self.store()?;
-        Ok(&self.portfolios)
+    /// The association's portfolios, or SERVICE_UNAVAILABLE while MongoDB is down.
+    pub fn portfolios(&self, tenant: &Tenant) -> AppResult<PortfolioStore> {
+        Ok(PortfolioStore::new(self.store()?, tenant.code()))
     }
 
-    /// The evidence collection, or SERVICE_UNAVAILABLE while MongoDB is down.
-    pub fn evidence_store(&self) -> ApiResult<&EvidenceStore> {
-        self.store()?;
-        Ok(&self.evidence)
+    /// The association's evidence, or SERVICE_UNAVAILABLE while MongoDB is down.
+    pub fn evidence(&self, tenant: &Tenant) -> AppResult<EvidenceStore> {
+        Ok(EvidenceStore::new(self.store()?, tenant.code()))
     }
 
-    /// Reporting aggregates, or SERVICE_UNAVAILABLE while MongoDB is down.
-    pub fn stats_store(&self) -> ApiResult<&StatsStore> {
-        self.store()?;
-        Ok(&self.stats)
+    /// The association's reporting aggregates, or SERVICE_UNAVAILABLE while MongoDB is down.
+    pub fn stats(&self, tenant: &Tenant) -> AppResult<StatsStore> {
+        let scope = StatsScope::new(tenant.code(), tenant.association.time_zone);
+        Ok(StatsStore::new(self.store()?, scope, self.config.request_timeout()))
+    }
+
+    /// The sweeper's deployment-wide view of evidence.
+    pub fn evidence_sweep(&self) -> AppResult<EvidenceSweep> {
+        Ok(EvidenceSweep::new(self.store()?))
     }
 
     /// The database, or SERVICE_UNAVAILABLE at once while it is known to be down.
-    pub fn store(&self) -> ApiResult<&Store> {
-        if self.health.mongo_available() { Ok(&self.store) } else { Err(ApiError::ServiceUnavailable("The database")) }
+    pub fn store(&self) -> AppResult<&Store> {
+        if self.health.mongo_available() { Ok(&self.store) } else { Err(AppError::ServiceUnavailable("The database")) }
     }
 
     /// The database regardless of health (probes, start-up).

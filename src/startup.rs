@@ -6,16 +6,19 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
+use crate::app::tenants::{BuiltInRulebooks, Tenants};
 use crate::auth::jwt::TokenVerifier;
 use crate::blob::BlobStore;
 use crate::config::Config;
 use crate::domain::Rulebook;
+use crate::domain::association::AssociationCode;
 use crate::graphql::build_schema;
 use crate::health::Health;
 use crate::http::serve::{ConnectionLimits, serve};
 use crate::http::{AppState, router};
 use crate::services::Services;
 use crate::store::Store;
+use crate::store::associations::{AssociationDocument, AssociationStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -42,36 +45,84 @@ pub struct Application {
     sweeper: Option<tokio::task::JoinHandle<()>>,
 }
 
-/// Connects to MongoDB and S3 and prepares them (indexes; the bucket in
-/// development). Shared by `serve` and the other subcommands.
+/// Connects to MongoDB and S3 and prepares them (indexes, the default
+/// association, migrations; the bucket in development). Shared by `serve`
+/// and the other subcommands.
 pub async fn connect(config: &Arc<Config>) -> Result<Services, StartupError> {
     config.validate()?;
     let verifier = TokenVerifier::from_config(config)?;
-    let rulebook = load_rulebook(config)?;
+    let built_in = built_in_rulebooks(config)?;
     // A probe gets as long as any MongoDB operation's server selection.
     let health = Health::new(std::time::Duration::from_millis(config.mongodb.timeout_ms));
     let store = Store::connect_watched(&config.mongodb, &health).await?;
     store.ensure_indexes().await?;
+    let associations = AssociationStore::new(&store);
+    let default = &config.default_association;
+    let name = built_in.get(default).map_or_else(|| default.to_string(), |rulebook| rulebook.name.clone());
+    if associations.ensure(&association_document(default, &name)).await? {
+        tracing::info!(association = %default, "created the default association");
+    }
+    let migrated = crate::store::migrate::assign_association(&store, default).await?;
+    if migrated.total() > 0 {
+        tracing::info!(association = %default, ?migrated, "gave documents without an association to the default one");
+    }
     let blob = BlobStore::new(&config.s3);
     if config.is_development() {
         blob.ensure_bucket().await?;
     }
-    Ok(Services::new(config.clone(), store, blob, verifier, rulebook, health))
+    let tenants = Tenants::new(associations, built_in);
+    Ok(Services::new(config.clone(), store, blob, verifier, tenants, health))
 }
 
-/// The configured rulebook file, or the built-in NYS-AIMH rulebook. A
-/// malformed file stops start-up with file, line and problem.
-pub fn load_rulebook(config: &Config) -> Result<Rulebook, StartupError> {
-    match &config.rulebook_file {
-        None => Ok(Rulebook::nys_aimh()),
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                StartupError::Rulebook(format!("ENDORSE_RULEBOOK_FILE: cannot read {}: {e}", path.display()))
-            })?;
-            Rulebook::from_json(&path.display().to_string(), &text).map_err(|e| StartupError::Rulebook(e.to_string()))
-        }
+/// A new association's document as start-up and the demo data create it
+/// (US associations: New York time unless an admin says otherwise).
+pub fn association_document(code: &AssociationCode, name: &str) -> AssociationDocument {
+    AssociationDocument {
+        code: code.clone(),
+        name: name.to_owned(),
+        time_zone: "America/New_York".to_owned(),
+        settings: Default::default(),
+        admins: Vec::new(),
+        created_at: mongodb::bson::DateTime::now(),
     }
 }
+
+/// The rulebooks compiled in (`rulebooks/*.json`), with the default
+/// association's replaced by ENDORSE_RULEBOOK_FILE when given. A
+/// malformed file stops start-up with file, line and problem.
+pub fn built_in_rulebooks(config: &Config) -> Result<BuiltInRulebooks, StartupError> {
+    let mut rulebooks = BuiltInRulebooks::new();
+    for (name, source) in BUILT_IN {
+        let rulebook = Rulebook::from_json(name, source).map_err(|e| StartupError::Rulebook(e.to_string()))?;
+        let code = AssociationCode::parse(&rulebook.association)
+            .map_err(|e| StartupError::Rulebook(format!("{name}: {e}")))?;
+        rulebooks.insert(code, Arc::new(rulebook));
+    }
+    if let Some(path) = &config.rulebook_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            StartupError::Rulebook(format!("ENDORSE_RULEBOOK_FILE: cannot read {}: {e}", path.display()))
+        })?;
+        let rulebook = Rulebook::from_json(&path.display().to_string(), &text)
+            .map_err(|e| StartupError::Rulebook(e.to_string()))?;
+        if rulebook.association != config.default_association.as_str() {
+            return Err(StartupError::Rulebook(format!(
+                "ENDORSE_RULEBOOK_FILE: {} is the rulebook of `{}`, not of the default association `{}` \
+                 (set ENDORSE_DEFAULT_ASSOCIATION)",
+                path.display(),
+                rulebook.association,
+                config.default_association
+            )));
+        }
+        rulebooks.insert(config.default_association.clone(), Arc::new(rulebook));
+    }
+    Ok(rulebooks)
+}
+
+/// The rulebooks in `rulebooks/`, compiled into the binary.
+const BUILT_IN: [(&str, &str); 2] = [
+    ("rulebooks/nys-aimh.json", crate::domain::rulebook::NYS_AIMH_JSON),
+    ("rulebooks/ct-aimh.json", include_str!("../rulebooks/ct-aimh.json")),
+];
 
 impl Application {
     /// Validates the configuration, connects, binds the listener and returns

@@ -18,16 +18,13 @@ use std::time::{Duration, SystemTime};
 use mongodb::bson::{DateTime, oid::ObjectId};
 
 use crate::blob::BlobError;
+use crate::blob::keys::{self, FINAL, STAGING, evidence_id_of};
 use crate::domain::model::EvidenceStatus;
 use crate::services::Services;
-use crate::store::evidence::{Abandoned, EvidenceRecord, EvidenceStore};
+use crate::store::evidence::{Abandoned, EvidenceRecord, EvidenceSweep};
 
 /// Objects per listing page, records per lookup and per batch of deletions.
 pub const PAGE_SIZE: usize = 1000;
-
-/// Where evidence objects live: final keys, and direct uploads until completion.
-const FINAL: &str = "evidence/";
-const STAGING: &str = "staging/";
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct SweepReport {
@@ -59,15 +56,6 @@ impl std::fmt::Display for SweepReport {
     }
 }
 
-/// The evidence id in a key "evidence/<portfolio>/<evidence>/<file>" or
-/// "staging/<portfolio>/<evidence>/<file>".
-fn evidence_id_of(key: &str) -> Option<ObjectId> {
-    let mut parts = key.split('/');
-    matches!(parts.next(), Some("evidence" | "staging")).then_some(())?;
-    parts.next()?;
-    ObjectId::parse_str(parts.next()?).ok()
-}
-
 /// Whether an object is still needed, given its record's status (None:
 /// no record, or a key that names none).
 fn needed(key: &str, record: Option<EvidenceStatus>) -> bool {
@@ -75,7 +63,7 @@ fn needed(key: &str, record: Option<EvidenceStatus>) -> bool {
         None => false,
         // A direct upload's bytes wait in staging until completion copies them.
         Some(EvidenceStatus::PendingUpload | EvidenceStatus::Verifying) => true,
-        Some(_) => !key.starts_with(STAGING),
+        Some(_) => !keys::is_staging(key),
     }
 }
 
@@ -92,7 +80,7 @@ pub async fn sweep(services: &Services, grace: Duration) -> anyhow::Result<Sweep
 
 /// [`sweep`] with pages (and lookups, and deletion batches) of `page_size`.
 pub async fn sweep_paged(services: &Services, grace: Duration, page_size: usize) -> anyhow::Result<SweepReport> {
-    let evidence = services.evidence_store().map_err(|_| anyhow::anyhow!("MongoDB is unavailable"))?;
+    let evidence = &services.evidence_sweep().map_err(|_| anyhow::anyhow!("MongoDB is unavailable"))?;
     let when = Abandoned::at(DateTime::now(), grace);
     let expired_records = remove_abandoned(services, evidence, &when, page_size).await?;
     let cutoff = SystemTime::now() - grace;
@@ -104,7 +92,7 @@ pub async fn sweep_paged(services: &Services, grace: Duration, page_size: usize)
 
 async fn remove_abandoned(
     services: &Services,
-    evidence: &EvidenceStore,
+    evidence: &EvidenceSweep,
     when: &Abandoned,
     batch: usize,
 ) -> anyhow::Result<usize> {
@@ -134,7 +122,7 @@ pub async fn remove_if_abandoned(
     record: &EvidenceRecord,
     when: &Abandoned,
 ) -> anyhow::Result<bool> {
-    let evidence = services.evidence_store().map_err(|_| anyhow::anyhow!("MongoDB is unavailable"))?;
+    let evidence = services.evidence_sweep().map_err(|_| anyhow::anyhow!("MongoDB is unavailable"))?;
     if !evidence.delete_if_abandoned(record.id, when).await? {
         return Ok(false);
     }
@@ -148,7 +136,7 @@ pub async fn remove_if_abandoned(
 /// Deletes the objects under `prefix` older than `cutoff` that no record needs.
 async fn remove_unneeded(
     services: &Services,
-    evidence: &EvidenceStore,
+    evidence: &EvidenceSweep,
     prefix: &str,
     cutoff: SystemTime,
     page_size: usize,
@@ -222,15 +210,6 @@ pub fn spawn_periodic(services: Services, interval: Duration, grace: Duration) -
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_name_their_evidence() {
-        let id = ObjectId::new();
-        assert_eq!(evidence_id_of(&format!("evidence/p/{}/original", id.to_hex())), Some(id));
-        assert_eq!(evidence_id_of(&format!("staging/p/{}/original", id.to_hex())), Some(id));
-        assert_eq!(evidence_id_of("evidence/p/not-an-id/original"), None);
-        assert_eq!(evidence_id_of("other/p/x"), None);
-    }
 
     #[test]
     fn staging_objects_are_needed_only_until_completion() {

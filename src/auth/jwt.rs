@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Role, Viewer};
 use crate::config::{Config, ConfigError, JwtAlgorithm};
+use crate::domain::association::AssociationCode;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum TokenError {
@@ -22,6 +23,9 @@ pub enum TokenError {
     /// One variant on purpose: telling an attacker which check failed helps them.
     #[error("the token is not valid")]
     Invalid,
+    /// Only a platform admin acts outside every association.
+    #[error("the token names no association (claim `association`)")]
+    NoAssociation,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -38,6 +42,9 @@ pub struct Claims {
     pub iat: Option<u64>,
     pub iss: String,
     pub aud: Audience,
+    /// The association the roles hold in (`tid` accepted as well).
+    #[serde(default, alias = "tid", skip_serializing_if = "Option::is_none")]
+    pub association: Option<String>,
 }
 
 /// RFC 7519 allows `aud` as one string or an array of them; jsonwebtoken
@@ -139,7 +146,12 @@ impl TokenVerifier {
         let mut roles: Vec<Role> = claims.roles.iter().filter_map(|r| Role::parse(r)).collect();
         roles.sort();
         roles.dedup();
-        Ok(Viewer { subject: claims.sub, roles })
+        let association =
+            claims.association.as_deref().map(AssociationCode::parse).transpose().map_err(|_| TokenError::Invalid)?;
+        if association.is_none() && !roles.contains(&Role::PlatformAdmin) {
+            return Err(TokenError::NoAssociation);
+        }
+        Ok(Viewer { subject: claims.sub, roles, association })
     }
 }
 
@@ -236,7 +248,13 @@ fn key_type(jwk: &Jwk) -> &'static str {
 }
 
 /// Mints an HS256 token with the configured secret, issuer and audience.
-pub fn mint_dev_token(config: &Config, subject: &str, roles: &[Role], ttl_seconds: u64) -> Result<String, ConfigError> {
+pub fn mint_dev_token(
+    config: &Config,
+    subject: &str,
+    roles: &[Role],
+    association: Option<&AssociationCode>,
+    ttl_seconds: u64,
+) -> Result<String, ConfigError> {
     if config.jwt.algorithm != JwtAlgorithm::HS256 {
         return Err(ConfigError {
             variable: "ENDORSE_JWT_ALGORITHM",
@@ -252,6 +270,7 @@ pub fn mint_dev_token(config: &Config, subject: &str, roles: &[Role], ttl_second
         iat: Some(now),
         iss: config.jwt.issuer.clone(),
         aud: Audience::One(config.jwt.audience.clone()),
+        association: association.map(ToString::to_string),
     };
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),

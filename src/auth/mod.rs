@@ -2,9 +2,10 @@
 //! follow from their roles. Pure apart from key loading in [`jwt`].
 
 pub mod jwt;
-pub mod policy;
 
 use serde::{Deserialize, Serialize};
+
+use crate::domain::association::AssociationCode;
 
 /// What a caller may do. A token may carry several roles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, async_graphql::Enum)]
@@ -15,6 +16,9 @@ pub enum Role {
     Coordinator,
     Reporter,
     Admin,
+    /// Runs the deployment: creates associations and names their first
+    /// admin. Holds no role inside any association.
+    PlatformAdmin,
 }
 
 impl Role {
@@ -25,6 +29,7 @@ impl Role {
             "COORDINATOR" => Role::Coordinator,
             "REPORTER" => Role::Reporter,
             "ADMIN" => Role::Admin,
+            "PLATFORM_ADMIN" => Role::PlatformAdmin,
             _ => return None,
         })
     }
@@ -36,15 +41,18 @@ impl Role {
             Role::Coordinator => "COORDINATOR",
             Role::Reporter => "REPORTER",
             Role::Admin => "ADMIN",
+            Role::PlatformAdmin => "PLATFORM_ADMIN",
         }
     }
 }
 
-/// An authenticated caller.
+/// An authenticated caller. Roles hold within `association` only; a
+/// platform admin's token names none.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Viewer {
     pub subject: String,
     pub roles: Vec<Role>,
+    pub association: Option<AssociationCode>,
 }
 
 impl Viewer {
@@ -54,16 +62,6 @@ impl Viewer {
 
     pub fn has_any_role(&self, roles: &[Role]) -> bool {
         roles.iter().any(|role| self.has_role(*role))
-    }
-
-    /// Coordinators and admins see and manage every portfolio.
-    pub fn is_staff(&self) -> bool {
-        self.has_any_role(&[Role::Coordinator, Role::Admin])
-    }
-
-    /// Whether this caller is the record's subject ([`policy::is_subject_of`]).
-    pub fn owns(&self, owner_id: &str) -> bool {
-        policy::is_subject_of(self, owner_id)
     }
 }
 

@@ -3,6 +3,7 @@
 //! with the endpoint phones and browsers reach: a presigned URL signs the Host.
 
 mod error;
+pub mod keys;
 pub mod objects;
 
 use std::time::Duration;

@@ -69,11 +69,8 @@ pub struct Eligibility {
     pub exam_required: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EvaluationError {
-    #[error("no version of rulebook {association} is in force on {as_of} (the earliest takes effect {earliest})")]
-    NoVersionInForce { association: String, as_of: NaiveDate, earliest: NaiveDate },
-}
+/// Why a portfolio cannot be evaluated: no rules were in force on the date.
+pub type EvaluationError = super::rulebook::NotInForce;
 
 /// Evaluates one category on one track.
 pub fn evaluate(
@@ -124,11 +121,7 @@ pub fn recommend(
 }
 
 fn in_force(rulebook: &Rulebook, as_of: NaiveDate) -> Result<&RulebookVersion, EvaluationError> {
-    rulebook.version_at(as_of).ok_or_else(|| EvaluationError::NoVersionInForce {
-        association: rulebook.association.clone(),
-        as_of,
-        earliest: rulebook.versions.first().map_or(as_of, |v| v.effective_from),
-    })
+    rulebook.in_force(as_of)
 }
 
 /// How close a category is, for ranking.

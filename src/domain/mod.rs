@@ -2,6 +2,8 @@
 //! requirement engine. No I/O, no async, no global state: callers read files
 //! and the database and pass plain values in.
 
+pub mod access;
+pub mod association;
 pub mod changes;
 pub mod engine;
 pub mod model;

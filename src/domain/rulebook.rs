@@ -208,6 +208,15 @@ pub enum RulebookError {
     Path { source_name: String, path: String, message: String },
 }
 
+/// No version of a rulebook is in force on a date.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no version of rulebook {association} is in force on {as_of} (the earliest takes effect {earliest})")]
+pub struct NotInForce {
+    pub association: String,
+    pub as_of: NaiveDate,
+    pub earliest: NaiveDate,
+}
+
 impl Rulebook {
     /// Parses and checks a rulebook; `source_name` (e.g. "rulebooks/ct-aimh.json")
     /// prefixes every error.
@@ -225,6 +234,22 @@ impl Rulebook {
     /// The version in force on `as_of`: the latest with effective_from <= as_of.
     pub fn version_at(&self, as_of: NaiveDate) -> Option<&RulebookVersion> {
         self.versions.iter().rev().find(|v| v.effective_from <= as_of)
+    }
+
+    /// [`Rulebook::version_at`], or why there is none: the one answer to
+    /// "which rules on which date" that every caller uses.
+    pub fn in_force(&self, as_of: NaiveDate) -> Result<&RulebookVersion, NotInForce> {
+        self.version_at(as_of).ok_or_else(|| NotInForce {
+            association: self.association.clone(),
+            as_of,
+            earliest: self.versions.first().map_or(as_of, |v| v.effective_from),
+        })
+    }
+
+    /// Whether approving a portfolio of `category` submitted (or judged) on
+    /// `as_of` leads to the exam: the rule in force on that day says so.
+    pub fn exam_required(&self, category: Category, as_of: NaiveDate) -> bool {
+        self.version_at(as_of).and_then(|version| version.category(category)).is_some_and(|c| c.exam_required())
     }
 
     /// A version by its id ("nys-aimh@2017-01-01").

@@ -208,6 +208,22 @@ pub fn license(l: &LicenseEntry, today: NaiveDate) -> Validation {
     evidence_ids(&l.evidence_ids)
 }
 
+/// Checks one entry of any section.
+pub fn entry(entry: &crate::domain::changes::Entry, today: NaiveDate) -> Validation {
+    use crate::domain::changes::Entry;
+    match entry {
+        Entry::Education(e) => education(e, today),
+        Entry::Training(e) => training(e, today),
+        Entry::Work(e) => work(e, today),
+        Entry::ReflectiveSupervision(e) => rsc(e, today),
+        Entry::Leadership(e) => leadership(e, today),
+        Entry::Reference(e) => reference(e, today),
+        Entry::Exam(e) => exam(e, today),
+        Entry::PriorEndorsement(e) => prior_endorsement(e, today),
+        Entry::License(e) => license(e, today),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::sample::{date, realistic_portfolio};

@@ -20,6 +20,28 @@ pub struct TransitionError {
     pub hint: &'static str,
 }
 
+/// Why an applicant's step does not apply to the current status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("A {status} portfolio cannot be changed; only DRAFT and RETURNED ones can.")]
+pub struct NotEditable {
+    pub status: PortfolioStatus,
+}
+
+/// Only DRAFT and RETURNED portfolios are the applicant's to edit (their
+/// entries and their evidence); from submission on they are the reviewers'.
+pub fn check_editable(status: PortfolioStatus) -> Result<(), NotEditable> {
+    if matches!(status, PortfolioStatus::Draft | PortfolioStatus::Returned) {
+        Ok(())
+    } else {
+        Err(NotEditable { status })
+    }
+}
+
+/// The status after the applicant submits: SUBMITTED, from an editable one.
+pub fn submitted(from: PortfolioStatus) -> Result<PortfolioStatus, NotEditable> {
+    check_editable(from).map(|()| PortfolioStatus::Submitted)
+}
+
 /// The status after `decision`, or why it does not apply.
 pub fn next_status(
     from: PortfolioStatus,
@@ -66,6 +88,15 @@ mod tests {
         }
         assert!(next_status(Endorsed, Decision::Withdraw, false).is_err());
         assert_eq!(next_status(Draft, Decision::Withdraw, false), Ok(Withdrawn));
+    }
+
+    #[test]
+    fn only_drafts_and_returned_portfolios_are_edited_and_submitted() {
+        for status in PortfolioStatus::ALL {
+            let editable = matches!(status, Draft | Returned);
+            assert_eq!(check_editable(*status).is_ok(), editable, "{status:?}");
+            assert_eq!(submitted(*status).ok(), editable.then_some(Submitted), "{status:?}");
+        }
     }
 
     #[test]

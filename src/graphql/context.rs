@@ -2,16 +2,17 @@
 //! reuses for identity, roles and ownership.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use async_graphql::Context;
 
-use super::error::{ApiError, ApiResult};
-use crate::auth::{Identity, Role, Viewer};
+use crate::app::error::{AppError, AppResult};
+use crate::app::records::AuditRecord;
+use crate::app::records::PortfolioDocument;
+use crate::app::{Actor, ChangeAudit};
+use crate::auth::{Identity, Viewer};
 use crate::http::request_id::RequestId;
 use crate::services::Services;
-use crate::store::audit::AuditRecord;
-use crate::store::portfolio::PortfolioDocument;
 
 /// Attached to every GraphQL request by the HTTP layer.
 pub struct RequestInfo {
@@ -42,7 +43,12 @@ impl RequestInfo {
     /// An audit record of this request's caller doing `action`.
     pub fn audit_record(&self, action: &str, target: Option<String>, result: &str) -> AuditRecord {
         let (actor, roles) = self.actor();
+        let association = match &self.identity {
+            Identity::Authenticated(viewer) => viewer.association.clone(),
+            _ => None,
+        };
         AuditRecord {
+            association,
             actor,
             roles,
             action: action.to_owned(),
@@ -74,61 +80,25 @@ pub fn services<'a>(ctx: &Context<'a>) -> &'a Services {
 }
 
 /// The authenticated caller, or UNAUTHENTICATED saying why not.
-pub fn viewer<'a>(ctx: &Context<'a>) -> ApiResult<&'a Viewer> {
+pub fn viewer<'a>(ctx: &Context<'a>) -> AppResult<&'a Viewer> {
     match &request_info(ctx).identity {
         Identity::Authenticated(viewer) => Ok(viewer),
-        Identity::Anonymous => Err(ApiError::Unauthenticated("send `Authorization: Bearer <token>`".into())),
-        Identity::Rejected(why) => Err(ApiError::from(why.clone())),
+        Identity::Anonymous => Err(AppError::Unauthenticated("send `Authorization: Bearer <token>`".into())),
+        Identity::Rejected(why) => Err(AppError::from(why.clone())),
     }
 }
 
-/// The caller, if they hold at least one of `roles`; FORBIDDEN otherwise.
-pub fn require_role<'a>(ctx: &Context<'a>, roles: &[Role]) -> ApiResult<&'a Viewer> {
-    let viewer = viewer(ctx)?;
-    if viewer.has_any_role(roles) { Ok(viewer) } else { Err(ApiError::Forbidden) }
+/// The caller inside their association (see [`Actor::resolve`]).
+pub async fn actor(ctx: &Context<'_>) -> AppResult<Actor> {
+    Actor::resolve(services(ctx), viewer(ctx)?).await
 }
 
-/// The audit record of the running mutation's change, to be written in the
-/// same transaction as the change ([`crate::store::Store::transaction`]);
-/// call [`change_stored`] once that transaction committed.
-pub fn change_record(ctx: &Context<'_>, target: impl Into<String>, outcome: Option<String>) -> AuditRecord {
+/// The audit of the running mutation's change, for the use case to store
+/// with the change.
+pub fn change_audit<'a>(ctx: &Context<'a>) -> ChangeAudit<'a> {
     let request = request_info(ctx);
-    let target = target.into();
-    set_audit_target(ctx, target.clone());
-    let mut record = request.audit_record(ctx.field().name(), Some(target), "ok");
-    record.outcome = outcome;
-    record
-}
-
-/// The audit of one mutation's change, for code below the resolver that
-/// decides the outcome (evidence verification): it builds the record with
-/// the outcome and says when the change and record were stored.
-pub struct ChangeAudit<'a> {
-    record: AuditRecord,
-    stored: &'a AtomicBool,
-}
-
-impl ChangeAudit<'_> {
-    /// The record to store with the change: `result` is "ok" or the error
-    /// code the caller will get (a rejection is a change, and an error).
-    pub fn record(&self, outcome: impl Into<String>, result: &str) -> AuditRecord {
-        AuditRecord { outcome: Some(outcome.into()), result: result.to_owned(), ..self.record.clone() }
-    }
-
-    /// The change and its record were committed.
-    pub fn stored(&self) {
-        self.stored.store(true, Ordering::SeqCst);
-    }
-}
-
-pub fn change_audit<'a>(ctx: &Context<'a>, target: impl Into<String>) -> ChangeAudit<'a> {
-    ChangeAudit { record: change_record(ctx, target, None), stored: &request_info(ctx).change_audited }
-}
-
-/// The running mutation's change and its audit record are stored: the
-/// audit extension adds no record of its own.
-pub fn change_stored(ctx: &Context<'_>) {
-    request_info(ctx).change_audited.store(true, Ordering::SeqCst);
+    let template = request.audit_record(ctx.field().name(), None, "ok");
+    ChangeAudit::new(template, &request.audit_target, &request.change_audited)
 }
 
 /// Records the target of the running mutation for the audit log.
@@ -149,7 +119,7 @@ pub fn note_personal_reads<'d>(
     let Ok(mut reads) = request_info(ctx).personal_reads.lock() else { return };
     for document in documents {
         let id = document.id.to_hex();
-        if !viewer.owns(&document.owner_id) && !reads.contains(&id) {
+        if crate::app::policy::read_is_audited(viewer, &document.owner_id) && !reads.contains(&id) {
             reads.push(id);
         }
     }

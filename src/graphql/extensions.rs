@@ -13,9 +13,10 @@ use futures::FutureExt;
 use tracing::Instrument;
 
 use super::context::RequestInfo;
-use super::error::{ApiError, code};
-use crate::health::Health;
-use crate::store::audit::{AuditLog, AuditRecord, ReadAudit};
+use crate::app::audit::{append_outside_transaction, record_reads};
+use crate::app::error::{AppError, code};
+use crate::app::records::AuditRecord;
+use crate::services::Services;
 
 /// One span per operation (name, type, duration, error count).
 pub struct OperationLog;
@@ -80,7 +81,7 @@ impl Extension for PanicGuardExtension {
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
                 let error: async_graphql::Error =
-                    ApiError::internal(format!("resolver for `{field}` panicked: {what}")).into();
+                    AppError::internal(format!("resolver for `{field}` panicked: {what}")).into();
                 Err(error.into_server_error(pos))
             }
         }
@@ -90,21 +91,17 @@ impl Extension for PanicGuardExtension {
 /// Appends an audit record for every root mutation field: who, what, when,
 /// target (set by the resolver), result and request id.
 pub struct Audit {
-    pub log: AuditLog,
-    pub reads: ReadAudit,
-    pub health: Health,
+    pub services: Services,
 }
 
 impl ExtensionFactory for Audit {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AuditExtension { log: self.log.clone(), reads: self.reads.clone(), health: self.health.clone() })
+        Arc::new(AuditExtension { services: self.services.clone() })
     }
 }
 
 struct AuditExtension {
-    log: AuditLog,
-    reads: ReadAudit,
-    health: Health,
+    services: Services,
 }
 
 #[async_trait::async_trait]
@@ -128,9 +125,9 @@ impl Extension for AuditExtension {
         }
         let records: Vec<AuditRecord> =
             reads.into_iter().map(|target| request.audit_record("readPortfolio", Some(target), "ok")).collect();
-        if let Err(error) = self.reads.record(records).await {
+        if let Err(error) = record_reads(&self.services, records).await {
             tracing::error!(error = %error, "could not record personal-data reads");
-            let error = async_graphql::Error::from(ApiError::ServiceUnavailable("The audit log"))
+            let error = async_graphql::Error::from(AppError::ServiceUnavailable("The audit log"))
                 .into_server_error(Default::default());
             let mut refused = Response::from_errors(vec![error]);
             refused.extensions = response.extensions;
@@ -168,14 +165,7 @@ impl Extension for AuditExtension {
             Err(error) => error_code(error),
         };
         let record = request.audit_record(&action, target, outcome);
-        if result.is_err() && !self.health.mongo_available() {
-            // A mutation refused while MongoDB is down changed nothing, and
-            // storing its record would hold the fast answer for the whole
-            // server-selection timeout; keep the record in the log stream.
-            tracing::error!(record = ?record, "MongoDB is down; audit record not stored");
-        } else if let Err(error) = self.log.append(&record).await {
-            tracing::error!(error = %error, record = ?record, "could not append audit record");
-        }
+        append_outside_transaction(&self.services, &record, result.is_err()).await;
         result
     }
 }

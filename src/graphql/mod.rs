@@ -1,11 +1,13 @@
-//! The GraphQL schema: resolvers orchestrate `domain`, `store` and `blob`;
-//! they hold no business rules themselves.
+//! The GraphQL schema: resolvers translate the contract to the use cases of
+//! [`crate::app`] and back; they hold no business rules themselves.
 
+pub mod association;
 pub mod context;
 pub mod cost;
 pub mod error;
 pub mod evidence;
 pub mod extensions;
+pub mod node;
 pub mod portfolio;
 mod query;
 pub mod scalars;
@@ -18,11 +20,16 @@ use query::QueryRoot;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(QueryRoot, PortfolioQuery, stats::StatsQuery);
+pub struct Query(QueryRoot, PortfolioQuery, stats::StatsQuery, association::AssociationQuery, node::NodeQuery);
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(PortfolioMutation, portfolio::ReviewMutation, evidence::EvidenceMutation);
+pub struct Mutation(
+    PortfolioMutation,
+    portfolio::ReviewMutation,
+    evidence::EvidenceMutation,
+    association::AssociationMutation,
+);
 
 use crate::config::Config;
 use crate::services::Services;
@@ -47,11 +54,7 @@ pub fn build_schema(config: &Config, services: Services) -> EndorseSchema {
         .extension(extensions::OperationLog)
         // Outside the panic guard, so that a panicking mutation reaches the
         // audit log as a failure (INTERNAL) instead of unwinding past it.
-        .extension(extensions::Audit {
-            log: services.audit.clone(),
-            reads: services.read_audit.clone(),
-            health: services.health.clone(),
-        })
+        .extension(extensions::Audit { services: services.clone() })
         .extension(extensions::PanicGuard)
         .data(services);
     if !config.introspection_enabled() {

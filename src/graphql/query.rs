@@ -2,11 +2,11 @@
 
 use async_graphql::{Context, Object, SimpleObject};
 
-use super::context::{require_role, services, viewer};
-use super::error::ApiResult;
+use super::context::{actor as caller_in, services, viewer};
 use super::scalars::DateTime;
+use crate::app::error::AppResult;
+use crate::app::records::AuditRecord;
 use crate::auth::{Role, Viewer};
-use crate::store::audit::AuditRecord;
 
 #[derive(Default)]
 pub struct QueryRoot;
@@ -17,25 +17,24 @@ const MAX_AUDIT_ENTRIES: i32 = 200;
 #[Object]
 impl QueryRoot {
     /// The caller, as identified by their bearer token.
-    async fn me(&self, ctx: &Context<'_>) -> ApiResult<ViewerObject> {
+    async fn me(&self, ctx: &Context<'_>) -> AppResult<ViewerObject> {
         Ok(ViewerObject(viewer(ctx)?.clone()))
     }
 
-    /// Recent audit records, newest first (COORDINATOR, ADMIN).
+    /// Recent audit records of the caller's association, newest first
+    /// (COORDINATOR, ADMIN).
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
         target: Option<String>,
         actor: Option<String>,
         #[graphql(default = 50)] first: Option<i32>,
-    ) -> ApiResult<Vec<AuditEntry>> {
-        require_role(ctx, &[Role::Coordinator, Role::Admin])?;
+    ) -> AppResult<Vec<AuditEntry>> {
+        let caller = caller_in(ctx).await?;
         let limit = first.unwrap_or(50).clamp(0, MAX_AUDIT_ENTRIES);
-        let services = services(ctx);
-        services.store()?;
-        // Reads are recorded in batches; include every one made so far.
-        services.read_audit.flush().await?;
-        let records = services.audit.recent(target.as_deref(), actor.as_deref(), i64::from(limit)).await?;
+        let records =
+            crate::app::audit::recent(services(ctx), &caller, target.as_deref(), actor.as_deref(), i64::from(limit))
+                .await?;
         Ok(records.into_iter().map(AuditEntry::from).collect())
     }
 }
@@ -51,6 +50,10 @@ impl ViewerObject {
     }
     async fn roles(&self) -> &[Role] {
         &self.0.roles
+    }
+    /// The association the roles hold in (null for a platform admin).
+    async fn association(&self) -> Option<&str> {
+        self.0.association.as_ref().map(|code| code.as_str())
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod graphql;
 mod health;
+pub mod identity;
 pub mod rate_limit;
 mod reports;
 pub mod request_id;
@@ -29,14 +30,14 @@ pub struct AppState {
     pub rate_limiter: std::sync::Arc<rate_limit::RateLimiter>,
     /// Slots for multipart uploads being received and processed.
     pub uploads: std::sync::Arc<tokio::sync::Semaphore>,
-    pub idempotency: crate::store::idempotency::IdempotencyStore,
+    pub idempotency: crate::app::records::idempotency::IdempotencyKeys,
 }
 
 impl AppState {
     pub fn new(config: &Config, schema: EndorseSchema, services: Services) -> Self {
         let limits = &config.limits;
         AppState {
-            idempotency: crate::store::idempotency::IdempotencyStore::new(services.store_unchecked()),
+            idempotency: crate::app::records::idempotency::IdempotencyKeys::new(services.store_unchecked()),
             schema,
             services,
             cost_limits: crate::graphql::cost::CostLimits::from_config(config),

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use async_graphql::{ServerError, Variables};
 use axum::Extension;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
@@ -21,9 +21,8 @@ use super::AppState;
 use super::graphql::execute::{Caller, RETRY_AFTER_UNAVAILABLE, Transport, refusal_response, run_as_caller};
 use super::graphql::response::{MediaType, error_body, respond, set_retry_after};
 use super::request_id::RequestId;
-use super::serve::ClientAddress;
+use crate::app::error::code;
 use crate::domain::model::{Category, Term};
-use crate::graphql::error::code;
 use crate::graphql::extensions::error_code;
 
 pub const HEADER_ROW: &str = "statistic,category,key,value,suppressed";
@@ -35,8 +34,7 @@ const DISTRIBUTIONS: &[&str] = &["daysToDecision", "trainingHours"];
 pub async fn stats_csv(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
-    client: Option<Extension<ClientAddress>>,
-    headers: HeaderMap,
+    caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let parameters = match Parameters::parse(raw.as_deref().unwrap_or("")) {
@@ -45,7 +43,6 @@ pub async fn stats_csv(
     };
     let request = async_graphql::Request::new(parameters.query())
         .variables(Variables::from_json(Value::Object(parameters.variables())));
-    let caller = Caller::from_request(&state, &headers, client.as_deref());
     let outcome = match run_as_caller(
         &state,
         caller,

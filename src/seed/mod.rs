@@ -6,29 +6,72 @@ pub mod synthetic;
 
 use mongodb::bson::{DateTime, oid::ObjectId};
 
+use crate::domain::association::AssociationCode;
 use crate::domain::model::{Category, Portfolio, PortfolioStatus, Track, TrainingEntry, TrainingTopic};
 use crate::domain::sample::{date, realistic_portfolio};
 use crate::services::Services;
 use crate::store::portfolio::{Applicant, PortfolioDocument, SCHEMA_VERSION};
 
-/// The demo users `scripts/dev.sh` prints tokens for own these portfolios.
+/// An application error with its cause, for the command line (the API
+/// masks causes; an operator running a command needs them).
+fn cause(error: crate::app::error::AppError) -> anyhow::Error {
+    anyhow::anyhow!("{error:?}")
+}
+
+/// The associations of the demo: the default one (NYS-AIMH) and CT-AIMH,
+/// with its own rulebook, so that a new user sees tenancy at once.
+pub const DEMO_ASSOCIATIONS: [(&str, &str); 2] = [
+    ("nys-aimh", "New York State Association for Infant Mental Health"),
+    ("ct-aimh", "Connecticut Association for Infant Mental Health"),
+];
+
+/// The demo users `scripts/dev.sh` prints tokens for own these portfolios,
+/// in each demo association.
 pub async fn demo(services: &Services) -> anyhow::Result<String> {
-    let portfolios = services.portfolios().map_err(|_| anyhow::anyhow!("MongoDB is unavailable"))?;
-    let documents = demo_portfolios();
-    for document in &documents {
-        portfolios.upsert(document).await?;
+    let mut lines = Vec::new();
+    for (index, (code, name)) in DEMO_ASSOCIATIONS.into_iter().enumerate() {
+        let code = AssociationCode::parse(code)?;
+        services.tenants.store().ensure(&crate::startup::association_document(&code, name)).await?;
+        let tenant = services
+            .tenants
+            .load(&code)
+            .await
+            .map_err(cause)?
+            .ok_or_else(|| anyhow::anyhow!("{code} was not created"))?;
+        let portfolios = services.portfolios(&tenant).map_err(|_| anyhow::anyhow!("MongoDB is unavailable"))?;
+        let documents = demo_portfolios(&code, index as u8);
+        for document in &documents {
+            portfolios.upsert(document).await?;
+        }
+        lines.push(format!(
+            "demo data in {code}: {} portfolios (owners applicant-ada, applicant-ben, applicant-cy)",
+            documents.len()
+        ));
     }
-    Ok(format!("demo data: {} portfolios (owners applicant-ada, applicant-ben, applicant-cy)", documents.len()))
+    Ok(lines.join("\n"))
 }
 
 /// Writes `count` synthetic portfolios of `seed` (indexes `0..count`) and
 /// their evidence records, `batch` at a time: generation on the blocking
 /// pool overlaps the previous batch's insert. Re-running skips what exists.
-pub async fn synthetic_batches(services: &Services, count: u64, seed: u64, batch: u64) -> anyhow::Result<String> {
+pub async fn synthetic_batches(
+    services: &Services,
+    association: &AssociationCode,
+    count: u64,
+    seed: u64,
+    batch: u64,
+) -> anyhow::Result<String> {
     use futures::{StreamExt, TryStreamExt};
     let started = std::time::Instant::now();
-    let portfolios = services.portfolios().map_err(|_| anyhow::anyhow!("MongoDB is unavailable"))?.clone();
-    let evidence = services.evidence_store().map_err(|_| anyhow::anyhow!("MongoDB is unavailable"))?.clone();
+    let tenant = services
+        .tenants
+        .get(association)
+        .await
+        .map_err(cause)?
+        .ok_or_else(|| anyhow::anyhow!("there is no association {association}"))?;
+    let portfolios = services.portfolios(&tenant).map_err(|_| anyhow::anyhow!("MongoDB is unavailable"))?;
+    let evidence = services.evidence(&tenant).map_err(|_| anyhow::anyhow!("MongoDB is unavailable"))?;
+    let code = association.clone();
     let batch = batch.max(1);
     let ranges = (0..count).step_by(batch as usize).map(move |start| start..(start + batch).min(count));
     // Two batches are generated ahead, but writes go one batch at a time:
@@ -36,11 +79,12 @@ pub async fn synthetic_batches(services: &Services, count: u64, seed: u64, batch
     // servers fail with write conflicts instead of retrying them.
     let (written, records) = futures::stream::iter(ranges)
         .map(|range| {
+            let code = code.clone();
             tokio::task::spawn_blocking(move || {
                 let mut documents = Vec::with_capacity(range.clone().count());
                 let mut records = Vec::new();
                 for index in range {
-                    let (document, mut linked) = synthetic::portfolio(seed, index);
+                    let (document, mut linked) = synthetic::portfolio(&code, seed, index);
                     documents.push(document);
                     records.append(&mut linked);
                 }
@@ -60,25 +104,35 @@ pub async fn synthetic_batches(services: &Services, count: u64, seed: u64, batch
         .await?;
     let seconds = started.elapsed().as_secs_f64();
     Ok(format!(
-        "synthetic data: {written} new portfolios and {records} evidence records (seed {seed}, {count} requested) \
+        "synthetic data in {association}: {written} new portfolios and {records} evidence records (seed {seed}, {count} requested) \
          in {seconds:.1} s, {:.0} portfolios/s",
         count as f64 / seconds.max(0.001)
     ))
 }
 
-fn fixed_id(n: u8) -> ObjectId {
+/// Demo portfolio `n` of the `tenant`-th demo association.
+fn fixed_id(tenant: u8, n: u8) -> ObjectId {
     let mut bytes = [0u8; 12];
     bytes[0] = 0x64; // a timestamp in 2023, so demo ids sort like real ones
+    bytes[10] = tenant;
     bytes[11] = n;
     ObjectId::from_bytes(bytes)
 }
 
-fn document(n: u8, owner: &str, name: &str, status: PortfolioStatus, content: Portfolio) -> PortfolioDocument {
+fn document(
+    association: &AssociationCode,
+    id: ObjectId,
+    owner: &str,
+    name: &str,
+    status: PortfolioStatus,
+    content: Portfolio,
+) -> PortfolioDocument {
     let created = DateTime::from_chrono(date(2025, 1, 6).and_hms_opt(9, 0, 0).expect("valid time").and_utc());
     let submitted = (status != PortfolioStatus::Draft)
         .then(|| DateTime::from_chrono(date(2025, 6, 1).and_hms_opt(14, 30, 0).expect("valid time").and_utc()));
     PortfolioDocument {
-        id: fixed_id(n),
+        id,
+        association: association.clone(),
         owner_id: owner.to_owned(),
         status,
         schema_version: SCHEMA_VERSION,
@@ -99,7 +153,9 @@ fn document(n: u8, owner: &str, name: &str, status: PortfolioStatus, content: Po
     }
 }
 
-pub fn demo_portfolios() -> Vec<PortfolioDocument> {
+/// The demo portfolios of `association`, the `tenant`-th demo association
+/// (ids differ between associations: they are unique per deployment).
+pub fn demo_portfolios(association: &AssociationCode, tenant: u8) -> Vec<PortfolioDocument> {
     // A clinician's full portfolio, submitted for review.
     let mut clinician = realistic_portfolio();
     clinician.evidence.clear();
@@ -125,19 +181,21 @@ pub fn demo_portfolios() -> Vec<PortfolioDocument> {
     returned.target_category = Category::FamilySpecialist;
     returned.reflective_supervision.truncate(10);
 
+    let a = association;
     vec![
-        document(1, "applicant-ada", "Ada Alvarez", PortfolioStatus::Draft, starter),
-        document(2, "applicant-ben", "Ben Okafor", PortfolioStatus::Submitted, clinician),
-        document(3, "applicant-cy", "Cy Park", PortfolioStatus::Returned, returned),
+        document(a, fixed_id(tenant, 1), "applicant-ada", "Ada Alvarez", PortfolioStatus::Draft, starter),
+        document(a, fixed_id(tenant, 2), "applicant-ben", "Ben Okafor", PortfolioStatus::Submitted, clinician),
+        document(a, fixed_id(tenant, 3), "applicant-cy", "Cy Park", PortfolioStatus::Returned, returned),
     ]
 }
 
 /// A submitted copy of the realistic sample portfolio (benchmarks, tests):
 /// 5 education, 60 training, 8 work, 60 RS/C and 4 reference entries.
-pub fn realistic_submitted(n: usize) -> PortfolioDocument {
+pub fn realistic_submitted(association: &AssociationCode, n: usize) -> PortfolioDocument {
     let now = DateTime::now();
     PortfolioDocument {
         id: ObjectId::new(),
+        association: association.clone(),
         owner_id: format!("applicant-{n}"),
         status: PortfolioStatus::Submitted,
         schema_version: SCHEMA_VERSION,

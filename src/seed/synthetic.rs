@@ -10,12 +10,14 @@ use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 
+use crate::blob::keys;
+use crate::domain::association::AssociationCode;
 use crate::domain::model::{
     AgeBand, Agreement, Category, Credential, DegreeLevel, EducationEntry, EvidenceKind, EvidenceStatus, Membership,
     Portfolio, PortfolioStatus, ReferenceEntry, ReferenceRole, RscEntry, RscFormat, Track, TrainingEntry,
     TrainingTopic, WorkEntry, WorkKind,
 };
-use crate::store::evidence::{EvidenceRecord, original_key};
+use crate::store::evidence::EvidenceRecord;
 use crate::store::portfolio::{Applicant, PortfolioDocument, SCHEMA_VERSION};
 
 /// Regions of New York State, most populous first; the last ones are rare
@@ -90,7 +92,8 @@ fn quarter_hours(rng: &mut ChaCha8Rng, min: u32, max: u32) -> f64 {
 
 /// Synthetic portfolio `index` of `seed`, with the evidence records it
 /// links (metadata only: synthetic evidence has no object in S3).
-pub fn portfolio(seed: u64, index: u64) -> (PortfolioDocument, Vec<EvidenceRecord>) {
+pub fn portfolio(association: &AssociationCode, seed: u64, index: u64) -> (PortfolioDocument, Vec<EvidenceRecord>) {
+    let seed = tenant_seed(association, seed);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(index);
     let category = weighted(&mut rng, CATEGORIES);
@@ -124,7 +127,7 @@ pub fn portfolio(seed: u64, index: u64) -> (PortfolioDocument, Vec<EvidenceRecor
     let owner = format!("synthetic-{seed}-{index}");
     let mut content = Portfolio::new(track, category);
     fill(&mut content, as_of, completeness, &mut rng);
-    let evidence = evidence_for(&mut content, id, &owner, submitted.unwrap_or(created), &mut rng);
+    let evidence = evidence_for(association, &mut content, id, &owner, submitted.unwrap_or(created), &mut rng);
 
     let created_at = instant(created, &mut rng);
     let submitted_at = submitted.map(|day| instant(day, &mut rng));
@@ -133,6 +136,7 @@ pub fn portfolio(seed: u64, index: u64) -> (PortfolioDocument, Vec<EvidenceRecor
     let updated_at = [Some(created_at), submitted_at, decided_at, endorsed_at].into_iter().flatten().max();
     let document = PortfolioDocument {
         id,
+        association: association.clone(),
         owner_id: owner,
         status,
         schema_version: SCHEMA_VERSION,
@@ -157,6 +161,21 @@ pub fn portfolio(seed: u64, index: u64) -> (PortfolioDocument, Vec<EvidenceRecor
 /// An ObjectId whose time part is the creation day (so ids sort like real
 /// ones) and whose rest is a function of `(seed, index)`: re-seeding writes
 /// the same ids.
+/// The seed of `association`'s data: the default association's is the
+/// seed itself, so its data does not change with tenancy; another's is
+/// mixed with its code, so that two associations seeded alike get
+/// different ids (ids are unique across the deployment).
+fn tenant_seed(association: &AssociationCode, seed: u64) -> u64 {
+    if association.as_str() == "nys-aimh" {
+        return seed;
+    }
+    let fnv = association
+        .as_str()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
+    seed ^ (fnv & 0x00ff_ffff)
+}
+
 fn object_id(created: NaiveDate, seed: u64, index: u64) -> ObjectId {
     let seconds = created.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp() as u32;
     let mut bytes = [0u8; 12];
@@ -275,6 +294,7 @@ fn fill(p: &mut Portfolio, as_of: NaiveDate, completeness: f64, rng: &mut ChaCha
 /// Evidence records for some entries: mostly reviewed long ago, the recent
 /// ones waiting (UPLOADED), a few rejected. Entries link what they cite.
 fn evidence_for(
+    association: &AssociationCode,
     p: &mut Portfolio,
     portfolio_id: ObjectId,
     owner: &str,
@@ -299,6 +319,7 @@ fn evidence_for(
         let at = instant(around, rng);
         records.push(EvidenceRecord {
             id,
+            association: association.clone(),
             portfolio_id,
             owner_id: owner.to_owned(),
             kind,
@@ -307,7 +328,7 @@ fn evidence_for(
             content_type: "application/pdf".into(),
             byte_size: Some(rng.random_range(20_000..900_000)),
             sha256: None,
-            object_key: original_key(portfolio_id, id),
+            object_key: keys::original(association, portfolio_id, id),
             preview_key: None,
             thumbnail_key: None,
             created_at: at,
@@ -347,15 +368,27 @@ mod tests {
 
     #[test]
     fn the_same_seed_and_index_give_the_same_portfolio() {
-        assert_eq!(portfolio(7, 42), portfolio(7, 42));
-        assert_ne!(portfolio(7, 42).0, portfolio(7, 43).0);
-        assert_ne!(portfolio(8, 42).0.id, portfolio(7, 42).0.id);
+        let nys = AssociationCode::nys_aimh();
+        assert_eq!(portfolio(&nys, 7, 42), portfolio(&nys, 7, 42));
+        assert_ne!(portfolio(&nys, 7, 42).0, portfolio(&nys, 7, 43).0);
+        assert_ne!(portfolio(&nys, 8, 42).0.id, portfolio(&nys, 7, 42).0.id);
+    }
+
+    #[test]
+    fn associations_seeded_alike_get_their_own_ids() {
+        let ct = AssociationCode::parse("ct-aimh").unwrap();
+        let (nys_doc, nys_evidence) = portfolio(&AssociationCode::nys_aimh(), 7, 42);
+        let (ct_doc, ct_evidence) = portfolio(&ct, 7, 42);
+        assert_ne!(nys_doc.id, ct_doc.id);
+        assert_eq!(ct_doc.association, ct);
+        assert!(ct_evidence.iter().all(|e| e.association == ct && e.object_key.starts_with("evidence/ct-aimh/")));
+        assert!(nys_evidence.iter().all(|e| !ct_evidence.iter().any(|c| c.id == e.id)));
     }
 
     #[test]
     fn documents_are_consistent() {
         for index in 0..2000 {
-            let (document, evidence) = portfolio(1, index);
+            let (document, evidence) = portfolio(&AssociationCode::nys_aimh(), 1, index);
             let draft = document.status == PortfolioStatus::Draft;
             assert_eq!(document.submitted_at.is_none(), draft, "{index}");
             if let (Some(submitted), Some(decided)) = (document.submitted_at, document.decided_at) {

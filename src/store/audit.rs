@@ -8,12 +8,19 @@ use mongodb::{Collection, IndexModel};
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError};
+use crate::domain::association::AssociationCode;
 
 pub const COLLECTION: &str = "audit_log";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditRecord {
+    /// The tenant the action happened in; null for callers without a
+    /// valid token. Stored as null rather than left out: the migration
+    /// gives records *without* the field (older builds') to the default
+    /// association, and must not take these.
+    #[serde(default)]
+    pub association: Option<AssociationCode>,
     /// The JWT subject, or "anonymous".
     pub actor: String,
     pub roles: Vec<String>,
@@ -66,16 +73,20 @@ impl AuditLog {
         AuditLog { collection: store.database().collection(COLLECTION) }
     }
 
-    pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
-        let by_target = IndexModel::builder()
-            .keys(doc! { "target": 1, "at": -1 })
-            .options(IndexOptions::builder().name("target_at".to_owned()).build())
-            .build();
-        let by_actor = IndexModel::builder()
-            .keys(doc! { "actor": 1, "at": -1 })
-            .options(IndexOptions::builder().name("actor_at".to_owned()).build())
-            .build();
-        self.collection.create_indexes([by_target, by_actor]).await?;
+    /// Every index leads with the association: the log is read per tenant.
+    pub async fn ensure_indexes(store: &Store) -> Result<(), StoreError> {
+        let index = |name: &str, keys: bson::Document| {
+            IndexModel::builder().keys(keys).options(IndexOptions::builder().name(name.to_owned()).build()).build()
+        };
+        let collection = store.database().collection::<bson::Document>(COLLECTION);
+        super::drop_indexes(&collection, &["target_at", "actor_at"]).await;
+        collection
+            .create_indexes([
+                index("a_at", doc! { "association": 1, "at": -1 }),
+                index("a_target_at", doc! { "association": 1, "target": 1, "at": -1 }),
+                index("a_actor_at", doc! { "association": 1, "actor": 1, "at": -1 }),
+            ])
+            .await?;
         Ok(())
     }
 
@@ -91,14 +102,16 @@ impl AuditLog {
         Ok(())
     }
 
-    /// Newest first, optionally for one target or one actor.
+    /// An association's records, newest first, optionally for one target
+    /// or one actor.
     pub async fn recent(
         &self,
+        association: &AssociationCode,
         target: Option<&str>,
         actor: Option<&str>,
         limit: i64,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        let mut filter = bson::Document::new();
+        let mut filter = doc! { "association": association.as_str() };
         if let Some(target) = target {
             filter.insert("target", target);
         }
@@ -125,7 +138,7 @@ pub struct ReadAudit {
 }
 
 enum Queued {
-    Record(AuditRecord),
+    Record(Box<AuditRecord>),
     Flush(tokio::sync::oneshot::Sender<()>),
 }
 
@@ -149,7 +162,7 @@ impl ReadAudit {
     /// Queues `records`; an error means the writer has stopped.
     pub async fn record(&self, records: Vec<AuditRecord>) -> Result<(), StoreError> {
         for record in records {
-            self.sender.send(Queued::Record(record)).await.map_err(|_| writer_stopped())?;
+            self.sender.send(Queued::Record(Box::new(record))).await.map_err(|_| writer_stopped())?;
         }
         Ok(())
     }
@@ -177,7 +190,7 @@ async fn write_batches(log: AuditLog, mut receiver: tokio::sync::mpsc::Receiver<
         let mut next = Some(first);
         while let Some(queued) = next.take() {
             match queued {
-                Queued::Record(record) => batch.push(Identified::new(record)),
+                Queued::Record(record) => batch.push(Identified::new(*record)),
                 Queued::Flush(done) => flushes.push(done),
             }
             if batch.len() < BATCH && flushes.is_empty() {

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::AuditRecord;
 use super::{Store, StoreError, in_transaction};
+use crate::blob::keys;
+use crate::domain::association::AssociationCode;
 use crate::domain::model::{EvidenceKind, EvidenceRef, EvidenceStatus};
 
 pub const COLLECTION: &str = "evidence";
@@ -23,6 +25,8 @@ pub const COLLECTION: &str = "evidence";
 pub struct EvidenceRecord {
     #[serde(rename = "_id")]
     pub id: ObjectId,
+    /// The tenant: the portfolio's association.
+    pub association: AssociationCode,
     pub portfolio_id: ObjectId,
     /// The portfolio owner's subject (uploads are the owner's).
     pub owner_id: String,
@@ -63,34 +67,17 @@ pub struct EvidenceRecord {
     pub review_note: Option<String>,
 }
 
-/// The one place S3 keys are named: "evidence/<portfolio>/<evidence>/original",
-/// with "preview.jpg" and "thumbnail.jpg" beside it for images.
-pub fn original_key(portfolio_id: ObjectId, evidence_id: ObjectId) -> String {
-    format!("evidence/{}/{}/original", portfolio_id.to_hex(), evidence_id.to_hex())
-}
-
-/// Where a presigned PUT writes: "staging/<portfolio>/<evidence>/original".
-/// Completion copies it to [`original_key`], which no URL can write, so a
-/// URL that is still valid cannot replace bytes that were verified.
-pub fn staging_key(portfolio_id: ObjectId, evidence_id: ObjectId) -> String {
-    format!("staging/{}/{}/original", portfolio_id.to_hex(), evidence_id.to_hex())
-}
-
 impl EvidenceRecord {
-    fn key_prefix(&self) -> &str {
-        self.object_key.trim_end_matches("original")
-    }
-
     pub fn preview_key_name(&self) -> String {
-        format!("{}preview.jpg", self.key_prefix())
+        keys::beside(&self.object_key, "preview.jpg")
     }
 
     pub fn thumbnail_key_name(&self) -> String {
-        format!("{}thumbnail.jpg", self.key_prefix())
+        keys::beside(&self.object_key, "thumbnail.jpg")
     }
 
     pub fn staging_key_name(&self) -> String {
-        staging_key(self.portfolio_id, self.id)
+        keys::staging_of(&self.object_key)
     }
 
     /// Every S3 key this record may own, whether or not it was written yet
@@ -147,26 +134,48 @@ struct IdStatus {
     status: EvidenceStatus,
 }
 
-/// Every method that changes a record on a caller's behalf takes the
-/// change's audit record and writes both in one transaction.
+/// The evidence of one association: every filter names it, and only its
+/// own records are written. Every method that changes a record on a
+/// caller's behalf takes the change's audit record and writes both in one
+/// transaction.
 #[derive(Clone)]
 pub struct EvidenceStore {
     store: Store,
+    association: AssociationCode,
     collection: Collection<EvidenceRecord>,
     audit: Collection<super::audit::Identified>,
 }
 
 impl EvidenceStore {
-    pub fn new(store: &Store) -> Self {
+    pub fn new(store: &Store, association: &AssociationCode) -> Self {
         EvidenceStore {
             store: store.clone(),
+            association: association.clone(),
             collection: store.database().collection(COLLECTION),
             audit: store.database().collection(super::audit::COLLECTION),
         }
     }
 
+    /// `filter` within this association.
+    fn tenant(&self, mut filter: Document) -> Document {
+        filter.insert("association", self.association.as_str());
+        filter
+    }
+
+    fn own<'r>(&self, record: &'r EvidenceRecord) -> Result<&'r EvidenceRecord, StoreError> {
+        if record.association == self.association {
+            Ok(record)
+        } else {
+            Err(StoreError::Corrupt(format!(
+                "evidence of {} was written through the store of {}",
+                record.association, self.association
+            )))
+        }
+    }
+
     /// A new record and the audit record of the request that made it.
     pub async fn insert_audited(&self, record: &EvidenceRecord, audit: &AuditRecord) -> Result<(), StoreError> {
+        let record = self.own(record)?;
         in_transaction!(&self.store, &self.audit, audit, |session| async {
             self.collection.insert_one(record).session(&mut *session).await?;
             Ok(((), true))
@@ -182,6 +191,7 @@ impl EvidenceStore {
         update: Document,
         audit: &AuditRecord,
     ) -> Result<Option<EvidenceRecord>, StoreError> {
+        let filter = self.tenant(filter);
         in_transaction!(&self.store, &self.audit, audit, |session| async {
             let updated = self
                 .collection
@@ -195,15 +205,19 @@ impl EvidenceStore {
         .await)
     }
 
-    pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
+    /// Every index leads with the association (see the portfolios').
+    pub async fn ensure_indexes(store: &Store) -> Result<(), StoreError> {
         let index = |name: &str, keys: Document| {
             IndexModel::builder().keys(keys).options(IndexOptions::builder().name(name.to_owned()).build()).build()
         };
-        self.collection
+        let collection = store.database().collection::<Document>(COLLECTION);
+        super::drop_indexes(&collection, &["portfolio", "status_kind"]).await;
+        collection
             .create_indexes([
-                index("portfolio", doc! { "portfolioId": 1, "_id": 1 }),
+                index("a_portfolio", doc! { "association": 1, "portfolioId": 1, "_id": 1 }),
+                index("a_status_kind", doc! { "association": 1, "status": 1, "kind": 1 }),
+                // The sweeper's scan runs over the whole deployment.
                 index("status_expires", doc! { "status": 1, "expiresAt": 1 }),
-                index("status_kind", doc! { "status": 1, "kind": 1 }),
             ])
             .await?;
         Ok(())
@@ -211,21 +225,25 @@ impl EvidenceStore {
 
     /// Like [`super::portfolio::PortfolioStore::insert_new`].
     pub async fn insert_new(&self, records: &[EvidenceRecord]) -> Result<u64, StoreError> {
+        for record in records {
+            self.own(record)?;
+        }
         super::insert_new(&self.collection, records).await
     }
 
     /// Safe to retry: see [`super::insert_once`].
     pub async fn insert(&self, record: &EvidenceRecord) -> Result<(), StoreError> {
-        super::insert_once(&self.collection, record, record.id).await
+        super::insert_once(&self.collection, self.own(record)?, record.id).await
     }
 
     pub async fn get(&self, id: ObjectId) -> Result<Option<EvidenceRecord>, StoreError> {
-        Ok(self.collection.find_one(doc! { "_id": id }).await?)
+        Ok(self.collection.find_one(self.tenant(doc! { "_id": id })).await?)
     }
 
     /// A portfolio's evidence, oldest first.
     pub async fn for_portfolio(&self, portfolio_id: ObjectId) -> Result<Vec<EvidenceRecord>, StoreError> {
-        let cursor = self.collection.find(doc! { "portfolioId": portfolio_id }).sort(doc! { "_id": 1 }).await?;
+        let cursor =
+            self.collection.find(self.tenant(doc! { "portfolioId": portfolio_id })).sort(doc! { "_id": 1 }).await?;
         Ok(cursor.try_collect().await?)
     }
 
@@ -243,7 +261,7 @@ impl EvidenceStore {
         if let Some(after) = after {
             filter.insert("_id", doc! { "$gt": after });
         }
-        let cursor = self.collection.find(filter).sort(doc! { "_id": 1 }).limit(limit).await?;
+        let cursor = self.collection.find(self.tenant(filter)).sort(doc! { "_id": 1 }).limit(limit).await?;
         Ok(cursor.try_collect().await?)
     }
 
@@ -262,7 +280,7 @@ impl EvidenceStore {
         let cursor = self
             .collection
             .clone_with_type::<IdStatus>()
-            .find(doc! { "portfolioId": portfolio_id })
+            .find(self.tenant(doc! { "portfolioId": portfolio_id }))
             .projection(doc! { "_id": 1, "status": 1 })
             .await?;
         let rows: Vec<IdStatus> = cursor.try_collect().await?;
@@ -271,7 +289,7 @@ impl EvidenceStore {
 
     /// Applies `set` if the record is in one of `from`; returns the new record,
     /// or None if it is missing or in another status.
-    pub async fn transition(
+    async fn transition(
         &self,
         id: ObjectId,
         from: &[EvidenceStatus],
@@ -294,11 +312,11 @@ impl EvidenceStore {
     /// reads the bytes. An expired record cannot be claimed, so it can never
     /// race the sweeper, which removes only expired unclaimed ones.
     pub async fn claim(&self, id: ObjectId, now: DateTime) -> Result<Option<EvidenceRecord>, StoreError> {
-        let filter = doc! {
+        let filter = self.tenant(doc! {
             "_id": id,
             "status": EvidenceStatus::PendingUpload.as_str(),
             "expiresAt": { "$gt": now },
-        };
+        });
         let update = doc! { "$set": { "status": EvidenceStatus::Verifying.as_str(), "verifyingSince": now } };
         Ok(self.collection.find_one_and_update(filter, update).return_document(ReturnDocument::After).await?)
     }
@@ -320,7 +338,7 @@ impl EvidenceStore {
             "$set": { "status": EvidenceStatus::PendingUpload.as_str() },
             "$unset": { "verifyingSince": "" },
         };
-        Ok(self.collection.update_one(Self::claim_filter(claimed), update).await?.modified_count == 1)
+        Ok(self.collection.update_one(self.tenant(Self::claim_filter(claimed)), update).await?.modified_count == 1)
     }
 
     /// VERIFYING -> UPLOADED with what was verified; None if the claim no
@@ -363,18 +381,59 @@ impl EvidenceStore {
 
     /// Deletes a record while its claim holds (an API upload that failed).
     pub async fn delete_claimed(&self, claimed: &EvidenceRecord) -> Result<bool, StoreError> {
-        Ok(self.collection.delete_one(Self::claim_filter(claimed)).await?.deleted_count == 1)
+        Ok(self.collection.delete_one(self.tenant(Self::claim_filter(claimed))).await?.deleted_count == 1)
     }
 
     /// Deletes the record unless a verification holds it; false if it is
     /// VERIFYING (or already gone).
     pub async fn delete_unless_verifying(&self, id: ObjectId, audit: &AuditRecord) -> Result<bool, StoreError> {
-        let filter = doc! { "_id": id, "status": { "$ne": EvidenceStatus::Verifying.as_str() } };
+        let filter = self.tenant(doc! { "_id": id, "status": { "$ne": EvidenceStatus::Verifying.as_str() } });
         in_transaction!(&self.store, &self.audit, audit, |session| async {
             let deleted = self.collection.delete_one(filter.clone()).session(&mut *session).await?.deleted_count == 1;
             Ok((deleted, deleted))
         }
         .await)
+    }
+
+    /// Records a reviewer may verify or reject: REVIEWED with who and when.
+    pub async fn record_review(
+        &self,
+        id: ObjectId,
+        review: &Review,
+        audit: &AuditRecord,
+    ) -> Result<Option<EvidenceRecord>, StoreError> {
+        let status = if review.verified { EvidenceStatus::Verified } else { EvidenceStatus::Rejected };
+        let set = doc! {
+            "status": status.as_str(),
+            "reviewedBy": &review.reviewer,
+            "reviewedAt": review.at,
+            "reviewNote": &review.note,
+        };
+        let reviewable = [EvidenceStatus::Uploaded, EvidenceStatus::Verified, EvidenceStatus::Rejected];
+        self.transition(id, &reviewable, set, &[], audit).await
+    }
+}
+
+/// A reviewer's verdict on evidence.
+#[derive(Debug, Clone)]
+pub struct Review {
+    pub verified: bool,
+    pub reviewer: String,
+    pub at: DateTime,
+    pub note: Option<String>,
+}
+
+/// The sweeper's view of the evidence collection: deployment-wide, because
+/// abandoned uploads and objects without a record are found by time and key,
+/// not by tenant. Nothing here is ever shown to a caller.
+#[derive(Clone)]
+pub struct EvidenceSweep {
+    collection: Collection<EvidenceRecord>,
+}
+
+impl EvidenceSweep {
+    pub fn new(store: &Store) -> Self {
+        EvidenceSweep { collection: store.database().collection(COLLECTION) }
     }
 
     /// Up to `limit` abandoned records, those whose window closed first first.

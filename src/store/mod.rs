@@ -1,10 +1,12 @@
 //! MongoDB: one client for the process, the collections Endorse owns, and the
 //! indexes they need. Everything that talks to MongoDB lives under this module.
 
+pub mod associations;
 pub mod audit;
 mod error;
 pub mod evidence;
 pub mod idempotency;
+pub mod migrate;
 pub mod portfolio;
 pub mod stats;
 
@@ -97,10 +99,11 @@ impl Store {
 
     /// Creates every index the queries rely on. Idempotent; run at start-up.
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
-        audit::AuditLog::new(self).ensure_indexes().await?;
-        portfolio::PortfolioStore::new(self).ensure_indexes().await?;
-        evidence::EvidenceStore::new(self).ensure_indexes().await?;
+        audit::AuditLog::ensure_indexes(self).await?;
+        portfolio::PortfolioStore::ensure_indexes(self).await?;
+        evidence::EvidenceStore::ensure_indexes(self).await?;
         idempotency::IdempotencyStore::new(self).ensure_indexes().await?;
+        associations::AssociationStore::new(self).ensure_indexes().await?;
         Ok(())
     }
 }
@@ -284,5 +287,15 @@ async fn insert_new<T: serde::Serialize + Send + Sync>(
             }
             _ => Err(error.into()),
         },
+    }
+}
+
+/// Drops indexes an older build created, if they are there (a fresh
+/// database has none; another instance may have dropped them first).
+async fn drop_indexes<T: Send + Sync>(collection: &Collection<T>, names: &[&str]) {
+    for name in names {
+        if let Err(error) = collection.drop_index(*name).await {
+            tracing::debug!(index = name, error = %error, "legacy index not dropped");
+        }
     }
 }

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::AuditRecord;
 use super::{Store, StoreError, in_transaction};
-use crate::auth::{Role, Viewer};
+use crate::domain::access::PortfolioAccess;
+use crate::domain::association::AssociationCode;
 use crate::domain::model::{Category, Portfolio, PortfolioStatus, Term, Track};
 
 pub const COLLECTION: &str = "portfolios";
@@ -20,6 +21,18 @@ pub const COLLECTION: &str = "portfolios";
 /// The document layout this build writes. Older documents are upgraded on
 /// read by [`upgrade`]; every write stores the current version.
 pub const SCHEMA_VERSION: i32 = 1;
+
+/// Indexes of builds before tenancy (they do not lead with the association).
+const LEGACY_INDEXES: &[&str] = &[
+    "owner_id",
+    "status_id",
+    "category_id",
+    "track_id",
+    "submitted_at",
+    "stats_track",
+    "stats_category",
+    "stats_region",
+];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -38,6 +51,8 @@ pub struct Applicant {
 pub struct PortfolioDocument {
     #[serde(rename = "_id")]
     pub id: ObjectId,
+    /// The tenant. Every filter names it (see [`PortfolioStore`]).
+    pub association: AssociationCode,
     pub owner_id: String,
     pub status: PortfolioStatus,
     #[serde(default)]
@@ -99,7 +114,7 @@ pub const SECTION_FIELDS: &[&str] = &[
 /// Fields every read needs: identity, access (owner, status), the engine's
 /// header, and the layout version.
 pub const ALWAYS_PROJECTED: &[&str] =
-    &["_id", "ownerId", "status", "track", "targetCategory", "schemaVersion", "version"];
+    &["_id", "association", "ownerId", "status", "track", "targetCategory", "schemaVersion", "version"];
 
 /// Which fields to fetch; `None` fetches the whole document.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -129,40 +144,25 @@ impl Projection {
     }
 }
 
-/// Who may see which portfolios, as a MongoDB filter. Built from the
-/// caller's roles by the access policy; `None` means nothing is visible.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Visibility(pub Option<Document>);
-
-impl Visibility {
-    pub fn everything() -> Self {
-        Visibility(Some(Document::new()))
-    }
-
-    pub fn nothing() -> Self {
-        Visibility(None)
-    }
-
-    /// The access policy: applicants see their own portfolios, reviewers
-    /// every portfolio that has been submitted at least once (a draft
-    /// withdrawn before submission stays private),
-    /// coordinators and admins everything, reporters none (they get
-    /// aggregates only). Several roles see the union.
-    pub fn for_viewer(viewer: &Viewer) -> Self {
-        if viewer.is_staff() {
-            return Visibility::everything();
-        }
-        let mut scopes: Vec<Document> = Vec::new();
-        if viewer.has_role(Role::Applicant) {
-            scopes.push(doc! { "ownerId": viewer.subject.as_str() });
-        }
-        if viewer.has_role(Role::Reviewer) {
-            scopes.push(doc! { "submittedAt": { "$ne": Bson::Null } });
-        }
-        match scopes.len() {
-            0 => Visibility::nothing(),
-            1 => Visibility(scopes.pop()),
-            _ => Visibility(Some(doc! { "$or": scopes })),
+/// The access policy's answer as a MongoDB filter; `None` when nothing is
+/// visible.
+fn access_filter(access: &PortfolioAccess) -> Option<Document> {
+    match access {
+        PortfolioAccess::Nothing => None,
+        PortfolioAccess::Everything => Some(Document::new()),
+        PortfolioAccess::Some { owner, submitted } => {
+            let mut scopes: Vec<Document> = Vec::new();
+            if let Some(owner) = owner {
+                scopes.push(doc! { "ownerId": owner.as_str() });
+            }
+            if *submitted {
+                scopes.push(doc! { "submittedAt": { "$ne": Bson::Null } });
+            }
+            match scopes.len() {
+                0 => None,
+                1 => scopes.pop(),
+                _ => Some(doc! { "$or": scopes }),
+            }
         }
     }
 }
@@ -174,10 +174,12 @@ pub struct ListFilter {
     pub categories: Vec<Category>,
     pub track: Option<Track>,
     pub owner_id: Option<String>,
-    /// Submitted on or after this day (UTC).
+    /// Submitted on or after this day (in `time_zone`).
     pub submitted_from: Option<NaiveDate>,
-    /// Submitted on or before this day (UTC).
+    /// Submitted on or before this day (in `time_zone`).
     pub submitted_to: Option<NaiveDate>,
+    /// The association's calendar; UTC when none.
+    pub time_zone: Option<chrono_tz::Tz>,
 }
 
 impl ListFilter {
@@ -195,7 +197,8 @@ impl ListFilter {
         if let Some(owner) = &self.owner_id {
             filter.insert("ownerId", owner.as_str());
         }
-        if let Some(submitted) = submitted_between(self.submitted_from, self.submitted_to) {
+        let zone = self.time_zone.unwrap_or(chrono_tz::UTC);
+        if let Some(submitted) = submitted_between(self.submitted_from, self.submitted_to, zone) {
             filter.insert("submittedAt", submitted);
         }
         filter
@@ -214,9 +217,10 @@ pub fn one_of<T: Term>(values: &[T]) -> Option<Bson> {
 }
 
 /// The `submittedAt` condition for calendar days `from` to `to`, both
-/// inclusive, in UTC; `None` when neither is given.
-pub fn submitted_between(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Option<Document> {
-    let start_of = |day: NaiveDate| DateTime::from_chrono(day.and_time(chrono::NaiveTime::MIN).and_utc());
+/// inclusive, in `zone` (the association's calendar); `None` when neither
+/// is given.
+pub fn submitted_between(from: Option<NaiveDate>, to: Option<NaiveDate>, zone: chrono_tz::Tz) -> Option<Document> {
+    let start_of = |day: NaiveDate| DateTime::from_chrono(start_of_day(day, zone));
     let mut range = Document::new();
     if let Some(from) = from {
         range.insert("$gte", start_of(from));
@@ -227,24 +231,67 @@ pub fn submitted_between(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Opti
     (!range.is_empty()).then_some(range)
 }
 
+/// The first instant of `day` in `zone`. Where a clock change skips
+/// midnight, the day starts at the first instant that exists.
+pub fn start_of_day(day: NaiveDate, zone: chrono_tz::Tz) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    let midnight = day.and_time(chrono::NaiveTime::MIN);
+    (0..=3)
+        .find_map(|hours| zone.from_local_datetime(&(midnight + chrono::Duration::hours(hours))).earliest())
+        .map_or_else(|| midnight.and_utc(), |start| start.with_timezone(&chrono::Utc))
+}
+
+/// The portfolios of one association. There is no other way to reach the
+/// collection: every filter this type sends names the association, and it
+/// writes only documents of its own association.
 #[derive(Clone)]
 pub struct PortfolioStore {
     store: Store,
+    association: AssociationCode,
     raw: Collection<RawDocumentBuf>,
     typed: Collection<PortfolioDocument>,
     audit: Collection<super::audit::Identified>,
 }
 
 impl PortfolioStore {
-    pub fn new(store: &Store) -> Self {
+    pub fn new(store: &Store, association: &AssociationCode) -> Self {
         let raw = store.database().collection::<RawDocumentBuf>(COLLECTION);
         let typed = raw.clone_with_type();
         let audit = store.database().collection(super::audit::COLLECTION);
-        PortfolioStore { store: store.clone(), raw, typed, audit }
+        PortfolioStore { store: store.clone(), association: association.clone(), raw, typed, audit }
+    }
+
+    pub fn association(&self) -> &AssociationCode {
+        &self.association
+    }
+
+    /// `filter` within this association.
+    fn tenant(&self, mut filter: Document) -> Document {
+        filter.insert("association", self.association.as_str());
+        filter
+    }
+
+    /// `filter` within this association and what `access` lets the caller see.
+    fn scoped(&self, filter: Document, access: &PortfolioAccess) -> Option<Document> {
+        scoped(self.tenant(filter), access_filter(access).as_ref()?)
+    }
+
+    /// Refuses a document of another association: a bug in the caller,
+    /// never a client's doing.
+    fn own<'d>(&self, document: &'d PortfolioDocument) -> Result<&'d PortfolioDocument, StoreError> {
+        if document.association == self.association {
+            Ok(document)
+        } else {
+            Err(StoreError::Corrupt(format!(
+                "a portfolio of {} was written through the store of {}",
+                document.association, self.association
+            )))
+        }
     }
 
     /// Inserts a new portfolio and its audit record, both or neither.
     pub async fn insert_audited(&self, document: &PortfolioDocument, record: &AuditRecord) -> Result<(), StoreError> {
+        let document = self.own(document)?;
         in_transaction!(&self.store, &self.audit, record, |session| async {
             self.typed.insert_one(document).session(&mut *session).await?;
             Ok(((), true))
@@ -261,10 +308,12 @@ impl PortfolioStore {
         expected_version: i32,
         record: &AuditRecord,
     ) -> Result<Option<PortfolioDocument>, StoreError> {
+        let document = self.own(document)?;
+        let guard = self.tenant(doc! { "_id": document.id, "version": expected_version });
         in_transaction!(&self.store, &self.audit, record, |session| async {
             let replaced = self
                 .typed
-                .find_one_and_replace(doc! { "_id": document.id, "version": expected_version }, document)
+                .find_one_and_replace(guard.clone(), document)
                 .return_document(ReturnDocument::After)
                 .session(&mut *session)
                 .await?;
@@ -274,22 +323,27 @@ impl PortfolioStore {
         .await)
     }
 
-    pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
+    /// Every index leads with the association: each query names one, and
+    /// `{association, _id}` is the shard key of a sharded deployment.
+    pub async fn ensure_indexes(store: &Store) -> Result<(), StoreError> {
         let index = |name: &str, keys: Document| {
             IndexModel::builder().keys(keys).options(IndexOptions::builder().name(name.to_owned()).build()).build()
         };
-        self.typed
+        let typed = store.database().collection::<Document>(COLLECTION);
+        super::drop_indexes(&typed, LEGACY_INDEXES).await;
+        typed
             .create_indexes([
-                index("owner_id", doc! { "ownerId": 1, "_id": -1 }),
-                index("status_id", doc! { "status": 1, "_id": -1 }),
-                index("category_id", doc! { "targetCategory": 1, "_id": -1 }),
-                index("track_id", doc! { "track": 1, "_id": -1 }),
-                index("submitted_at", doc! { "submittedAt": -1 }),
+                index("a_id", doc! { "association": 1, "_id": -1 }),
+                index("a_owner_id", doc! { "association": 1, "ownerId": 1, "_id": -1 }),
+                index("a_status_id", doc! { "association": 1, "status": 1, "_id": -1 }),
+                index("a_category_id", doc! { "association": 1, "targetCategory": 1, "_id": -1 }),
+                index("a_track_id", doc! { "association": 1, "track": 1, "_id": -1 }),
+                index("a_submitted_at", doc! { "association": 1, "submittedAt": -1 }),
                 // Reports filter by one dimension (or several) and a date
                 // range: equality first, then the range.
-                index("stats_track", doc! { "track": 1, "submittedAt": 1 }),
-                index("stats_category", doc! { "targetCategory": 1, "submittedAt": 1 }),
-                index("stats_region", doc! { "applicant.region": 1, "submittedAt": 1 }),
+                index("a_stats_track", doc! { "association": 1, "track": 1, "submittedAt": 1 }),
+                index("a_stats_category", doc! { "association": 1, "targetCategory": 1, "submittedAt": 1 }),
+                index("a_stats_region", doc! { "association": 1, "applicant.region": 1, "submittedAt": 1 }),
             ])
             .await?;
         Ok(())
@@ -297,17 +351,17 @@ impl PortfolioStore {
 
     /// Safe to retry: see [`super::insert_once`].
     pub async fn insert(&self, document: &PortfolioDocument) -> Result<(), StoreError> {
-        super::insert_once(&self.typed, document, document.id).await
+        super::insert_once(&self.typed, self.own(document)?, document.id).await
     }
 
     /// The portfolio if it exists and is visible.
     pub async fn find(
         &self,
         id: ObjectId,
-        visibility: &Visibility,
+        access: &PortfolioAccess,
         projection: &Projection,
     ) -> Result<Option<PortfolioDocument>, StoreError> {
-        let Some(filter) = scoped(doc! { "_id": id }, visibility) else {
+        let Some(filter) = self.scoped(doc! { "_id": id }, access) else {
             return Ok(None);
         };
         let mut find = self.raw.find_one(filter);
@@ -321,12 +375,16 @@ impl PortfolioStore {
     /// Inserts documents in one unordered batch, skipping those whose `_id`
     /// exists (so a reproducible seed can be re-run); returns how many were new.
     pub async fn insert_new(&self, documents: &[PortfolioDocument]) -> Result<u64, StoreError> {
+        for document in documents {
+            self.own(document)?;
+        }
         super::insert_new(&self.typed, documents).await
     }
 
     /// Writes the document whatever is stored (seeding, imports).
     pub async fn upsert(&self, document: &PortfolioDocument) -> Result<(), StoreError> {
-        self.typed.replace_one(doc! { "_id": document.id }, document).upsert(true).await?;
+        let filter = self.tenant(doc! { "_id": document.id });
+        self.typed.replace_one(filter, self.own(document)?).upsert(true).await?;
         Ok(())
     }
 
@@ -337,9 +395,10 @@ impl PortfolioStore {
         document: &PortfolioDocument,
         expected_version: i32,
     ) -> Result<Option<PortfolioDocument>, StoreError> {
+        let document = self.own(document)?;
         let replaced = self
             .typed
-            .find_one_and_replace(doc! { "_id": document.id, "version": expected_version }, document)
+            .find_one_and_replace(self.tenant(doc! { "_id": document.id, "version": expected_version }), document)
             .return_document(ReturnDocument::After)
             .await?;
         if replaced.is_some() {
@@ -348,7 +407,7 @@ impl PortfolioStore {
         // The version guard failed. A driver retry whose first attempt was
         // applied before the server restarted (and forgot it) fails the same
         // way, against our own write: exactly this document stored is success.
-        let stored = self.raw.find_one(doc! { "_id": document.id }).await?.map(decode).transpose()?;
+        let stored = self.raw.find_one(self.tenant(doc! { "_id": document.id })).await?.map(decode).transpose()?;
         Ok(stored.filter(|stored| stored == document))
     }
 
@@ -356,7 +415,7 @@ impl PortfolioStore {
     pub async fn page(
         &self,
         filter: &ListFilter,
-        visibility: &Visibility,
+        access: &PortfolioAccess,
         after: Option<ObjectId>,
         limit: i64,
         projection: &Projection,
@@ -365,7 +424,7 @@ impl PortfolioStore {
         if let Some(after) = after {
             query.insert("_id", doc! { "$lt": after });
         }
-        let Some(query) = scoped(query, visibility) else {
+        let Some(query) = self.scoped(query, access) else {
             return Ok(Vec::new());
         };
         let mut find = self.raw.find(query).sort(doc! { "_id": -1 }).limit(limit);
@@ -387,7 +446,7 @@ impl PortfolioStore {
         batch_size: u32,
         max_time: std::time::Duration,
     ) -> Result<impl futures::Stream<Item = Result<PortfolioDocument, StoreError>> + Send + use<>, StoreError> {
-        let mut find = self.raw.find(filter).batch_size(batch_size).max_time(max_time);
+        let mut find = self.raw.find(self.tenant(filter)).batch_size(batch_size).max_time(max_time);
         if let Some(fields) = projection.to_document() {
             find = find.projection(fields);
         }
@@ -395,8 +454,8 @@ impl PortfolioStore {
         Ok(cursor.map_err(StoreError::from).and_then(|raw| async move { decode(raw) }))
     }
 
-    pub async fn count(&self, filter: &ListFilter, visibility: &Visibility) -> Result<u64, StoreError> {
-        let Some(query) = scoped(filter.to_document(), visibility) else {
+    pub async fn count(&self, filter: &ListFilter, access: &PortfolioAccess) -> Result<u64, StoreError> {
+        let Some(query) = self.scoped(filter.to_document(), access) else {
             return Ok(0);
         };
         Ok(self.typed.count_documents(query).await?)
@@ -412,8 +471,7 @@ impl PortfolioStore {
 /// merged into the filter's top level when their fields differ (an `$and`
 /// wrapper hides `_id` equality from simpler query planners, which then scan),
 /// and combined with `$and` only when both constrain the same field.
-fn scoped(filter: Document, visibility: &Visibility) -> Option<Document> {
-    let scope = visibility.0.as_ref()?;
+fn scoped(filter: Document, scope: &Document) -> Option<Document> {
     if scope.keys().any(|key| filter.contains_key(key)) {
         return Some(doc! { "$and": [filter, scope.clone()] });
     }
@@ -464,7 +522,8 @@ mod tests {
 
     #[test]
     fn version_zero_documents_upgrade() {
-        let mut document = doc! { "_id": ObjectId::new(), "ownerId": "a", "status": "DRAFT", "track": "INFANT", "targetCategory": "FAMILY_ASSOCIATE" };
+        // As the start-up migration leaves it: with its association.
+        let mut document = doc! { "_id": ObjectId::new(), "association": "nys-aimh", "ownerId": "a", "status": "DRAFT", "track": "INFANT", "targetCategory": "FAMILY_ASSOCIATE" };
         upgrade(&mut document).unwrap();
         assert_eq!(document.get_i32("schemaVersion").unwrap(), SCHEMA_VERSION);
         assert_eq!(document.get_i32("version").unwrap(), 1);
@@ -479,26 +538,18 @@ mod tests {
     }
 
     #[test]
-    fn visibility_narrows_filters() {
-        assert_eq!(scoped(doc! { "a": 1 }, &Visibility::nothing()), None);
-        assert_eq!(scoped(doc! { "a": 1 }, &Visibility::everything()), Some(doc! { "a": 1 }));
-        let owner = Visibility(Some(doc! { "ownerId": "x" }));
+    fn access_narrows_filters() {
+        let owner = doc! { "ownerId": "x" };
         assert_eq!(scoped(doc! {}, &owner), Some(doc! { "ownerId": "x" }));
         assert_eq!(scoped(doc! { "a": 1 }, &owner), Some(doc! { "a": 1, "ownerId": "x" }));
         assert_eq!(
             scoped(doc! { "ownerId": "y" }, &owner),
             Some(doc! { "$and": [{ "ownerId": "y" }, { "ownerId": "x" }] })
         );
-    }
-
-    #[test]
-    fn the_access_policy_follows_roles() {
-        let viewer = |roles: &[Role]| Viewer { subject: "ada".into(), roles: roles.to_vec() };
-        assert_eq!(Visibility::for_viewer(&viewer(&[Role::Reporter])), Visibility::nothing());
-        assert_eq!(Visibility::for_viewer(&viewer(&[Role::Coordinator])), Visibility::everything());
-        assert_eq!(Visibility::for_viewer(&viewer(&[Role::Applicant])), Visibility(Some(doc! { "ownerId": "ada" })));
-        let both = Visibility::for_viewer(&viewer(&[Role::Applicant, Role::Reviewer]));
-        assert_eq!(both, Visibility(Some(doc! { "$or": [{ "ownerId": "ada" }, { "submittedAt": { "$ne": null } }] })));
+        assert_eq!(access_filter(&PortfolioAccess::Nothing), None);
+        assert_eq!(access_filter(&PortfolioAccess::Everything), Some(doc! {}));
+        let both = access_filter(&PortfolioAccess::Some { owner: Some("ada".into()), submitted: true });
+        assert_eq!(both, Some(doc! { "$or": [{ "ownerId": "ada" }, { "submittedAt": { "$ne": null } }] }));
     }
 
     #[test]

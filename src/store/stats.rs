@@ -16,7 +16,21 @@ use super::portfolio::{
     self, PortfolioDocument, PortfolioStore, Projection, SECTION_FIELDS, one_of, submitted_between,
 };
 use super::{Store, StoreError, evidence};
+use crate::domain::association::AssociationCode;
 use crate::domain::model::{Category, EvidenceStatus, Track};
+
+/// Whose data a report covers, and the calendar its days and months are in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatsScope {
+    pub association: AssociationCode,
+    pub time_zone: chrono_tz::Tz,
+}
+
+impl StatsScope {
+    pub fn new(association: &AssociationCode, time_zone: chrono_tz::Tz) -> Self {
+        StatsScope { association: association.clone(), time_zone }
+    }
+}
 
 /// Which portfolios a report covers. Every field narrows; `from`/`to` select
 /// portfolios by their submission date (inclusive), so a date range leaves
@@ -36,7 +50,7 @@ impl StatsFilter {
     /// The `$match` document. Each filter is written so that one of the
     /// compound indexes `stats_*` (equality first, then `submittedAt`) can
     /// serve it: a single category is an equality, not a one-element `$in`.
-    pub fn to_match(&self) -> Document {
+    pub fn to_match(&self, zone: chrono_tz::Tz) -> Document {
         let mut filter = Document::new();
         if let Some(track) = self.track {
             filter.insert("track", track.as_str());
@@ -47,7 +61,7 @@ impl StatsFilter {
         if let Some(region) = &self.region {
             filter.insert("applicant.region", region.as_str());
         }
-        if let Some(submitted) = submitted_between(self.from, self.to) {
+        if let Some(submitted) = submitted_between(self.from, self.to, zone) {
             filter.insert("submittedAt", submitted);
         }
         filter
@@ -63,7 +77,7 @@ impl StatsFilter {
     }
 
     fn narrows(&self) -> bool {
-        self.to_match() != Document::new()
+        self.to_match(chrono_tz::UTC) != Document::new()
     }
 }
 
@@ -103,11 +117,13 @@ impl Facet {
         }
     }
 
-    fn stages(self) -> Vec<Document> {
+    fn stages(self, zone: chrono_tz::Tz) -> Vec<Document> {
         let count_by = |key: Bson| vec![doc! { "$group": { "_id": key, "n": { "$sum": 1 } } }];
         let dated = |field: &str| doc! { "$match": { field: { "$type": "date" } } };
         let year_month = |field: &str, format: &str| {
-            Bson::Document(doc! { "$dateToString": { "format": format, "date": format!("${field}") } })
+            Bson::Document(doc! { "$dateToString": {
+                "format": format, "date": format!("${field}"), "timezone": zone.name(),
+            } })
         };
         match self {
             Facet::ByStatus => count_by("$status".into()),
@@ -172,30 +188,43 @@ fn percentile_stages(value: Document) -> Vec<Document> {
     ]
 }
 
+/// `filter`'s conditions within the scope's association, which comes
+/// first (every index leads with it).
+fn tenant_match(scope: &StatsScope, filter: &StatsFilter) -> Document {
+    let mut conditions = doc! { "association": scope.association.as_str() };
+    conditions.extend(filter.to_match(scope.time_zone));
+    conditions
+}
+
 /// The portfolio pipeline: `$match` then one `$facet` holding the total
 /// (always: suppression needs it) and the requested facets.
-pub fn portfolio_pipeline(filter: &StatsFilter, facets: &[Facet]) -> Vec<Document> {
+pub fn portfolio_pipeline(scope: &StatsScope, filter: &StatsFilter, facets: &[Facet]) -> Vec<Document> {
     let mut branches = doc! { "portfolios": [{ "$count": "n" }] };
     for facet in facets {
-        branches.insert(facet.name(), facet.stages());
+        branches.insert(facet.name(), facet.stages(scope.time_zone));
     }
-    vec![doc! { "$match": filter.to_match() }, doc! { "$facet": branches }]
+    vec![doc! { "$match": tenant_match(scope, filter) }, doc! { "$facet": branches }]
 }
 
 /// Evidence UPLOADED and waiting for a reviewer, by kind. It starts from the
 /// evidence (the backlog is small, and `status_kind` serves it) and looks up
 /// the portfolio only when the filter needs portfolio fields.
-pub fn backlog_pipeline(filter: &StatsFilter) -> Vec<Document> {
-    let mut pipeline = vec![doc! { "$match": { "status": EvidenceStatus::Uploaded.as_str() } }];
+pub fn backlog_pipeline(scope: &StatsScope, filter: &StatsFilter) -> Vec<Document> {
+    let association = &scope.association;
+    let mut pipeline =
+        vec![doc! { "$match": { "association": association.as_str(), "status": EvidenceStatus::Uploaded.as_str() } }];
     if filter.narrows() {
-        let portfolio_match: Document =
-            filter.to_match().into_iter().map(|(field, condition)| (format!("portfolio.{field}"), condition)).collect();
+        let portfolio_match: Document = filter
+            .to_match(scope.time_zone)
+            .into_iter()
+            .map(|(field, condition)| (format!("portfolio.{field}"), condition))
+            .collect();
         pipeline.extend([
             doc! { "$lookup": {
                 "from": portfolio::COLLECTION,
                 "localField": "portfolioId",
                 "foreignField": "_id",
-                "pipeline": [{ "$project": {
+                "pipeline": [{ "$match": { "association": association.as_str() } }, { "$project": {
                     "track": 1, "targetCategory": 1, "applicant.region": 1, "submittedAt": 1,
                 } }],
                 "as": "portfolio",
@@ -237,8 +266,10 @@ pub struct PortfolioAggregates {
 /// Documents fetched per round trip when streaming portfolios to the engine.
 const ENGINE_BATCH: u32 = 256;
 
+/// Reports over one association's portfolios and evidence.
 #[derive(Clone)]
 pub struct StatsStore {
+    scope: StatsScope,
     portfolios: Collection<Document>,
     documents: PortfolioStore,
     evidence: Collection<Document>,
@@ -248,10 +279,11 @@ pub struct StatsStore {
 }
 
 impl StatsStore {
-    pub fn new(store: &Store, time_limit: Duration) -> Self {
+    pub fn new(store: &Store, scope: StatsScope, time_limit: Duration) -> Self {
         let portfolios = store.database().collection::<Document>(portfolio::COLLECTION);
         let evidence = store.database().collection::<Document>(evidence::COLLECTION);
-        StatsStore { portfolios, documents: PortfolioStore::new(store), evidence, time_limit }
+        let documents = PortfolioStore::new(store, &scope.association);
+        StatsStore { scope, portfolios, documents, evidence, time_limit }
     }
 
     pub async fn portfolio_aggregates(
@@ -259,8 +291,11 @@ impl StatsStore {
         filter: &StatsFilter,
         facets: &[Facet],
     ) -> Result<PortfolioAggregates, StoreError> {
-        let mut cursor =
-            self.portfolios.aggregate(portfolio_pipeline(filter, facets)).max_time(self.time_limit).await?;
+        let mut cursor = self
+            .portfolios
+            .aggregate(portfolio_pipeline(&self.scope, filter, facets))
+            .max_time(self.time_limit)
+            .await?;
         let result = cursor.try_next().await?.unwrap_or_default();
         let rows = |name: &str| result.get_array(name).map(Vec::as_slice).unwrap_or_default();
         let total = rows("portfolios").first().and_then(Bson::as_document).map_or(0, |row| count_value(row.get("n")));
@@ -279,8 +314,13 @@ impl StatsStore {
     /// `(evidence kind, files, portfolios)` of UPLOADED evidence on
     /// matching portfolios.
     pub async fn evidence_backlog(&self, filter: &StatsFilter) -> Result<Vec<(String, u64, u64)>, StoreError> {
-        let rows: Vec<Document> =
-            self.evidence.aggregate(backlog_pipeline(filter)).max_time(self.time_limit).await?.try_collect().await?;
+        let rows: Vec<Document> = self
+            .evidence
+            .aggregate(backlog_pipeline(&self.scope, filter))
+            .max_time(self.time_limit)
+            .await?
+            .try_collect()
+            .await?;
         Ok(rows
             .iter()
             .filter_map(|row| {
@@ -298,7 +338,9 @@ impl StatsStore {
     ) -> Result<impl Stream<Item = Result<PortfolioDocument, StoreError>> + Send + use<>, StoreError> {
         // The sections, and `submittedAt` for the default `asOf`.
         let fields = SECTION_FIELDS.iter().copied().chain(["submittedAt"]);
-        self.documents.stream(filter.to_match(), &Projection::only(fields), ENGINE_BATCH, self.time_limit).await
+        self.documents
+            .stream(filter.to_match(self.scope.time_zone), &Projection::only(fields), ENGINE_BATCH, self.time_limit)
+            .await
     }
 }
 
@@ -351,7 +393,8 @@ mod tests {
 
     #[test]
     fn filters_become_index_friendly_matches() {
-        assert_eq!(StatsFilter::default().to_match(), doc! {});
+        let utc = chrono_tz::UTC;
+        assert_eq!(StatsFilter::default().to_match(utc), doc! {});
         let filter = StatsFilter {
             from: Some(day(2024, 1, 1)),
             to: Some(day(2024, 12, 31)),
@@ -360,7 +403,7 @@ mod tests {
             region: Some("Hudson Valley".into()),
         };
         assert_eq!(
-            filter.to_match(),
+            filter.to_match(utc),
             doc! {
                 "track": "INFANT",
                 "targetCategory": "FAMILY_ASSOCIATE",
@@ -373,7 +416,16 @@ mod tests {
         );
         let two =
             StatsFilter { categories: vec![Category::FamilyAssociate, Category::MentorPolicy], ..Default::default() };
-        assert_eq!(two.to_match(), doc! { "targetCategory": { "$in": ["FAMILY_ASSOCIATE", "MENTOR_POLICY"] } });
+        assert_eq!(two.to_match(utc), doc! { "targetCategory": { "$in": ["FAMILY_ASSOCIATE", "MENTOR_POLICY"] } });
+        // Days are the association's: New York's 1 January starts at 05:00 UTC.
+        let new_york = filter.to_match(chrono_tz::America::New_York);
+        assert_eq!(
+            new_york.get_document("submittedAt").unwrap(),
+            &doc! {
+                "$gte": DateTime::parse_rfc3339_str("2024-01-01T05:00:00Z").unwrap(),
+                "$lt": DateTime::parse_rfc3339_str("2025-01-01T05:00:00Z").unwrap(),
+            }
+        );
     }
 
     #[test]
@@ -388,9 +440,14 @@ mod tests {
 
     #[test]
     fn the_backlog_looks_portfolios_up_only_when_filtered() {
-        assert_eq!(backlog_pipeline(&StatsFilter::default()).len(), 3);
+        let scope = StatsScope::new(&AssociationCode::nys_aimh(), chrono_tz::UTC);
+        assert_eq!(backlog_pipeline(&scope, &StatsFilter::default()).len(), 3);
+        assert_eq!(
+            backlog_pipeline(&scope, &StatsFilter::default())[0],
+            doc! { "$match": { "association": "nys-aimh", "status": "UPLOADED" } }
+        );
         let filter = StatsFilter { track: Some(Track::Infant), ..Default::default() };
-        let pipeline = backlog_pipeline(&filter);
+        let pipeline = backlog_pipeline(&scope, &filter);
         assert_eq!(pipeline.len(), 6);
         assert_eq!(pipeline[3], doc! { "$match": { "portfolio.track": "INFANT" } });
     }

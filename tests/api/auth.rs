@@ -32,6 +32,7 @@ fn claims(app: &crate::helpers::TestApp, exp_offset: i64) -> serde_json::Value {
     json!({
         "sub": "mallory", "roles": ["ADMIN"], "exp": now + exp_offset,
         "iss": app.config.jwt.issuer, "aud": app.config.jwt.audience,
+        "association": app.config.default_association.as_str(),
     })
 }
 

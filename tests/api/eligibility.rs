@@ -211,7 +211,7 @@ async fn verified_basis_counts_only_what_needs_no_evidence_until_evidence_is_ver
 #[tokio::test]
 async fn another_association_rulebook_loads_from_its_file_and_changes_outcomes() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/rulebooks/ct-aimh.json");
-    let ct_app = spawn_app_with(&["--rulebook-file", path]).await;
+    let ct_app = spawn_app_with(&["--default-association", "ct-aimh", "--rulebook-file", path]).await;
     let ct = Rulebook::from_json("ct-aimh.json", &std::fs::read_to_string(path).unwrap()).unwrap();
     let (id, token) = sample_portfolio(&ct_app, "ct-applicant", Track::Infant).await;
     let got = recommendations(&ct_app, &token, &id, "2025-06-01").await;

@@ -27,7 +27,14 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Asks for a presigned PUT; returns the ticket.
-async fn ticket(app: &TestApp, token: &str, portfolio: &str, name: &str, content_type: &str, bytes: &[u8]) -> Value {
+pub async fn ticket(
+    app: &TestApp,
+    token: &str,
+    portfolio: &str,
+    name: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> Value {
     let body = app
         .graphql(
             Some(token),
@@ -53,7 +60,7 @@ async fn put(ticket: &Value, bytes: Vec<u8>) -> reqwest::StatusCode {
 }
 
 /// Sends a GraphQL multipart request with one file.
-async fn upload(
+pub async fn upload(
     app: &TestApp,
     token: &str,
     portfolio: &str,
@@ -603,7 +610,10 @@ async fn the_sweeper_never_removes_a_record_completed_after_it_was_listed() {
     let (portfolio, ada) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
     let pdf = testdata::pdf();
     let services = endorse::startup::connect(&app.config).await.unwrap();
-    let evidence = services.evidence_store().unwrap();
+    let evidence = endorse::store::evidence::EvidenceStore::new(
+        services.store().unwrap(),
+        &endorse::domain::association::AssociationCode::nys_aimh(),
+    );
     // A sweeper whose clock runs a day ahead: to it every window has closed.
     let ahead = mongodb::bson::DateTime::from_millis(mongodb::bson::DateTime::now().timestamp_millis() + 86_400_000);
     let when = Abandoned::at(ahead, Duration::ZERO);
@@ -650,7 +660,7 @@ async fn the_sweeper_pages_through_the_bucket_and_keeps_what_records_need() {
     let body = app.graphql(Some(&ada), COMPLETE, json!({ "id": done["evidence"]["id"] })).await;
     assert_eq!(body["data"]["completeEvidenceUpload"]["status"], "UPLOADED", "{body}");
     assert!(put(&done, pdf.clone()).await.is_success());
-    let leftover = format!("staging/{portfolio}/{}/original", done["evidence"]["id"].as_str().unwrap());
+    let leftover = format!("staging/nys-aimh/{portfolio}/{}/original", done["evidence"]["id"].as_str().unwrap());
     // Uploaded, not completed yet, window open: its staged bytes are needed.
     let waiting = ticket(&app, &ada, &portfolio, "waiting.pdf", "application/pdf", &pdf).await;
     assert!(put(&waiting, pdf.clone()).await.is_success());

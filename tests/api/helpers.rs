@@ -90,7 +90,8 @@ impl TestApp {
 
     /// A valid token for `subject` with `roles`.
     pub fn token(&self, subject: &str, roles: &[Role]) -> String {
-        endorse::auth::jwt::mint_dev_token(&self.config, subject, roles, 3600).expect("token")
+        endorse::auth::jwt::mint_dev_token(&self.config, subject, roles, Some(&self.config.default_association), 3600)
+            .expect("token")
     }
 
     /// POSTs a GraphQL request and returns the JSON body (any status).

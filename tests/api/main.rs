@@ -1,6 +1,7 @@
 //! All integration tests in one binary (one link, shared helpers). They talk
 //! to a real server over HTTP, backed by real MongoDB and S3 servers.
 
+mod architecture;
 mod audit;
 mod auth;
 mod caps;
@@ -22,3 +23,4 @@ mod restarts;
 mod review;
 mod schema;
 mod stats;
+mod tenancy;

@@ -318,3 +318,34 @@ async fn the_connection_pages_with_keyset_cursors_and_filters() {
     let body = app.graphql(Some(&coordinator), "{ portfolios(first: 100000) { edges { cursor } } }", json!({})).await;
     assert!(body["errors"].is_null() || first_error_code(&body) == "QUERY_TOO_COMPLEX", "{body}");
 }
+
+#[tokio::test]
+async fn licences_are_entries_like_any_other() {
+    let app = spawn_app().await;
+    let (id, token) = create(&app, "ada", "INFANT", "MENTAL_HEALTH_SPECIALIST").await;
+    let query = "mutation($id: ID!, $v: Int!, $changes: PortfolioChanges!) {
+      changePortfolio(id: $id, expectedVersion: $v, changes: $changes) { version licenses { id kind validFrom validUntil evidenceIds } }
+    }";
+    let licence = json!({ "license": { "kind": "LCSW", "validFrom": "2020-05-01", "validUntil": "2030-04-30" } });
+    let body = app
+        .graphql(Some(&token), query, json!({ "id": id, "v": 1, "changes": { "upsert": [{ "entry": licence }] } }))
+        .await;
+    let licenses = &body["data"]["changePortfolio"]["licenses"];
+    assert_eq!(licenses[0]["kind"], "LCSW", "{body}");
+    assert_eq!(licenses[0]["validUntil"], "2030-04-30");
+    let entry = licenses[0]["id"].clone();
+
+    let backwards = json!({ "license": { "kind": "LCSW", "validFrom": "2020-05-01", "validUntil": "2019-01-01" } });
+    let body = app
+        .graphql(Some(&token), query, json!({ "id": id, "v": 2, "changes": { "upsert": [{ "entry": backwards }] } }))
+        .await;
+    assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "changes.upsert[0].entry.license.validUntil");
+
+    let body = app.graphql(Some(&token), query, json!({ "id": id, "v": 2, "changes": { "remove": [entry] } })).await;
+    assert_eq!(body["data"]["changePortfolio"]["licenses"], json!([]), "{body}");
+    let read = app
+        .graphql(Some(&token), "query($id: ID!) { portfolio(id: $id) { licenses { id } } }", json!({ "id": id }))
+        .await;
+    assert_eq!(read["data"]["portfolio"]["licenses"], json!([]), "{read}");
+}

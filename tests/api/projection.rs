@@ -57,9 +57,10 @@ async fn listing_names_and_statuses_fetches_only_those_fields() {
     let store = endorse::store::Store::connect(&config.mongodb).await.unwrap();
     let app = spawn_app_config(config).await;
 
-    let portfolios = PortfolioStore::new(&store);
+    let portfolios = PortfolioStore::new(&store, &endorse::domain::association::AssociationCode::nys_aimh());
     for n in 0..30 {
-        let document = endorse::seed::realistic_submitted(n);
+        let document =
+            endorse::seed::realistic_submitted(&endorse::domain::association::AssociationCode::nys_aimh(), n);
         portfolios.upsert(&document).await.unwrap();
     }
     let reviewer = app.token("rae", &[Role::Reviewer]);

@@ -28,15 +28,28 @@ const FULL_STATS: &str = "query($filter: StatsFilter) { stats(filter: $filter) {
 /// Writes `documents` and `evidence` straight to MongoDB (fixtures).
 async fn store_fixture(app: &TestApp, documents: &[PortfolioDocument], evidence: &[EvidenceRecord]) {
     let store = Store::connect(&app.config.mongodb).await.unwrap();
-    assert_eq!(PortfolioStore::new(&store).insert_new(documents).await.unwrap(), documents.len() as u64);
-    assert_eq!(EvidenceStore::new(&store).insert_new(evidence).await.unwrap(), evidence.len() as u64);
+    assert_eq!(
+        PortfolioStore::new(&store, &endorse::domain::association::AssociationCode::nys_aimh())
+            .insert_new(documents)
+            .await
+            .unwrap(),
+        documents.len() as u64
+    );
+    assert_eq!(
+        EvidenceStore::new(&store, &endorse::domain::association::AssociationCode::nys_aimh())
+            .insert_new(evidence)
+            .await
+            .unwrap(),
+        evidence.len() as u64
+    );
 }
 
 fn synthetic_fixture(seed: u64, count: u64) -> (Vec<PortfolioDocument>, Vec<EvidenceRecord>) {
     let mut documents = Vec::new();
     let mut evidence = Vec::new();
     for index in 0..count {
-        let (document, mut records) = synthetic::portfolio(seed, index);
+        let (document, mut records) =
+            synthetic::portfolio(&endorse::domain::association::AssociationCode::nys_aimh(), seed, index);
         documents.push(document);
         evidence.append(&mut records);
     }
@@ -92,7 +105,8 @@ fn expected_percentiles(mut values: Vec<f64>) -> Value {
 /// What `stats` should answer for the documents `keep` selects, counted
 /// by brute force over the in-memory fixture.
 fn brute_force(documents: &[&PortfolioDocument], evidence: &[EvidenceRecord]) -> Value {
-    let utc = |at: mongodb::bson::DateTime| at.to_chrono();
+    // Days, months and years are the association's (NYS-AIMH: New York).
+    let utc = |at: mongodb::bson::DateTime| at.to_chrono().with_timezone(&chrono_tz::America::New_York);
     let ids: std::collections::HashSet<_> = documents.iter().map(|d| d.id).collect();
     let days: Vec<f64> = documents
         .iter()
@@ -152,7 +166,8 @@ async fn every_statistic_equals_a_brute_force_count() {
     let selected: Vec<&PortfolioDocument> = documents
         .iter()
         .filter(|d| {
-            let submitted = d.submitted_at.map(|at| at.to_chrono().date_naive());
+            let submitted =
+                d.submitted_at.map(|at| at.to_chrono().with_timezone(&chrono_tz::America::New_York).date_naive());
             d.content.track == Track::Infant
                 && categories.contains(&d.content.target_category)
                 && d.applicant.as_ref().and_then(|a| a.region.as_deref()) == Some(region)
@@ -257,7 +272,8 @@ async fn unmet_requirements_agree_with_eligibility() {
 fn fixture_with(n: u64, shape: impl Fn(u64, &mut PortfolioDocument)) -> Vec<PortfolioDocument> {
     (0..n)
         .map(|i| {
-            let (mut document, _) = synthetic::portfolio(99, i);
+            let (mut document, _) =
+                synthetic::portfolio(&endorse::domain::association::AssociationCode::nys_aimh(), 99, i);
             shape(i, &mut document);
             document
         })
@@ -317,7 +333,7 @@ async fn small_cells_are_suppressed_and_cannot_be_recovered_by_subtraction() {
     });
     // Seven files waiting for review, all from one applicant: many files,
     // but a cell about one person.
-    let (_, mut files) = synthetic::portfolio(99, 0);
+    let (_, mut files) = synthetic::portfolio(&endorse::domain::association::AssociationCode::nys_aimh(), 99, 0);
     files.truncate(1);
     let template = files.pop().expect("portfolio 0 of seed 99 links evidence");
     let files: Vec<EvidenceRecord> = (0..7u8)
@@ -635,7 +651,7 @@ async fn filtered_pipelines_use_an_index() {
         let explain = store
             .database()
             .run_command(doc! {
-                "explain": { "aggregate": "portfolios", "pipeline": portfolio_pipeline(&filter, &Facet::ALL), "cursor": {} },
+                "explain": { "aggregate": "portfolios", "pipeline": portfolio_pipeline(&endorse::store::stats::StatsScope::new(&endorse::domain::association::AssociationCode::nys_aimh(), chrono_tz::America::New_York), &filter, &Facet::ALL), "cursor": {} },
                 "verbosity": "queryPlanner",
             })
             .await
@@ -675,6 +691,6 @@ async fn the_synthetic_seed_is_reproducible() {
         collection.find(doc! {}).sort(doc! { "ownerId": 1 }).await.unwrap().try_collect().await.unwrap()
     };
     assert_eq!(stored.len(), 120);
-    let (expected, _) = synthetic::portfolio(5, 7);
+    let (expected, _) = synthetic::portfolio(&endorse::domain::association::AssociationCode::nys_aimh(), 5, 7);
     assert!(stored.contains(&expected), "portfolio 7 of seed 5 is stored as generated");
 }

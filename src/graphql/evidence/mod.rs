@@ -2,7 +2,6 @@
 
 mod mutation;
 pub mod object;
-pub mod verify;
 
 pub use mutation::EvidenceMutation;
 pub use object::EvidenceObject;

@@ -1,51 +1,36 @@
 //! The `Evidence` type, with short-lived download URLs for those allowed.
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object};
 
-use crate::auth::Role;
+use crate::app::error::AppResult;
+use crate::app::records::EvidenceRecord;
+use crate::app::{Actor, evidence};
 use crate::domain::model::{EvidenceKind, EvidenceStatus};
-use crate::graphql::context::{services, viewer};
-use crate::graphql::error::ApiResult;
+use crate::graphql::context::services;
 use crate::graphql::scalars::DateTime;
-use crate::store::evidence::EvidenceRecord;
 
-pub struct EvidenceObject(pub EvidenceRecord);
+/// Evidence as one caller sees it (their right to download decides the URLs).
+pub struct EvidenceObject(pub EvidenceRecord, Arc<Actor>);
 
 /// Download URLs default to five minutes.
 const DEFAULT_URL_SECONDS: i32 = 300;
 
 impl EvidenceObject {
-    /// The owner, reviewers and coordinators may download; the record is
-    /// reached only through a portfolio the caller can see or a mutation that
-    /// already checked access, so roles decide here.
-    fn may_download(&self, ctx: &Context<'_>) -> bool {
-        let Ok(viewer) = viewer(ctx) else { return false };
-        viewer.owns(&self.0.owner_id) || viewer.has_any_role(&[Role::Reviewer, Role::Coordinator, Role::Admin])
+    pub fn new(record: EvidenceRecord, actor: Arc<Actor>) -> Self {
+        EvidenceObject(record, actor)
     }
 
-    /// Bytes exist once the upload passed its checks (a reviewer's rejection keeps them).
-    fn has_bytes(&self) -> bool {
-        self.0.uploaded_at.is_some()
-    }
-
-    async fn presign(&self, ctx: &Context<'_>, key: Option<&str>, seconds: Option<i32>) -> ApiResult<Option<String>> {
-        let Some(key) = key else { return Ok(None) };
-        if !self.has_bytes() || !self.may_download(ctx) {
-            return Ok(None);
-        }
-        let services = services(ctx);
-        let max = services.config.evidence.max_download_url_ttl_seconds;
+    async fn presign(&self, ctx: &Context<'_>, key: Option<&str>, seconds: Option<i32>) -> AppResult<Option<String>> {
         let seconds = seconds.unwrap_or(DEFAULT_URL_SECONDS).max(1) as u64;
-        let url = services.blob.presign_get(key, &self.0.file_name, Duration::from_secs(seconds.min(max))).await?;
-        Ok(Some(url))
+        evidence::download_url(services(ctx), &self.1, &self.0, key, seconds).await
     }
 }
 
 #[Object(name = "Evidence")]
 impl EvidenceObject {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.0.id.to_hex())
     }
     async fn portfolio_id(&self) -> ID {
@@ -90,15 +75,15 @@ impl EvidenceObject {
     }
     /// Presigned, short-lived (default 300 s); downloads as an attachment.
     /// Null if not allowed or nothing was stored.
-    async fn download_url(&self, ctx: &Context<'_>, expires_in_seconds: Option<i32>) -> ApiResult<Option<String>> {
+    async fn download_url(&self, ctx: &Context<'_>, expires_in_seconds: Option<i32>) -> AppResult<Option<String>> {
         self.presign(ctx, Some(&self.0.object_key), expires_in_seconds).await
     }
     /// A 256 px JPEG without metadata (images only).
-    async fn thumbnail_url(&self, ctx: &Context<'_>, expires_in_seconds: Option<i32>) -> ApiResult<Option<String>> {
+    async fn thumbnail_url(&self, ctx: &Context<'_>, expires_in_seconds: Option<i32>) -> AppResult<Option<String>> {
         self.presign(ctx, self.0.thumbnail_key.as_deref(), expires_in_seconds).await
     }
     /// A 1600 px JPEG without metadata (images only).
-    async fn preview_url(&self, ctx: &Context<'_>, expires_in_seconds: Option<i32>) -> ApiResult<Option<String>> {
+    async fn preview_url(&self, ctx: &Context<'_>, expires_in_seconds: Option<i32>) -> AppResult<Option<String>> {
         self.presign(ctx, self.0.preview_key.as_deref(), expires_in_seconds).await
     }
 }

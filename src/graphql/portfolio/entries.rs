@@ -4,9 +4,9 @@
 use async_graphql::{ID, Object};
 
 use crate::domain::model::{
-    AgeBand, Agreement, Category, Credential, DegreeLevel, EducationEntry, ExamResult, LeadershipEntry, Membership,
-    PriorEndorsement, ReferenceEntry, ReferenceRole, RscEntry, RscFormat, Track, TrainingEntry, TrainingTopic,
-    WorkEntry, WorkKind,
+    AgeBand, Agreement, Category, Credential, DegreeLevel, EducationEntry, ExamResult, LeadershipEntry, LicenseEntry,
+    Membership, PriorEndorsement, ReferenceEntry, ReferenceRole, RscEntry, RscFormat, Track, TrainingEntry,
+    TrainingTopic, WorkEntry, WorkKind,
 };
 use crate::graphql::scalars::Date;
 
@@ -252,5 +252,29 @@ impl PriorEndorsementObject<'_> {
     }
     async fn endorsed_on(&self) -> Date {
         Date(self.0.endorsed_on)
+    }
+}
+
+pub struct LicenseObject<'a>(pub &'a LicenseEntry);
+
+#[Object(name = "License")]
+impl LicenseObject<'_> {
+    /// Entry id (for `changePortfolio` upserts and removals).
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    /// E.g. "LCSW", "LMHC".
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    async fn valid_from(&self) -> Date {
+        Date(self.0.valid_from)
+    }
+    /// Null when the licence does not expire.
+    async fn valid_until(&self) -> Option<Date> {
+        self.0.valid_until.map(Date)
+    }
+    async fn evidence_ids(&self) -> Vec<ID> {
+        self.0.evidence_ids.iter().cloned().map(ID).collect()
     }
 }

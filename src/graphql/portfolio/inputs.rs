@@ -3,11 +3,12 @@
 
 use async_graphql::{ID, InputObject, Json, OneofObject};
 
+use crate::app::portfolios::{ApplicantDetails, Changes, Upsert};
 use crate::domain::changes::Entry;
 use crate::domain::model::{
-    AgeBand, Agreement, Category, Credential, DegreeLevel, EducationEntry, ExamResult, LeadershipEntry, Membership,
-    PriorEndorsement, ReferenceEntry, ReferenceRole, RscEntry, RscFormat, Track, TrainingEntry, TrainingTopic,
-    WorkEntry, WorkKind,
+    AgeBand, Agreement, Category, Credential, DegreeLevel, EducationEntry, ExamResult, LeadershipEntry, LicenseEntry,
+    Membership, PriorEndorsement, ReferenceEntry, ReferenceRole, RscEntry, RscFormat, Track, TrainingEntry,
+    TrainingTopic, WorkEntry, WorkKind,
 };
 use crate::graphql::scalars::Date;
 
@@ -118,6 +119,18 @@ pub struct PriorEndorsementInput {
     pub endorsed_on: Date,
 }
 
+/// A professional mental-health licence (counts for a degree rule that
+/// accepts one, while valid on the evaluation date).
+#[derive(InputObject)]
+pub struct LicenseInput {
+    /// E.g. "LCSW", "LMHC".
+    pub kind: String,
+    pub valid_from: Date,
+    /// Absent when the licence does not expire.
+    pub valid_until: Option<Date>,
+    pub evidence_ids: Option<Vec<ID>>,
+}
+
 /// Exactly one field set.
 #[derive(OneofObject)]
 pub enum EntryInput {
@@ -129,6 +142,7 @@ pub enum EntryInput {
     Reference(ReferenceInput),
     Exam(ExamInput),
     PriorEndorsement(PriorEndorsementInput),
+    License(LicenseInput),
 }
 
 /// `id` absent: add; present: replace that entry.
@@ -150,12 +164,38 @@ pub struct PortfolioChanges {
     pub remove: Option<Vec<ID>>,
 }
 
+impl ApplicantInput {
+    pub fn into_domain(self) -> ApplicantDetails {
+        ApplicantDetails { name: self.name, email: self.email, region: self.region }
+    }
+}
+
+impl PortfolioChanges {
+    pub fn into_domain(self) -> Changes {
+        Changes {
+            applicant: self.applicant.map(ApplicantInput::into_domain),
+            target_category: self.target_category,
+            track: self.track,
+            extra: self.extra.map(|Json(value)| value),
+            agreement: self.agreement.map(AgreementInput::into_domain),
+            membership: self.membership.map(MembershipInput::into_domain),
+            upsert: self
+                .upsert
+                .unwrap_or_default()
+                .into_iter()
+                .map(|change| Upsert { id: change.id.map(|id| id.0), entry: change.entry.into_entry(String::new()) })
+                .collect(),
+            remove: self.remove.unwrap_or_default().into_iter().map(|id| id.0).collect(),
+        }
+    }
+}
+
 fn ids(list: Option<Vec<ID>>) -> Vec<String> {
     list.unwrap_or_default().into_iter().map(|id| id.0).collect()
 }
 
 impl EntryInput {
-    /// The domain entry with `id`.
+    /// The domain entry with `id` (empty: the use case assigns one).
     pub fn into_entry(self, id: String) -> Entry {
         match self {
             EntryInput::Education(e) => Entry::Education(EducationEntry {
@@ -229,6 +269,13 @@ impl EntryInput {
                 category: p.category,
                 track: p.track,
                 endorsed_on: p.endorsed_on.0,
+            }),
+            EntryInput::License(l) => Entry::License(LicenseEntry {
+                id,
+                kind: l.kind,
+                valid_from: l.valid_from.0,
+                valid_until: l.valid_until.map(|d| d.0),
+                evidence_ids: ids(l.evidence_ids),
             }),
         }
     }

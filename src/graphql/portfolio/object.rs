@@ -2,61 +2,72 @@
 //! fetched with a projection: only the fields the query selected (see
 //! [`super::projection`]) are present.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Json, Object};
 use chrono::NaiveDate;
 
 use super::eligibility::EligibilityObject;
 use super::entries::*;
-use std::borrow::Cow;
-
+use crate::app::error::{AppError, AppResult};
+use crate::app::portfolios::parse_id;
+use crate::app::records::{Applicant, PortfolioDocument};
+use crate::app::{Actor, evidence};
 use crate::domain::model::{Basis, Category, Portfolio, PortfolioStatus, Track};
 use crate::domain::{self, EvaluationError};
 use crate::graphql::context::services;
-use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::evidence::EvidenceObject;
 use crate::graphql::scalars::{Date, DateTime};
-use crate::store::portfolio::{Applicant, PortfolioDocument};
 
-pub struct PortfolioObject(pub PortfolioDocument);
+/// A portfolio as one caller sees it (their association's rulebook and
+/// calendar, their right to download).
+pub struct PortfolioObject(pub PortfolioDocument, pub Arc<Actor>);
+
+impl PortfolioObject {
+    pub fn new(document: PortfolioDocument, actor: impl Into<Arc<Actor>>) -> Self {
+        PortfolioObject(document, actor.into())
+    }
+}
 
 /// A field the projection should have fetched is missing: a bug, not bad input.
-fn missing(field: &str) -> ApiError {
-    ApiError::internal(format!("portfolio field `{field}` was not fetched"))
+fn missing(field: &str) -> AppError {
+    AppError::internal(format!("portfolio field `{field}` was not fetched"))
 }
 
 impl PortfolioObject {
     fn default_as_of(&self) -> NaiveDate {
-        self.0.default_as_of(chrono::Utc::now().date_naive())
+        self.0.default_as_of(self.1.tenant.today())
     }
 }
 
 impl PortfolioObject {
     /// The engine's input: the stored sections, plus, for basis VERIFIED, the
     /// status of every evidence item (only then is the evidence read).
-    async fn content_for(&self, ctx: &Context<'_>, basis: Basis) -> ApiResult<Cow<'_, Portfolio>> {
+    async fn content_for(&self, ctx: &Context<'_>, basis: Basis) -> AppResult<Cow<'_, Portfolio>> {
         if basis == Basis::Claimed {
             return Ok(Cow::Borrowed(&self.0.content));
         }
         let mut content = self.0.content.clone();
-        content.evidence = services(ctx).evidence_store()?.refs_for_portfolio(self.0.id).await?;
+        content.evidence = services(ctx).evidence(&self.1.tenant)?.refs_for_portfolio(self.0.id).await?;
         Ok(Cow::Owned(content))
     }
 }
 
-fn evaluation_error(error: EvaluationError) -> ApiError {
-    ApiError::bad_input("asOf", error.to_string())
+fn evaluation_error(error: EvaluationError) -> AppError {
+    AppError::bad_input("asOf", error.to_string())
 }
 
 #[Object(name = "Portfolio")]
 impl PortfolioObject {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.0.id.to_hex())
     }
     /// The applicant's subject (JWT `sub`).
     async fn owner_id(&self) -> &str {
         &self.0.owner_id
     }
-    async fn applicant(&self) -> ApiResult<ApplicantObject<'_>> {
+    async fn applicant(&self) -> AppResult<ApplicantObject<'_>> {
         self.0.applicant.as_ref().map(ApplicantObject).ok_or_else(|| missing("applicant"))
     }
     async fn track(&self) -> Track {
@@ -72,10 +83,10 @@ impl PortfolioObject {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    async fn created_at(&self) -> ApiResult<DateTime> {
+    async fn created_at(&self) -> AppResult<DateTime> {
         self.0.created_at.map(DateTime::from).ok_or_else(|| missing("createdAt"))
     }
-    async fn updated_at(&self) -> ApiResult<DateTime> {
+    async fn updated_at(&self) -> AppResult<DateTime> {
         self.0.updated_at.map(DateTime::from).ok_or_else(|| missing("updatedAt"))
     }
     async fn submitted_at(&self) -> Option<DateTime> {
@@ -122,6 +133,10 @@ impl PortfolioObject {
     async fn prior_endorsements(&self) -> Vec<PriorEndorsementObject<'_>> {
         self.0.content.prior_endorsements.iter().map(PriorEndorsementObject).collect()
     }
+    /// Professional mental-health licences (the "or a licence" degree option).
+    async fn licenses(&self) -> Vec<LicenseObject<'_>> {
+        self.0.content.licenses.iter().map(LicenseObject).collect()
+    }
     /// Association-specific extra fields, as given.
     async fn extra(&self) -> Option<Json<serde_json::Value>> {
         self.0.extra.as_ref().map(|extra| Json(mongodb::bson::Bson::Document(extra.clone()).into_relaxed_extjson()))
@@ -133,13 +148,13 @@ impl PortfolioObject {
         ctx: &Context<'_>,
         #[graphql(default = 100)] first: Option<i32>,
         after: Option<ID>,
-    ) -> ApiResult<Vec<EvidenceObject>> {
+    ) -> AppResult<Vec<EvidenceObject>> {
         let services = services(ctx);
         let max = services.config.limits.max_page_size as i64;
         let limit = i64::from(first.unwrap_or(100)).clamp(0, max);
-        let after = after.map(|id| super::query::parse_id("after", &id)).transpose()?;
-        let records = services.evidence_store()?.page_for_portfolio(self.0.id, after, limit).await?;
-        Ok(records.into_iter().map(EvidenceObject).collect())
+        let after = after.map(|id| parse_id("after", &id)).transpose()?;
+        let records = evidence::page_for_portfolio(services, &self.1, self.0.id, after, limit).await?;
+        Ok(records.into_iter().map(|record| EvidenceObject::new(record, self.1.clone())).collect())
     }
     /// Computed on demand, never stored. `category` defaults to the target
     /// category, `asOf` to the submission date (or today), `basis` to CLAIMED.
@@ -149,8 +164,8 @@ impl PortfolioObject {
         category: Option<Category>,
         as_of: Option<Date>,
         basis: Option<Basis>,
-    ) -> ApiResult<EligibilityObject> {
-        let rulebook = &services(ctx).rulebook;
+    ) -> AppResult<EligibilityObject> {
+        let rulebook = self.1.tenant.rulebook("asOf")?;
         let basis = basis.unwrap_or(Basis::Claimed);
         let content = self.content_for(ctx, basis).await?;
         let as_of = as_of.map_or_else(|| self.default_as_of(), |d| d.0);
@@ -164,8 +179,8 @@ impl PortfolioObject {
         ctx: &Context<'_>,
         as_of: Option<Date>,
         basis: Option<Basis>,
-    ) -> ApiResult<Vec<EligibilityObject>> {
-        let rulebook = &services(ctx).rulebook;
+    ) -> AppResult<Vec<EligibilityObject>> {
+        let rulebook = self.1.tenant.rulebook("asOf")?;
         let basis = basis.unwrap_or(Basis::Claimed);
         let content = self.content_for(ctx, basis).await?;
         let as_of = as_of.map_or_else(|| self.default_as_of(), |d| d.0);

@@ -4,7 +4,7 @@
 
 use async_graphql::Lookahead;
 
-use crate::store::portfolio::{Projection, SECTION_FIELDS};
+use crate::app::records::{Projection, SECTION_FIELDS};
 
 /// Stored fields besides the sections that a GraphQL field of the same
 /// name reads (each section is read by the field of its name too).

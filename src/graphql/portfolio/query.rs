@@ -1,5 +1,7 @@
 //! Portfolio queries: one by id, a filtered Relay connection, the rulebook.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use base64::Engine;
 use mongodb::bson::oid::ObjectId;
@@ -7,20 +9,16 @@ use mongodb::bson::oid::ObjectId;
 use super::eligibility::{CategoryRules, RequirementRule};
 use super::object::PortfolioObject;
 use super::projection;
+use crate::app::error::{AppError, AppResult};
+use crate::app::portfolios::{self, parse_id};
+use crate::app::records::ListFilter;
+use crate::domain::association::AssociationCode;
 use crate::domain::model::{Category, PortfolioStatus, Track};
-use crate::graphql::context::{note_personal_reads, services, viewer};
-use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::context::{actor, note_personal_reads, request_info, services};
 use crate::graphql::scalars::Date;
-use crate::store::portfolio::{ListFilter, Visibility};
 
 #[derive(Default)]
 pub struct PortfolioQuery;
-
-/// Parses an API id into an ObjectId; anything else (operators included)
-/// is refused before it reaches the driver.
-pub fn parse_id(field: &str, id: &ID) -> ApiResult<ObjectId> {
-    ObjectId::parse_str(id.as_str()).map_err(|_| ApiError::bad_input(field, format!("`{field}` is not a valid id")))
-}
 
 const CURSOR_PREFIX: &str = "portfolio:";
 
@@ -28,8 +26,8 @@ fn encode_cursor(id: ObjectId) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{}", id.to_hex()))
 }
 
-fn decode_cursor(cursor: &str) -> ApiResult<ObjectId> {
-    let invalid = || ApiError::bad_input("after", "`after` is not a cursor from this API");
+fn decode_cursor(cursor: &str) -> AppResult<ObjectId> {
+    let invalid = || AppError::bad_input("after", "`after` is not a cursor from this API");
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
     let hex = text.strip_prefix(CURSOR_PREFIX).ok_or_else(invalid)?;
@@ -57,6 +55,8 @@ impl PortfolioFilter {
             owner_id: self.owner_id,
             submitted_from: self.submitted_from.map(|d| d.0),
             submitted_to: self.submitted_to.map(|d| d.0),
+            // The use case puts the days in the association's calendar.
+            time_zone: None,
         }
     }
 }
@@ -64,14 +64,13 @@ impl PortfolioFilter {
 #[Object]
 impl PortfolioQuery {
     /// A portfolio, or null when it does not exist or is not visible to the caller.
-    async fn portfolio(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<PortfolioObject>> {
-        let viewer = viewer(ctx)?;
+    async fn portfolio(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<PortfolioObject>> {
+        let actor = Arc::new(actor(ctx).await?);
         let id = parse_id("id", &id)?;
         let projection = projection::for_selection(ctx.look_ahead());
-        let services = services(ctx);
-        let found = services.portfolios()?.find(id, &Visibility::for_viewer(viewer), &projection).await?;
-        note_personal_reads(ctx, viewer, &found);
-        Ok(found.map(PortfolioObject))
+        let found = portfolios::find(services(ctx), &actor, id, &projection).await?;
+        note_personal_reads(ctx, &actor.viewer, &found);
+        Ok(found.map(|document| PortfolioObject::new(document, actor)))
     }
 
     /// Portfolios visible to the caller, newest first.
@@ -81,37 +80,36 @@ impl PortfolioQuery {
         filter: Option<PortfolioFilter>,
         #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
-    ) -> ApiResult<PortfolioConnection> {
-        let viewer = viewer(ctx)?;
+    ) -> AppResult<PortfolioConnection> {
+        let actor = Arc::new(actor(ctx).await?);
         let services = services(ctx);
         let max = services.config.limits.max_page_size;
         let first = first.unwrap_or(20);
         if first < 0 {
-            return Err(ApiError::bad_input("first", "`first` must not be negative"));
+            return Err(AppError::bad_input("first", "`first` must not be negative"));
         }
         let limit = (first as usize).min(max);
         let after = after.as_deref().map(decode_cursor).transpose()?;
         let filter = filter.unwrap_or_default().into_list_filter();
-        let visibility = Visibility::for_viewer(viewer);
         let look_ahead = ctx.look_ahead();
         let projection = projection::for_selection(look_ahead.field("edges").field("node"));
         let wants_nodes = look_ahead.field("edges").exists() || look_ahead.field("pageInfo").exists();
         let mut nodes = if wants_nodes && limit > 0 {
-            services.portfolios()?.page(&filter, &visibility, after, limit as i64 + 1, &projection).await?
+            portfolios::page(services, &actor, &filter, after, limit as i64 + 1, &projection).await?
         } else {
             Vec::new()
         };
         let has_next_page = nodes.len() > limit;
         nodes.truncate(limit);
-        note_personal_reads(ctx, viewer, &nodes);
+        note_personal_reads(ctx, &actor.viewer, &nodes);
         let total_count = if look_ahead.field("totalCount").exists() {
-            services.portfolios()?.count(&filter, &visibility).await?
+            portfolios::count(services, &actor, &filter).await?
         } else {
             0
         };
         let edges: Vec<PortfolioEdge> = nodes
             .into_iter()
-            .map(|doc| PortfolioEdge { cursor: encode_cursor(doc.id), node: PortfolioObject(doc) })
+            .map(|doc| PortfolioEdge { cursor: encode_cursor(doc.id), node: PortfolioObject::new(doc, actor.clone()) })
             .collect();
         Ok(PortfolioConnection {
             page_info: PageInfo { has_next_page, end_cursor: edges.last().map(|e| e.cursor.clone()) },
@@ -121,13 +119,36 @@ impl PortfolioQuery {
     }
 
     /// The requirements of every category offered on `track` under the
-    /// rulebook version in force on `asOf` (default: today). Public.
-    async fn rulebook(&self, ctx: &Context<'_>, track: Track, as_of: Option<Date>) -> ApiResult<Vec<CategoryRules>> {
-        let rulebook = &services(ctx).rulebook;
-        let as_of = as_of.map_or_else(|| chrono::Utc::now().date_naive(), |d| d.0);
-        let version = rulebook
-            .version_at(as_of)
-            .ok_or_else(|| ApiError::bad_input("asOf", format!("no rulebook version is in force on {as_of}")))?;
+    /// rulebook version of `association` in force on `asOf` (default: the
+    /// association's today). Public. `association` defaults to the
+    /// caller's, or for anonymous callers the deployment's default.
+    async fn rulebook(
+        &self,
+        ctx: &Context<'_>,
+        track: Track,
+        as_of: Option<Date>,
+        association: Option<String>,
+    ) -> AppResult<Vec<CategoryRules>> {
+        let services = services(ctx);
+        let code = match association {
+            Some(code) => {
+                AssociationCode::parse(&code).map_err(|e| AppError::bad_input("association", e.to_string()))?
+            }
+            None => match &request_info(ctx).identity {
+                crate::auth::Identity::Authenticated(viewer) if viewer.association.is_some() => {
+                    viewer.association.clone().unwrap_or_else(|| services.config.default_association.clone())
+                }
+                _ => services.config.default_association.clone(),
+            },
+        };
+        let tenant = services
+            .tenants
+            .get(&code)
+            .await?
+            .ok_or_else(|| AppError::bad_input("association", format!("there is no association `{code}`")))?;
+        let rulebook = tenant.rulebook("association")?;
+        let as_of = as_of.map_or_else(|| tenant.today(), |d| d.0);
+        let version = rulebook.in_force(as_of).map_err(|refused| AppError::bad_input("asOf", refused.to_string()))?;
         if !version.offers(track) {
             return Ok(Vec::new());
         }

@@ -2,10 +2,10 @@
 
 use async_graphql::InputObject;
 
+use crate::app::error::{AppError, AppResult};
+use crate::app::records::StatsFilter;
 use crate::domain::model::{Category, Track};
-use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::scalars::Date;
-use crate::store::stats::StatsFilter;
 
 /// Longest region name accepted in a filter.
 const MAX_REGION_CHARS: usize = 200;
@@ -27,23 +27,23 @@ pub struct StatsFilterInput {
 }
 
 impl StatsFilterInput {
-    pub fn into_filter(self) -> ApiResult<StatsFilter> {
+    pub fn into_filter(self) -> AppResult<StatsFilter> {
         let from = self.from.map(|d| d.0);
         let to = self.to.map(|d| d.0);
         if let (Some(from), Some(to)) = (from, to)
             && from > to
         {
-            return Err(ApiError::bad_input("filter.to", "`to` is before `from`"));
+            return Err(AppError::bad_input("filter.to", "`to` is before `from`"));
         }
         let region = match self.region {
             None => None,
             Some(region) => {
                 let region = region.trim().to_owned();
                 if region.is_empty() {
-                    return Err(ApiError::bad_input("filter.region", "`region` is empty; leave it out to include all"));
+                    return Err(AppError::bad_input("filter.region", "`region` is empty; leave it out to include all"));
                 }
                 if region.chars().count() > MAX_REGION_CHARS {
-                    return Err(ApiError::bad_input(
+                    return Err(AppError::bad_input(
                         "filter.region",
                         format!("`region` is longer than {MAX_REGION_CHARS} characters"),
                     ));

@@ -6,21 +6,19 @@
 mod filter;
 mod object;
 mod tables;
-mod unmet;
+
+use std::sync::Arc;
 
 use async_graphql::{Context, Object};
 
-use crate::auth::Role;
-use crate::domain::stats::Suppression;
-use crate::graphql::context::{require_role, services};
-use crate::graphql::error::{ApiError, ApiResult};
-use crate::store::stats::Facet;
+use crate::app::error::{AppError, AppResult};
+use crate::app::policy::{REPORTING_ROLES, require_role};
+use crate::app::records::Facet;
+use crate::app::stats::{ReportParts, report};
+use crate::graphql::context::{actor, services};
 
 pub use filter::StatsFilterInput;
 pub use object::StatsObject;
-
-/// Who may read aggregates.
-pub const REPORTING_ROLES: &[Role] = &[Role::Reporter, Role::Coordinator, Role::Admin];
 
 #[derive(Default)]
 pub struct StatsQuery;
@@ -33,52 +31,27 @@ impl StatsQuery {
     /// back. Asking for the total or the portfolio tables of a filter that
     /// matches 1 to `ENDORSE_STATS_MIN_CELL - 1` portfolios is refused
     /// (BAD_USER_INPUT on `filter`): the total itself would be a small cell.
-    async fn stats(&self, ctx: &Context<'_>, filter: Option<StatsFilterInput>) -> ApiResult<StatsObject> {
-        require_role(ctx, REPORTING_ROLES)?;
+    async fn stats(&self, ctx: &Context<'_>, filter: Option<StatsFilterInput>) -> AppResult<StatsObject> {
+        let actor = Arc::new(actor(ctx).await?);
+        require_role(&actor.viewer, REPORTING_ROLES)?;
         if stats_fields_in_operation(ctx) > 1 {
-            return Err(ApiError::bad_input(
+            return Err(AppError::bad_input(
                 "stats",
                 "Ask for `stats` once per request: answers to several filters side by side could be \
                  subtracted from each other to undo suppression.",
             ));
         }
         let filter = filter.unwrap_or_default().into_filter()?;
-        let services = services(ctx);
-        let store = services.stats_store()?;
         // Run only the parts the query selects (aliases and fragments are
         // seen through by the look-ahead).
         let selection = ctx.look_ahead();
-        let mut facets: Vec<Facet> = Facet::ALL.into_iter().filter(|f| selection.field(f.name()).exists()).collect();
-        // Months, years and decision times derive from status counts, so
-        // their suppression needs byStatus whether or not it is shown.
-        if facets.iter().any(|f| matches!(f, Facet::SubmittedByMonth | Facet::EndorsedByYear | Facet::DaysToDecision))
-            && !facets.contains(&Facet::ByStatus)
-        {
-            facets.push(Facet::ByStatus);
-        }
-        let wants_portfolios = selection.field("portfolios").exists() || !facets.is_empty();
-        let wants_backlog = selection.field("evidenceBacklog").exists();
-        let (aggregates, backlog) = tokio::try_join!(
-            async {
-                if wants_portfolios { store.portfolio_aggregates(&filter, &facets).await.map(Some) } else { Ok(None) }
-            },
-            async { if wants_backlog { store.evidence_backlog(&filter).await.map(Some) } else { Ok(None) } }
-        )?;
-        let suppression = Suppression::new(services.config.reports.stats_min_cell);
-        // The total and the portfolio tables (which sum to it) are refused
-        // as a whole for a population of 1..k: no cell could be published.
-        // The other parts suppress their own small cells.
-        if aggregates.as_ref().is_some_and(|a| suppression.is_small(a.portfolios)) {
-            return Err(ApiError::bad_input(
-                "filter",
-                format!(
-                    "Fewer than {} portfolios match this filter, so even the total could identify people. \
-                     Widen the filter.",
-                    suppression.min_cell
-                ),
-            ));
-        }
-        Ok(StatsObject::new(filter, aggregates.unwrap_or_default(), backlog, suppression))
+        let parts = ReportParts {
+            facets: Facet::ALL.into_iter().filter(|f| selection.field(f.name()).exists()).collect(),
+            portfolios: selection.field("portfolios").exists(),
+            evidence_backlog: selection.field("evidenceBacklog").exists(),
+        };
+        let report = report(services(ctx), &actor, &filter, parts).await?;
+        Ok(StatsObject::new(actor, filter, report.aggregates, report.backlog, report.suppression))
     }
 }
 

@@ -1,17 +1,22 @@
 //! The `Stats`, `Count` and `Percentiles` types. Each holds counts only:
 //! no field leads to a portfolio, an applicant or an evidence file.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Object, SimpleObject};
 
 use super::tables::{monthly, with_known_keys, yearly};
-use super::unmet::unmet_requirements;
+use crate::app::Actor;
+use crate::app::error::AppResult;
+use crate::app::records::{Distribution, PortfolioAggregates, StatsFilter};
+use crate::app::stats::unmet_requirements;
 use crate::domain::model::{Category, EvidenceKind, PortfolioStatus, Term, Track};
 use crate::domain::stats::{Cell, Suppression};
-use crate::graphql::error::ApiResult;
+use crate::graphql::context::services;
 use crate::graphql::scalars::Date;
-use crate::store::stats::{Distribution, PortfolioAggregates, StatsFilter};
 
 pub struct StatsObject {
+    actor: Arc<Actor>,
     filter: StatsFilter,
     aggregates: PortfolioAggregates,
     /// Fetched only when the query selects `evidenceBacklog`.
@@ -23,13 +28,14 @@ pub struct StatsObject {
 
 impl StatsObject {
     pub fn new(
+        actor: Arc<Actor>,
         filter: StatsFilter,
         aggregates: PortfolioAggregates,
         backlog: Option<Backlog>,
         suppression: Suppression,
     ) -> Self {
         let by_status = suppression.partition(with_known_keys(names(PortfolioStatus::ALL), &aggregates.by_status));
-        StatsObject { filter, aggregates, backlog, suppression, by_status }
+        StatsObject { actor, filter, aggregates, backlog, suppression, by_status }
     }
 
     /// Every table here partitions a total the reader knows or can derive
@@ -140,8 +146,8 @@ impl StatsObject {
         ctx: &Context<'_>,
         category: Category,
         as_of: Option<Date>,
-    ) -> ApiResult<Vec<CountObject>> {
-        let rows = unmet_requirements(ctx, &self.filter, category, as_of.map(|d| d.0)).await?;
+    ) -> AppResult<Vec<CountObject>> {
+        let rows = unmet_requirements(services(ctx), &self.actor, &self.filter, category, as_of.map(|d| d.0)).await?;
         Ok(rows
             .into_iter()
             .map(|row| CountObject::from(self.suppression.against_population(row.key, row.failed, row.evaluated)))

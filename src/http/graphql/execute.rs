@@ -5,7 +5,6 @@
 //! CSV reports) goes through [`run_as_caller`], so limits, auth and masking
 //! are the same for all.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use async_graphql::parser::types::OperationType;
@@ -17,14 +16,13 @@ use sha2::{Digest, Sha256};
 
 use super::params::operation_type;
 use super::response::{MediaType, refuse, respond_bytes, set_retry_after};
-use crate::auth::Identity;
+use crate::app::error::{INTERNAL_MESSAGE, code};
+use crate::app::records::idempotency::Claim;
 use crate::graphql::context::RequestInfo;
 use crate::graphql::cost::{self, Analysis, CostError};
-use crate::graphql::error::{INTERNAL_MESSAGE, code};
 use crate::http::AppState;
+pub use crate::http::identity::Caller;
 use crate::http::request_id::RequestId;
-use crate::http::serve::ClientAddress;
-use crate::store::idempotency::Claim;
 
 /// Documents longer than this are parsed and weighed on the blocking pool,
 /// so that no request keeps an async worker busy for more than a moment.
@@ -47,42 +45,6 @@ pub enum Refusal {
     KeyInProgress,
     /// A store the request needs before running is down.
     Unavailable,
-}
-
-/// Who is calling: the verified token, and where from (the rate limiter's
-/// key for anonymous callers).
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub identity: Identity,
-    pub address: Option<IpAddr>,
-}
-
-impl Caller {
-    pub fn from_request(state: &AppState, headers: &HeaderMap, client: Option<&ClientAddress>) -> Self {
-        Caller { identity: identity(state, headers), address: client.map(|client| client.0.ip()) }
-    }
-
-    fn rate_key(&self) -> String {
-        match (&self.identity, self.address) {
-            (Identity::Authenticated(viewer), _) => format!("sub:{}", viewer.subject),
-            (_, Some(address)) => format!("ip:{address}"),
-            (_, None) => "ip:unknown".to_owned(),
-        }
-    }
-}
-
-/// The caller as the `Authorization` header identifies them.
-fn identity(state: &AppState, headers: &HeaderMap) -> Identity {
-    match headers.get(header::AUTHORIZATION) {
-        None => Identity::Anonymous,
-        Some(value) => match value.to_str() {
-            Ok(value) => match state.services.verifier.verify_header(value) {
-                Ok(viewer) => Identity::Authenticated(viewer),
-                Err(why) => Identity::Rejected(why),
-            },
-            Err(_) => Identity::Rejected(crate::auth::jwt::TokenError::Malformed),
-        },
-    }
 }
 
 /// What execution produced.

@@ -24,15 +24,14 @@ use serde_json::Value;
 
 use super::AppState;
 use super::request_id::RequestId;
-use super::serve::ClientAddress;
-use crate::graphql::error::code;
+use crate::app::error::code;
 use execute::{Caller, Transport, outcome_response, refusal_response, run_as_caller};
 use response::{MediaType, negotiate, not_acceptable, refuse, request_error};
 
 pub async fn get(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
-    client: Option<Extension<ClientAddress>>,
+    caller: Caller,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
@@ -43,21 +42,19 @@ pub async fn get(
         Ok(params) => params,
         Err(message) => return request_error(media, &message),
     };
-    let caller = Caller::from_request(&state, &headers, client.as_deref());
     execute(&state, caller, request_id, media, params.into_request(), true, &headers).await
 }
 
 pub async fn post(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
-    client: Option<Extension<ClientAddress>>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
     };
-    let caller = Caller::from_request(&state, &headers, client.as_deref());
     match content_kind(&headers) {
         ContentKind::Json => {}
         ContentKind::Multipart(content_type) => {

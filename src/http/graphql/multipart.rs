@@ -20,8 +20,8 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::execute::Caller;
 use super::params;
 use super::response::{MediaType, rate_limited, refuse, request_error};
+use crate::app::error::code;
 use crate::auth::Identity;
-use crate::graphql::error::code;
 use crate::http::AppState;
 
 /// Files one request may carry (`uploadEvidence` takes one).

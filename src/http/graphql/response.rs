@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::graphql::error::code;
+use crate::app::error::code;
 
 /// The response media types of the specification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,10 +7,10 @@
 
 use mongodb::bson::DateTime;
 
+use crate::app::error::{AppError, AppResult};
+use crate::app::{Actor, ChangeAudit};
 use crate::blob::objects::Stored;
 use crate::domain::model::EvidenceStatus;
-use crate::graphql::context::ChangeAudit;
-use crate::graphql::error::{ApiError, ApiResult};
 use crate::media::{self, FileType, MediaError};
 use crate::services::Services;
 use crate::store::evidence::{EvidenceRecord, Verified};
@@ -43,22 +43,22 @@ impl RejectReason {
     }
 
     /// The error the client receives for this reason.
-    pub fn error(self) -> ApiError {
+    pub fn error(self) -> AppError {
         match self {
             RejectReason::SizeMismatch => {
-                ApiError::bad_input("byteSize", "SIZE_MISMATCH: the stored file does not have the declared size")
+                AppError::bad_input("byteSize", "SIZE_MISMATCH: the stored file does not have the declared size")
             }
             RejectReason::HashMismatch => {
-                ApiError::bad_input("sha256", "HASH_MISMATCH: the stored file does not have the declared SHA-256")
+                AppError::bad_input("sha256", "HASH_MISMATCH: the stored file does not have the declared SHA-256")
             }
-            RejectReason::TypeNotAllowed => ApiError::UnsupportedMediaType(
+            RejectReason::TypeNotAllowed => AppError::UnsupportedMediaType(
                 "TYPE_NOT_ALLOWED: the file is not an accepted type (PDF, JPEG, PNG, WebP, HEIC)".into(),
             ),
             RejectReason::ImageTooLarge => {
-                ApiError::PayloadTooLarge("IMAGE_TOO_LARGE: the image's dimensions exceed the limit".into())
+                AppError::PayloadTooLarge("IMAGE_TOO_LARGE: the image's dimensions exceed the limit".into())
             }
             RejectReason::ImageInvalid => {
-                ApiError::UnsupportedMediaType("IMAGE_INVALID: the image cannot be decoded".into())
+                AppError::UnsupportedMediaType("IMAGE_INVALID: the image cannot be decoded".into())
             }
         }
     }
@@ -75,27 +75,28 @@ pub struct Declared {
 /// contents when the caller still has them (API uploads of images).
 pub async fn accept(
     services: &Services,
+    actor: &Actor,
     record: EvidenceRecord,
     stored: Stored,
     declared: Declared,
     bytes: Option<Vec<u8>>,
     audit: &ChangeAudit<'_>,
-) -> ApiResult<EvidenceRecord> {
+) -> AppResult<EvidenceRecord> {
     if declared.size.is_some_and(|size| size != stored.size) {
-        return reject(services, &record, RejectReason::SizeMismatch, audit).await;
+        return reject(services, actor, &record, RejectReason::SizeMismatch, audit).await;
     }
     if declared.sha256.as_ref().is_some_and(|sha| !sha.eq_ignore_ascii_case(&stored.sha256)) {
-        return reject(services, &record, RejectReason::HashMismatch, audit).await;
+        return reject(services, actor, &record, RejectReason::HashMismatch, audit).await;
     }
     let Some(file_type) = media::sniff(&stored.head) else {
-        return reject(services, &record, RejectReason::TypeNotAllowed, audit).await;
+        return reject(services, actor, &record, RejectReason::TypeNotAllowed, audit).await;
     };
     if !services.config.evidence.allowed_types.iter().any(|t| t == file_type.mime()) {
-        return reject(services, &record, RejectReason::TypeNotAllowed, audit).await;
+        return reject(services, actor, &record, RejectReason::TypeNotAllowed, audit).await;
     }
     let (preview_key, thumbnail_key) = match previews(services, &record, file_type, bytes).await {
         Ok(keys) => keys,
-        Err(Rejected(reason)) => return reject(services, &record, reason, audit).await,
+        Err(Rejected(reason)) => return reject(services, actor, &record, reason, audit).await,
         Err(Failed(error)) => return Err(error),
     };
     let verified = Verified {
@@ -104,19 +105,20 @@ pub async fn accept(
         sha256: stored.sha256,
         previews: preview_key.zip(thumbnail_key),
     };
+    let record_of_change = audit.record(record.id.to_hex(), EvidenceStatus::Uploaded.as_str());
     let uploaded = services
-        .evidence_store()?
-        .mark_uploaded(&record, &verified, DateTime::now(), &audit.record(EvidenceStatus::Uploaded.as_str(), "ok"))
+        .evidence(&actor.tenant)?
+        .mark_uploaded(&record, &verified, DateTime::now(), &record_of_change)
         .await?
         // The claim was lost: only the sweeper removes a VERIFYING record, once it is long stale.
-        .ok_or_else(|| ApiError::Conflict("The evidence changed while it was being verified; reload it.".into()))?;
+        .ok_or_else(|| AppError::Conflict("The evidence changed while it was being verified; reload it.".into()))?;
     audit.stored();
     Ok(uploaded)
 }
 
 enum PreviewFailure {
     Rejected(RejectReason),
-    Failed(ApiError),
+    Failed(AppError),
 }
 use PreviewFailure::{Failed, Rejected};
 
@@ -136,7 +138,7 @@ async fn previews(
     };
     // Decoding is CPU-bound and may meet hostile input: a blocking thread,
     // a bounded number at a time, and a panic is contained to this upload.
-    let permit = services.image_permits.clone().acquire_owned().await.map_err(|e| Failed(ApiError::internal(e)))?;
+    let permit = services.image_permits.clone().acquire_owned().await.map_err(|e| Failed(AppError::internal(e)))?;
     let limits = media::ImageLimits::default();
     let made = tokio::task::spawn_blocking(move || {
         let _permit = permit;
@@ -168,16 +170,18 @@ async fn previews(
 /// returns the matching error.
 pub async fn reject(
     services: &Services,
+    actor: &Actor,
     record: &EvidenceRecord,
     reason: RejectReason,
     audit: &ChangeAudit<'_>,
-) -> ApiResult<EvidenceRecord> {
+) -> AppResult<EvidenceRecord> {
     for key in record.keys() {
         services.blob.delete(&key).await?;
     }
     let error = reason.error();
     let outcome = format!("{} {}", EvidenceStatus::Rejected.as_str(), reason.code());
-    if services.evidence_store()?.mark_rejected(record, reason.code(), &audit.record(outcome, error.code())).await? {
+    let record_of_change = audit.record_with_result(record.id.to_hex(), outcome, error.code());
+    if services.evidence(&actor.tenant)?.mark_rejected(record, reason.code(), &record_of_change).await? {
         audit.stored();
     }
     Err(error)

@@ -1,0 +1,416 @@
+//! Portfolios: start one, change it, submit it, read one or a page. Every
+//! change loads the document, applies and validates the whole change in
+//! memory, then writes it with one version-guarded replace, together with
+//! its audit record: all or nothing, and a stale `expected_version` is a
+//! CONFLICT.
+
+use std::collections::HashSet;
+
+use mongodb::bson::{Bson, DateTime, Document, oid::ObjectId};
+
+use super::error::{AppError, AppResult};
+use super::{Actor, ChangeAudit, policy};
+use crate::auth::Role;
+use crate::domain::changes::{self, Entry};
+use crate::domain::model::{Agreement, Category, EvidenceStatus, Membership, Portfolio, PortfolioStatus, Track};
+use crate::domain::validate::{self, ValidationError};
+use crate::domain::workflow;
+use crate::services::Services;
+use crate::store::portfolio::{Applicant, ListFilter, PortfolioDocument, Projection, SCHEMA_VERSION};
+
+/// Most entries one change may add or replace: keeps documents far below
+/// MongoDB's 16 MB limit.
+const MAX_UPSERTS_PER_CHANGE: usize = 500;
+/// A stored portfolio stays far below MongoDB's 16 MB document limit, so
+/// that a write never fails half-way through a review for its size.
+pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;
+/// Largest `extra` object, serialized.
+const MAX_EXTRA_BYTES: usize = 16 * 1024;
+
+/// The applicant's details as given.
+#[derive(Debug, Clone)]
+pub struct ApplicantDetails {
+    pub name: String,
+    pub email: Option<String>,
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPortfolio {
+    pub track: Track,
+    pub target_category: Category,
+    pub applicant: ApplicantDetails,
+    pub extra: Option<serde_json::Value>,
+}
+
+/// One entry to add (`id` none) or replace; the entry's own id is ignored.
+#[derive(Debug, Clone)]
+pub struct Upsert {
+    pub id: Option<String>,
+    pub entry: Entry,
+}
+
+/// A change set: every field optional, applied all or nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    pub applicant: Option<ApplicantDetails>,
+    pub target_category: Option<Category>,
+    pub track: Option<Track>,
+    /// `Some(Null)` clears it.
+    pub extra: Option<serde_json::Value>,
+    pub agreement: Option<Agreement>,
+    pub membership: Option<Membership>,
+    pub upsert: Vec<Upsert>,
+    pub remove: Vec<String>,
+}
+
+/// Parses an API id; anything else (operators included) is refused before
+/// it reaches the driver.
+pub fn parse_id(field: &str, id: &str) -> AppResult<ObjectId> {
+    ObjectId::parse_str(id).map_err(|_| AppError::bad_input(field, format!("`{field}` is not a valid id")))
+}
+
+/// A domain validation error at `prefix` becomes BAD_USER_INPUT naming the
+/// full input path, e.g. "changes.upsert[2].entry.training.hours".
+fn at(prefix: &str) -> impl Fn(ValidationError) -> AppError + '_ {
+    move |error| AppError::bad_input(format!("{prefix}.{}", error.field), format!("{}: {}", error.field, error.message))
+}
+
+fn applicant(input: ApplicantDetails, prefix: &str) -> AppResult<Applicant> {
+    validate::required_text("name", &input.name, validate::MAX_NAME).map_err(at(prefix))?;
+    validate::optional_text("region", input.region.as_deref(), 100).map_err(at(prefix))?;
+    if let Some(email) = &input.email {
+        let plausible = email.len() <= 254
+            && !email.chars().any(char::is_whitespace)
+            && email
+                .split_once('@')
+                .is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !host.contains('@'));
+        if !plausible {
+            return Err(AppError::bad_input(
+                format!("{prefix}.email"),
+                "email must be an address like name@example.org",
+            ));
+        }
+    }
+    Ok(Applicant { name: input.name.trim().to_owned(), email: input.email, region: input.region })
+}
+
+/// `extra` must be a JSON object of bounded size whose keys are plain names
+/// (no `$` prefixes or dots that MongoDB would treat specially).
+fn extra(value: serde_json::Value, field: &str) -> AppResult<Option<Document>> {
+    fn keys_ok(value: &serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::Object(map) => {
+                map.iter().all(|(k, v)| !k.is_empty() && !k.starts_with('$') && !k.contains('.') && keys_ok(v))
+            }
+            serde_json::Value::Array(items) => items.iter().all(keys_ok),
+            _ => true,
+        }
+    }
+    if value.is_null() {
+        return Ok(None);
+    }
+    if !value.is_object() {
+        return Err(AppError::bad_input(field, "`extra` must be a JSON object"));
+    }
+    if serde_json::to_vec(&value).map_or(usize::MAX, |bytes| bytes.len()) > MAX_EXTRA_BYTES {
+        return Err(AppError::bad_input(field, format!("`extra` must be at most {MAX_EXTRA_BYTES} bytes")));
+    }
+    if !keys_ok(&value) {
+        return Err(AppError::bad_input(field, "`extra` keys must not be empty, start with `$` or contain `.`"));
+    }
+    match Bson::try_from(value) {
+        Ok(Bson::Document(document)) => Ok(Some(document)),
+        _ => Err(AppError::bad_input(field, "`extra` must be a JSON object")),
+    }
+}
+
+/// The portfolio if the caller may see it (projected), else `None`.
+pub async fn find(
+    services: &Services,
+    actor: &Actor,
+    id: ObjectId,
+    projection: &Projection,
+) -> AppResult<Option<PortfolioDocument>> {
+    let access = policy::portfolio_access(&actor.viewer);
+    Ok(services.portfolios(&actor.tenant)?.find(id, &access, projection).await?)
+}
+
+/// One page of the portfolios the caller may see, newest first, after
+/// the id `after`; `limit + 1` are fetched so the caller can tell whether
+/// another page follows.
+pub async fn page(
+    services: &Services,
+    actor: &Actor,
+    filter: &ListFilter,
+    after: Option<ObjectId>,
+    limit: i64,
+    projection: &Projection,
+) -> AppResult<Vec<PortfolioDocument>> {
+    let access = policy::portfolio_access(&actor.viewer);
+    let filter = in_calendar(actor, filter);
+    Ok(services.portfolios(&actor.tenant)?.page(&filter, &access, after, limit, projection).await?)
+}
+
+/// How many portfolios matching `filter` the caller may see.
+pub async fn count(services: &Services, actor: &Actor, filter: &ListFilter) -> AppResult<u64> {
+    let access = policy::portfolio_access(&actor.viewer);
+    Ok(services.portfolios(&actor.tenant)?.count(&in_calendar(actor, filter), &access).await?)
+}
+
+/// `filter` with its days in the association's calendar.
+fn in_calendar(actor: &Actor, filter: &ListFilter) -> ListFilter {
+    ListFilter { time_zone: Some(actor.tenant.association.time_zone), ..filter.clone() }
+}
+
+/// Starts a DRAFT portfolio owned by the caller (APPLICANT), within the
+/// association's cap per applicant.
+pub async fn create(
+    services: &Services,
+    actor: &Actor,
+    input: NewPortfolio,
+    audit: &ChangeAudit<'_>,
+) -> AppResult<PortfolioDocument> {
+    policy::require_role(&actor.viewer, &[Role::Applicant])?;
+    let applicant = applicant(input.applicant, "input.applicant")?;
+    let extra = input.extra.map(|value| extra(value, "input.extra")).transpose()?.flatten();
+    let now = DateTime::now();
+    let document = PortfolioDocument {
+        id: ObjectId::new(),
+        association: actor.tenant.code().clone(),
+        owner_id: actor.subject().to_owned(),
+        status: PortfolioStatus::Draft,
+        schema_version: SCHEMA_VERSION,
+        version: 1,
+        applicant: Some(applicant),
+        created_at: Some(now),
+        updated_at: Some(now),
+        submitted_at: None,
+        decided_at: None,
+        endorsed_at: None,
+        review_note: None,
+        extra,
+        content: Portfolio::new(input.track, input.target_category),
+    };
+    audit.target(document.id.to_hex());
+    let portfolios = services.portfolios(&actor.tenant)?;
+    let cap = services.config.limits.max_portfolios_per_applicant;
+    let own = ListFilter { owner_id: Some(actor.subject().to_owned()), ..Default::default() };
+    if portfolios.count(&own, &crate::domain::access::PortfolioAccess::Everything).await? >= cap {
+        return Err(AppError::Conflict(format!(
+            "You already have {cap} portfolios, the most one applicant may hold; continue one of them."
+        )));
+    }
+    let record = audit.record(document.id.to_hex(), document.status.as_str());
+    portfolios.insert_audited(&document, &record).await?;
+    audit.stored();
+    Ok(document)
+}
+
+/// A portfolio the caller may change: visible (else NOT_FOUND, exactly as
+/// if absent), owned (else FORBIDDEN) and editable (else CONFLICT).
+pub(crate) async fn load_editable(services: &Services, actor: &Actor, id: ObjectId) -> AppResult<PortfolioDocument> {
+    let document =
+        find(services, actor, id, &Projection::all()).await?.ok_or_else(|| AppError::not_found("Portfolio"))?;
+    policy::may_edit(&actor.viewer, &document.owner_id)?;
+    workflow::check_editable(document.status).map_err(|refused| AppError::Conflict(refused.to_string()))?;
+    Ok(document)
+}
+
+/// [`load_editable`] at `expected_version` (else CONFLICT).
+async fn load_for_change(
+    services: &Services,
+    actor: &Actor,
+    id: ObjectId,
+    expected_version: i32,
+    audit: &ChangeAudit<'_>,
+) -> AppResult<PortfolioDocument> {
+    audit.target(id.to_hex());
+    let document = load_editable(services, actor, id).await?;
+    check_version(&document, expected_version)?;
+    Ok(document)
+}
+
+pub(crate) fn check_version(document: &PortfolioDocument, expected_version: i32) -> AppResult<()> {
+    if document.version == expected_version { Ok(()) } else { Err(stale(document.version)) }
+}
+
+fn stale(current: i32) -> AppError {
+    AppError::Conflict(format!(
+        "The portfolio was changed by someone else (now version {current}); reload it and apply your change again."
+    ))
+}
+
+/// Every section within the configured entry cap, and the whole document
+/// within [`MAX_DOCUMENT_BYTES`]: PAYLOAD_TOO_LARGE naming what is too big.
+fn check_size(services: &Services, document: &PortfolioDocument) -> AppResult<()> {
+    let max_entries = services.config.limits.max_section_entries;
+    if let Some((section, len)) = validate::oversized_section(&document.content, max_entries) {
+        return Err(AppError::FieldTooLarge {
+            message: format!("`{section}` would hold {len} entries; a section may hold at most {max_entries}."),
+            field: section.to_owned(),
+        });
+    }
+    let bytes = mongodb::bson::to_vec(document).map_err(AppError::internal)?.len();
+    if bytes > MAX_DOCUMENT_BYTES {
+        return Err(AppError::FieldTooLarge {
+            message: format!("The portfolio would take {bytes} bytes; at most {MAX_DOCUMENT_BYTES} are kept."),
+            field: "changes".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Writes `document` as the next version after `expected_version`, with
+/// its audit record.
+pub(crate) async fn save(
+    services: &Services,
+    actor: &Actor,
+    mut document: PortfolioDocument,
+    expected_version: i32,
+    audit: &ChangeAudit<'_>,
+) -> AppResult<PortfolioDocument> {
+    document.version = expected_version + 1;
+    document.schema_version = SCHEMA_VERSION;
+    document.updated_at = Some(DateTime::now());
+    let record = audit.record(document.id.to_hex(), document.status.as_str());
+    match services.portfolios(&actor.tenant)?.replace_if_version_audited(&document, expected_version, &record).await? {
+        Some(saved) => {
+            audit.stored();
+            Ok(saved)
+        }
+        // Changed between our read and write: the guard did its job.
+        None => Err(stale(expected_version + 1)),
+    }
+}
+
+/// Evidence a change links: (input field, ids).
+type Links = Vec<(String, Vec<String>)>;
+
+/// A link this change adds must be to this portfolio's own evidence whose
+/// bytes passed verification (UPLOADED or VERIFIED): never a pending upload
+/// that may still fail or be swept, nor rejected evidence. Links the
+/// portfolio had already stay as they are, so that a reviewer rejecting
+/// evidence later does not make its entry uneditable (the engine counts
+/// only VERIFIED evidence anyway).
+async fn check_evidence_links(
+    services: &Services,
+    actor: &Actor,
+    portfolio_id: ObjectId,
+    already: &HashSet<String>,
+    links: &Links,
+) -> AppResult<()> {
+    let added: Vec<(&String, &String)> = links
+        .iter()
+        .flat_map(|(field, ids)| ids.iter().map(move |id| (field, id)))
+        .filter(|(_, id)| !already.contains(*id))
+        .collect();
+    if added.is_empty() {
+        return Ok(());
+    }
+    let statuses = services.evidence(&actor.tenant)?.statuses_of(portfolio_id).await?;
+    for (field, id) in added {
+        match statuses.get(id) {
+            Some(EvidenceStatus::Uploaded | EvidenceStatus::Verified) => {}
+            Some(status) => {
+                return Err(AppError::bad_input(
+                    field.as_str(),
+                    format!("evidence `{id}` is {status}; only UPLOADED or VERIFIED evidence can be linked"),
+                ));
+            }
+            None => {
+                return Err(AppError::bad_input(
+                    field.as_str(),
+                    format!("evidence `{id}` does not belong to this portfolio"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Applies `changes` at once, all or nothing (the owner, DRAFT or RETURNED).
+pub async fn change(
+    services: &Services,
+    actor: &Actor,
+    id: ObjectId,
+    expected_version: i32,
+    changes: Changes,
+    audit: &ChangeAudit<'_>,
+) -> AppResult<PortfolioDocument> {
+    let mut document = load_for_change(services, actor, id, expected_version, audit).await?;
+    let today = actor.tenant.today();
+    let already: HashSet<String> = changes::linked_evidence(&document.content).map(str::to_owned).collect();
+    let mut links = Links::new();
+    if let Some(input) = changes.applicant {
+        document.applicant = Some(applicant(input, "changes.applicant")?);
+    }
+    if let Some(category) = changes.target_category {
+        document.content.target_category = category;
+    }
+    if let Some(track) = changes.track {
+        document.content.track = track;
+    }
+    if let Some(value) = changes.extra {
+        document.extra = extra(value, "changes.extra")?;
+    }
+    if let Some(agreement) = changes.agreement {
+        validate::agreement(&agreement, today).map_err(at("changes.agreement"))?;
+        links.push(("changes.agreement.evidenceIds".to_owned(), agreement.evidence_ids.clone()));
+        document.content.agreement = Some(agreement);
+    }
+    if let Some(membership) = changes.membership {
+        validate::membership(&membership, today).map_err(at("changes.membership"))?;
+        document.content.membership = Some(membership);
+    }
+    let mut touched: HashSet<String> = HashSet::new();
+    for (index, id) in changes.remove.into_iter().enumerate() {
+        let field = format!("changes.remove[{index}]");
+        if !touched.insert(id.clone()) {
+            return Err(AppError::bad_input(field, format!("entry `{id}` is listed more than once")));
+        }
+        changes::remove(&mut document.content, &id).map_err(|e| AppError::bad_input(field, e.to_string()))?;
+    }
+    if changes.upsert.len() > MAX_UPSERTS_PER_CHANGE {
+        return Err(AppError::bad_input(
+            "changes.upsert",
+            format!("at most {MAX_UPSERTS_PER_CHANGE} entries per change"),
+        ));
+    }
+    for (index, change) in changes.upsert.into_iter().enumerate() {
+        let replace = change.id.is_some();
+        let entry_id = change.id.unwrap_or_else(|| ObjectId::new().to_hex());
+        if replace && !touched.insert(entry_id.clone()) {
+            return Err(AppError::bad_input(
+                format!("changes.upsert[{index}].id"),
+                format!("entry `{entry_id}` is changed more than once"),
+            ));
+        }
+        let entry = change.entry.with_id(entry_id);
+        let prefix = format!("changes.upsert[{index}].entry.{}", entry.section());
+        validate::entry(&entry, today).map_err(at(&prefix))?;
+        links.push((format!("{prefix}.evidenceIds"), entry.evidence_ids().to_vec()));
+        changes::upsert(&mut document.content, entry, replace)
+            .map_err(|e| AppError::bad_input(format!("changes.upsert[{index}].id"), e.to_string()))?;
+    }
+    check_size(services, &document)?;
+    check_evidence_links(services, actor, document.id, &already, &links).await?;
+    save(services, actor, document, expected_version, audit).await
+}
+
+/// DRAFT or RETURNED -> SUBMITTED; sets `submittedAt`. A resubmission
+/// starts a new review round: the earlier decision time is cleared.
+pub async fn submit(
+    services: &Services,
+    actor: &Actor,
+    id: ObjectId,
+    expected_version: i32,
+    audit: &ChangeAudit<'_>,
+) -> AppResult<PortfolioDocument> {
+    let mut document = load_for_change(services, actor, id, expected_version, audit).await?;
+    document.status =
+        workflow::submitted(document.status).map_err(|refused| AppError::Conflict(refused.to_string()))?;
+    document.submitted_at = Some(DateTime::now());
+    document.decided_at = None;
+    save(services, actor, document, expected_version, audit).await
+}

@@ -1,0 +1,126 @@
+//! Which associations exist, with their calendars and rulebooks, cached
+//! briefly per instance. Instances keep no other state: an association
+//! created or a rulebook published through one instance is seen by the
+//! others within [`FRESH_FOR`] (the publishing instance sees it at once).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::app::error::{AppError, AppResult};
+use crate::domain::Rulebook;
+use crate::domain::association::{Association, AssociationCode, parse_time_zone};
+use crate::store::associations::{AssociationDocument, AssociationStore};
+
+/// How long an instance trusts what it read about an association.
+pub const FRESH_FOR: Duration = Duration::from_secs(15);
+
+/// An association as a request uses it.
+#[derive(Debug)]
+pub struct Tenant {
+    pub association: Association,
+    /// Subjects holding ADMIN here whatever their tokens say.
+    pub admins: Vec<String>,
+    /// Its rulebook: the latest published, else the built-in one; `None`
+    /// until one is published (then eligibility cannot be evaluated).
+    pub rulebook: Option<Arc<Rulebook>>,
+    /// The latest published revision (0: the built-in rulebook or none).
+    pub rulebook_revision: i32,
+}
+
+impl Tenant {
+    pub fn code(&self) -> &AssociationCode {
+        &self.association.code
+    }
+
+    /// The rulebook, or BAD_USER_INPUT naming `field` when there is none.
+    pub fn rulebook(&self, field: &str) -> AppResult<&Arc<Rulebook>> {
+        self.rulebook.as_ref().ok_or_else(|| {
+            AppError::bad_input(field, format!("{} has not published a rulebook yet", self.association.code))
+        })
+    }
+
+    /// The association's calendar day now.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.association.today(chrono::Utc::now())
+    }
+}
+
+/// What an instance read about each association, and when.
+type Cache = HashMap<AssociationCode, (Instant, Arc<Tenant>)>;
+
+/// Rulebooks compiled in or given at start-up, by association.
+pub type BuiltInRulebooks = HashMap<AssociationCode, Arc<Rulebook>>;
+
+#[derive(Clone)]
+pub struct Tenants {
+    store: AssociationStore,
+    built_in: Arc<BuiltInRulebooks>,
+    cache: Arc<RwLock<Cache>>,
+}
+
+impl Tenants {
+    pub fn new(store: AssociationStore, built_in: BuiltInRulebooks) -> Self {
+        Tenants { store, built_in: Arc::new(built_in), cache: Arc::default() }
+    }
+
+    pub fn store(&self) -> &AssociationStore {
+        &self.store
+    }
+
+    pub fn built_in(&self, code: &AssociationCode) -> Option<&Arc<Rulebook>> {
+        self.built_in.get(code)
+    }
+
+    /// The association `code`, if it exists. While MongoDB is unreachable
+    /// a stale entry still answers (an association is never deleted).
+    pub async fn get(&self, code: &AssociationCode) -> AppResult<Option<Arc<Tenant>>> {
+        let cached = self.cache.read().ok().and_then(|cache| cache.get(code).cloned());
+        if let Some((at, tenant)) = &cached
+            && at.elapsed() < FRESH_FOR
+        {
+            return Ok(Some(tenant.clone()));
+        }
+        match self.load(code).await {
+            Ok(loaded) => Ok(loaded),
+            Err(error) => match cached {
+                Some((_, tenant)) => {
+                    tracing::warn!(association = %code, "association served from a stale cache");
+                    Ok(Some(tenant))
+                }
+                None => Err(error),
+            },
+        }
+    }
+
+    /// Reads `code` again (after a change made through this instance).
+    pub async fn load(&self, code: &AssociationCode) -> AppResult<Option<Arc<Tenant>>> {
+        let Some(document) = self.store.get(code).await? else {
+            return Ok(None);
+        };
+        let latest = self.store.latest_rulebook(code).await?;
+        let (rulebook, revision) = match latest {
+            Some(revision) => {
+                let parsed = Rulebook::from_json(&format!("{code} revision {}", revision.revision), &revision.source)
+                    .map_err(AppError::internal)?;
+                (Some(Arc::new(parsed)), revision.revision)
+            }
+            None => (self.built_in.get(code).cloned(), 0),
+        };
+        let tenant = Arc::new(tenant_of(document, rulebook, revision)?);
+        if let Ok(mut cache) = self.cache.write() {
+            cache.insert(code.clone(), (Instant::now(), tenant.clone()));
+        }
+        Ok(Some(tenant))
+    }
+}
+
+fn tenant_of(document: AssociationDocument, rulebook: Option<Arc<Rulebook>>, revision: i32) -> AppResult<Tenant> {
+    let time_zone = parse_time_zone(&document.time_zone).map_err(AppError::internal)?;
+    Ok(Tenant {
+        association: Association { code: document.code, name: document.name, time_zone, settings: document.settings },
+        admins: document.admins,
+        rulebook,
+        rulebook_revision: revision,
+    })
+}

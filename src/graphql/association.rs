@@ -1,0 +1,115 @@
+//! Associations (tenants): who they are, creating one, publishing a
+//! rulebook. See [`crate::app::associations`].
+
+use async_graphql::{Context, InputObject, Object, SimpleObject};
+
+use super::context::{actor, change_audit, services, viewer};
+use super::scalars::DateTime;
+use crate::app::associations::{self, NewAssociation};
+use crate::app::error::AppResult;
+use crate::app::records::AssociationDocument;
+use crate::domain::association::AssociationSettings;
+
+#[derive(InputObject)]
+pub struct CreateAssociationInput {
+    /// Stable code, e.g. "ct-aimh" (lowercase words joined by hyphens).
+    pub code: String,
+    pub name: String,
+    /// IANA time zone of the association's calendar, e.g. "America/New_York".
+    pub time_zone: String,
+    /// The subject (token `sub`) who becomes the association's first admin.
+    pub first_admin: String,
+    /// Smallest count `stats` publishes (the deployment's default otherwise).
+    pub stats_min_cell: Option<i32>,
+    /// Largest evidence file in bytes (at most the deployment's limit).
+    pub max_upload_bytes: Option<i32>,
+}
+
+/// An association, as its own staff or a platform admin see it.
+#[derive(SimpleObject)]
+#[graphql(name = "Association")]
+pub struct AssociationObject {
+    pub code: String,
+    pub name: String,
+    pub time_zone: String,
+    pub stats_min_cell: Option<i32>,
+    pub max_upload_bytes: Option<i32>,
+    pub created_at: DateTime,
+}
+
+impl From<AssociationDocument> for AssociationObject {
+    fn from(document: AssociationDocument) -> Self {
+        AssociationObject {
+            code: document.code.to_string(),
+            name: document.name,
+            time_zone: document.time_zone,
+            stats_min_cell: document.settings.stats_min_cell.map(|n| n as i32),
+            max_upload_bytes: document.settings.max_upload_bytes.and_then(|n| i32::try_from(n).ok()),
+            created_at: document.created_at.into(),
+        }
+    }
+}
+
+/// What `publishRulebook` answers: the revision now in force for new reads.
+#[derive(SimpleObject)]
+pub struct PublishedRulebook {
+    pub association: String,
+    pub revision: i32,
+    /// The ids of every version, oldest first ("ct-aimh@2025-01-01").
+    pub versions: Vec<String>,
+}
+
+#[derive(Default)]
+pub struct AssociationQuery;
+
+#[Object]
+impl AssociationQuery {
+    /// The associations the caller may see: every one for a platform
+    /// admin, otherwise the caller's own.
+    async fn associations(&self, ctx: &Context<'_>) -> AppResult<Vec<AssociationObject>> {
+        let viewer = viewer(ctx)?;
+        Ok(associations::visible(services(ctx), viewer).await?.into_iter().map(AssociationObject::from).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct AssociationMutation;
+
+#[Object]
+impl AssociationMutation {
+    /// Creates an association and names its first admin (PLATFORM_ADMIN).
+    /// A code in use is a CONFLICT.
+    async fn create_association(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAssociationInput,
+    ) -> AppResult<AssociationObject> {
+        let viewer = viewer(ctx)?;
+        let positive = |n: Option<i32>| n.map(|n| n.max(0) as u64);
+        let input = NewAssociation {
+            code: input.code,
+            name: input.name,
+            time_zone: input.time_zone,
+            first_admin: input.first_admin,
+            settings: AssociationSettings {
+                stats_min_cell: positive(input.stats_min_cell).map(|n| n as u32),
+                max_upload_bytes: positive(input.max_upload_bytes),
+            },
+        };
+        let created = associations::create(services(ctx), viewer, input, &change_audit(ctx)).await?;
+        Ok(created.into())
+    }
+
+    /// Publishes the caller's association's rulebook (ADMIN): the whole
+    /// JSON document, checked like a built-in one. Versions in force stay
+    /// as they are; new ones must take effect after today.
+    async fn publish_rulebook(&self, ctx: &Context<'_>, source: String) -> AppResult<PublishedRulebook> {
+        let actor = actor(ctx).await?;
+        let tenant = associations::publish_rulebook(services(ctx), &actor, source, &change_audit(ctx)).await?;
+        Ok(PublishedRulebook {
+            association: tenant.code().to_string(),
+            revision: tenant.rulebook_revision,
+            versions: tenant.rulebook.iter().flat_map(|r| r.versions.iter().map(|v| v.id.clone())).collect(),
+        })
+    }
+}

@@ -1,0 +1,124 @@
+//! The `associations` collection (one document per tenant, `_id` = its
+//! code) and `rulebooks` (every published revision of an association's
+//! rulebook, kept for ever: the one in force on a past day must stay
+//! readable).
+
+use futures::TryStreamExt;
+use mongodb::bson::{DateTime, Document, doc, oid::ObjectId};
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, IndexModel};
+use serde::{Deserialize, Serialize};
+
+use super::audit::{AuditRecord, Identified};
+use super::{Store, StoreError, in_transaction};
+use crate::domain::association::{AssociationCode, AssociationSettings};
+
+pub const COLLECTION: &str = "associations";
+pub const RULEBOOKS: &str = "rulebooks";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssociationDocument {
+    #[serde(rename = "_id")]
+    pub code: AssociationCode,
+    pub name: String,
+    /// IANA name, checked when written.
+    pub time_zone: String,
+    #[serde(default)]
+    pub settings: AssociationSettings,
+    /// Subjects holding ADMIN here besides what their tokens say: the first
+    /// admin, named by the platform admin who created the association.
+    #[serde(default)]
+    pub admins: Vec<String>,
+    pub created_at: DateTime,
+}
+
+/// One published rulebook of an association: the whole JSON source, as
+/// uploaded, numbered from 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RulebookRevision {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub association: AssociationCode,
+    pub revision: i32,
+    pub source: String,
+    pub published_at: DateTime,
+    pub published_by: String,
+}
+
+#[derive(Clone)]
+pub struct AssociationStore {
+    store: Store,
+    associations: Collection<AssociationDocument>,
+    rulebooks: Collection<RulebookRevision>,
+    audit: Collection<Identified>,
+}
+
+impl AssociationStore {
+    pub fn new(store: &Store) -> Self {
+        let db = store.database();
+        AssociationStore {
+            store: store.clone(),
+            associations: db.collection(COLLECTION),
+            rulebooks: db.collection(RULEBOOKS),
+            audit: db.collection(super::audit::COLLECTION),
+        }
+    }
+
+    pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
+        let unique = IndexOptions::builder().name("association_revision".to_owned()).unique(true).build();
+        let by_revision = IndexModel::builder().keys(doc! { "association": 1, "revision": -1 }).options(unique).build();
+        self.rulebooks.create_indexes([by_revision]).await?;
+        Ok(())
+    }
+
+    pub async fn get(&self, code: &AssociationCode) -> Result<Option<AssociationDocument>, StoreError> {
+        Ok(self.associations.find_one(doc! { "_id": code.as_str() }).await?)
+    }
+
+    /// Every association, by code.
+    pub async fn list(&self) -> Result<Vec<AssociationDocument>, StoreError> {
+        Ok(self.associations.find(Document::new()).sort(doc! { "_id": 1 }).await?.try_collect().await?)
+    }
+
+    /// A new association and its audit record; CONFLICT (duplicate) when
+    /// the code is taken.
+    pub async fn create_audited(&self, document: &AssociationDocument, record: &AuditRecord) -> Result<(), StoreError> {
+        in_transaction!(&self.store, &self.audit, record, |session| async {
+            self.associations.insert_one(document).session(&mut *session).await?;
+            Ok(((), true))
+        }
+        .await)
+    }
+
+    /// Creates the association unless it exists (start-up, demo data);
+    /// whether it was created.
+    pub async fn ensure(&self, document: &AssociationDocument) -> Result<bool, StoreError> {
+        match self.associations.insert_one(document).await.map_err(StoreError::from) {
+            Ok(_) => Ok(true),
+            Err(StoreError::Duplicate(_)) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The latest published rulebook of `code`, if any was published.
+    pub async fn latest_rulebook(&self, code: &AssociationCode) -> Result<Option<RulebookRevision>, StoreError> {
+        Ok(self.rulebooks.find_one(doc! { "association": code.as_str() }).sort(doc! { "revision": -1 }).await?)
+    }
+
+    /// Stores `revision` and its audit record. Two publications racing for
+    /// one revision number meet the unique index: the loser gets a
+    /// duplicate (CONFLICT) and publishes nothing.
+    pub async fn publish_rulebook_audited(
+        &self,
+        revision: &RulebookRevision,
+        record: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        in_transaction!(&self.store, &self.audit, record, |session| async {
+            self.rulebooks.insert_one(revision).session(&mut *session).await?;
+            Ok(((), true))
+        }
+        .await)
+    }
+}
