@@ -70,6 +70,17 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// Whether the command reads the settings (flattens [`Config`]): those
+    /// refuse unknown `ENDORSE_*` variables.
+    fn reads_settings(&self) -> bool {
+        match self {
+            Command::Serve { .. } | Command::Token { .. } | Command::Sweep { .. } | Command::Seed { .. } => true,
+            Command::Schema | Command::Probe { .. } => false,
+        }
+    }
+}
+
 fn parse_role(value: &str) -> Result<Role, String> {
     Role::parse(&value.to_ascii_uppercase())
         .ok_or_else(|| format!("`{value}` is not one of APPLICANT, REVIEWER, COORDINATOR, REPORTER, ADMIN"))
@@ -77,6 +88,9 @@ fn parse_role(value: &str) -> Result<Role, String> {
 
 /// Runs the command; the error is printed by `main` as one line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if cli.command.reads_settings() {
+        crate::config::env::check_process()?;
+    }
     match cli.command {
         Command::Serve { config } => {
             crate::telemetry::init(config.log_format, &config.log);

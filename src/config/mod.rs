@@ -1,8 +1,9 @@
 //! Configuration: every setting is an `ENDORSE_*` environment variable and the
 //! matching `--flag`. Value parsers (`parse.rs`) check each value as clap
-//! reads it; [`Config::validate`] checks the combinations. Either way a bad
-//! setting stops start-up with one line naming the variable instead of failing
-//! later inside a request.
+//! reads it; [`Config::validate`] checks the combinations; [`env`] refuses
+//! `ENDORSE_*` variables that name no setting. Either way a bad setting stops
+//! start-up with one line naming the variable instead of failing later inside
+//! a request.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+pub mod env;
 mod evidence;
 mod jwt;
 mod limits;
