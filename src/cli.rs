@@ -68,6 +68,10 @@ pub enum Command {
         #[command(flatten)]
         config: Config,
     },
+    /// Print the README's table of settings (Markdown), from the definitions
+    /// above; `scripts/config-table.sh` writes it into README.md.
+    #[command(hide = true)]
+    ConfigTable,
 }
 
 impl Command {
@@ -76,7 +80,7 @@ impl Command {
     fn reads_settings(&self) -> bool {
         match self {
             Command::Serve { .. } | Command::Token { .. } | Command::Sweep { .. } | Command::Seed { .. } => true,
-            Command::Schema | Command::Probe { .. } => false,
+            Command::Schema | Command::Probe { .. } | Command::ConfigTable => false,
         }
     }
 }
@@ -109,6 +113,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Probe { url } => probe(&url).await,
+        Command::ConfigTable => {
+            print!("{}", crate::config::table::markdown());
+            Ok(())
+        }
         Command::Sweep { config } => {
             crate::telemetry::init(config.log_format, &config.log);
             let grace = std::time::Duration::from_secs(config.evidence.sweep_grace_seconds);

@@ -3,7 +3,7 @@
 //! reads it; [`Config::validate`] checks the combinations; [`env`] refuses
 //! `ENDORSE_*` variables that name no setting. Either way a bad setting stops
 //! start-up with one line naming the variable instead of failing later inside
-//! a request.
+//! a request. [`table`] renders the settings for the README.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,6 +17,7 @@ mod jwt;
 mod limits;
 pub mod parse;
 mod stores;
+pub mod table;
 mod validate;
 
 pub use evidence::{EvidenceConfig, ReportsConfig};
