@@ -18,9 +18,13 @@ set -euo pipefail
 SECANTUS_VERSION=0.7.0b3
 S3S_FS_VERSION=0.14.1
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# This script's own inputs are ENDORSE_SERVICES_* (cache directory, ports) and
+# what it exports for the tests is ENDORSE_TEST_*: the server refuses any other
+# ENDORSE_* variable that names no setting (src/config/env.rs), and it runs
+# with this environment.
 # Installs live outside the clone so that a fresh CI clone on the same machine
 # reuses them; a new machine installs from the registries.
-CACHE=${ENDORSE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/endorse}
+CACHE=${ENDORSE_SERVICES_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/endorse}
 SECANTUS_DIR="$CACHE/secantusdb-$SECANTUS_VERSION"
 S3S_DIR="$CACHE/s3s-fs-$S3S_FS_VERSION"
 MONGOD_BIN="$SECANTUS_DIR/bin/secantusd-py"
@@ -96,8 +100,8 @@ run() {
   [ "$mongo_data" = ":memory:" ] || mkdir -p "$mongo_data"
 
   pids=()
-  mongo_port=${ENDORSE_MONGO_PORT:-$(free_port)}
-  s3_port=${ENDORSE_S3_PORT:-$(free_port)}
+  mongo_port=${ENDORSE_SERVICES_MONGO_PORT:-$(free_port)}
+  s3_port=${ENDORSE_SERVICES_S3_PORT:-$(free_port)}
   access_key=endorse-dev
   secret_key=endorse-dev-secret-key
 

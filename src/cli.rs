@@ -76,6 +76,21 @@ pub enum Command {
         #[command(flatten)]
         config: Config,
     },
+    /// Print the README's table of settings (Markdown), from the definitions
+    /// above; `scripts/config-table.sh` writes it into README.md.
+    #[command(hide = true)]
+    ConfigTable,
+}
+
+impl Command {
+    /// Whether the command reads the settings (flattens [`Config`]): those
+    /// refuse unknown `ENDORSE_*` variables.
+    fn reads_settings(&self) -> bool {
+        match self {
+            Command::Serve { .. } | Command::Token { .. } | Command::Sweep { .. } | Command::Seed { .. } => true,
+            Command::Schema | Command::Probe { .. } | Command::ConfigTable => false,
+        }
+    }
 }
 
 fn parse_role(value: &str) -> Result<Role, String> {
@@ -86,6 +101,9 @@ fn parse_role(value: &str) -> Result<Role, String> {
 
 /// Runs the command; the error is printed by `main` as one line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if cli.command.reads_settings() {
+        crate::config::env::check_process()?;
+    }
     match cli.command {
         Command::Serve { config } => {
             crate::telemetry::init(config.log_format, &config.log);
@@ -106,6 +124,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Probe { url } => probe(&url).await,
+        Command::ConfigTable => {
+            print!("{}", crate::config::table::markdown());
+            Ok(())
+        }
         Command::Sweep { config } => {
             crate::telemetry::init(config.log_format, &config.log);
             let grace = std::time::Duration::from_secs(config.evidence.sweep_grace_seconds);

@@ -70,7 +70,7 @@ pub async fn connect(config: &Arc<Config>) -> Result<Services, StartupError> {
     if config.is_development() {
         blob.ensure_bucket().await?;
     }
-    let tenants = Tenants::new(associations, built_in);
+    let tenants = Tenants::new(associations, built_in, health.clone());
     Ok(Services::new(config.clone(), store, blob, verifier, tenants, health))
 }
 

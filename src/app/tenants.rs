@@ -55,13 +55,16 @@ pub type BuiltInRulebooks = HashMap<AssociationCode, Arc<Rulebook>>;
 #[derive(Clone)]
 pub struct Tenants {
     store: AssociationStore,
+    /// While the breaker is open a cached entry answers at once instead of
+    /// waiting out server selection (an association is never deleted).
+    health: crate::health::Health,
     built_in: Arc<BuiltInRulebooks>,
     cache: Arc<RwLock<Cache>>,
 }
 
 impl Tenants {
-    pub fn new(store: AssociationStore, built_in: BuiltInRulebooks) -> Self {
-        Tenants { store, built_in: Arc::new(built_in), cache: Arc::default() }
+    pub fn new(store: AssociationStore, built_in: BuiltInRulebooks, health: crate::health::Health) -> Self {
+        Tenants { store, health, built_in: Arc::new(built_in), cache: Arc::default() }
     }
 
     pub fn store(&self) -> &AssociationStore {
@@ -77,9 +80,12 @@ impl Tenants {
     pub async fn get(&self, code: &AssociationCode) -> AppResult<Option<Arc<Tenant>>> {
         let cached = self.cache.read().ok().and_then(|cache| cache.get(code).cloned());
         if let Some((at, tenant)) = &cached
-            && at.elapsed() < FRESH_FOR
+            && (at.elapsed() < FRESH_FOR || !self.health.mongo_available())
         {
             return Ok(Some(tenant.clone()));
+        }
+        if !self.health.mongo_available() {
+            return Err(AppError::ServiceUnavailable("The database"));
         }
         match self.load(code).await {
             Ok(loaded) => Ok(loaded),

@@ -1,5 +1,6 @@
-//! Identity: who is calling (from a verified JWT) and the access rules that
-//! follow from their roles. Pure apart from key loading in [`jwt`].
+//! Identity: who is calling (from a verified JWT), with which roles, in
+//! which association. What those roles allow is the application's access
+//! policy (`app::policy`). Pure apart from key loading in [`jwt`].
 
 pub mod jwt;
 

@@ -1,5 +1,5 @@
-//! Per-request data the resolvers read, and the guard helpers every resolver
-//! reuses for identity, roles and ownership.
+//! Per-request data the resolvers read: the request's identity, the caller
+//! inside their association, the audit of the running change.
 
 use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
@@ -99,13 +99,6 @@ pub fn change_audit<'a>(ctx: &Context<'a>) -> ChangeAudit<'a> {
     let request = request_info(ctx);
     let template = request.audit_record(ctx.field().name(), None, "ok");
     ChangeAudit::new(template, &request.audit_target, &request.change_audited)
-}
-
-/// Records the target of the running mutation for the audit log.
-pub fn set_audit_target(ctx: &Context<'_>, target: impl Into<String>) {
-    if let Ok(mut slot) = request_info(ctx).audit_target.lock() {
-        *slot = Some(target.into());
-    }
 }
 
 /// Notes that `viewer` read these portfolios, for the audit log (S24):

@@ -3,8 +3,15 @@
 use std::process::Command;
 
 fn run_serve(env: &[(&str, &str)]) -> (bool, String) {
+    let (code, stderr) = run(&["serve"], env);
+    (code == Some(0), stderr)
+}
+
+/// Runs `endorse ARGS` with only `env` as ENDORSE_* variables: exit code
+/// and trimmed stderr.
+fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_endorse"));
-    command.arg("serve");
+    command.args(args);
     // Start from a clean slate: only what the case sets.
     for (key, _) in std::env::vars() {
         if key.starts_with("ENDORSE_") {
@@ -13,7 +20,7 @@ fn run_serve(env: &[(&str, &str)]) -> (bool, String) {
     }
     command.envs(env.iter().copied());
     let output = command.output().expect("the binary runs");
-    (output.status.success(), String::from_utf8_lossy(&output.stderr).trim().to_owned())
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).trim().to_owned())
 }
 
 #[test]
@@ -126,4 +133,32 @@ fn key_settings_must_fit_the_one_algorithm() {
         assert!(stderr.contains(variable), "{env:?}: `{stderr}` does not name {variable}");
         assert!(stderr.contains(says), "{env:?}: `{stderr}` does not say `{says}`");
     }
+}
+
+#[test]
+fn a_misspelt_variable_stops_every_command_that_reads_settings() {
+    let misspelt = [("ENDORSE_ENV", "development"), ("ENDORSE_MAX_PAGE_SIZ", "50")];
+    let expected = "error: unknown setting ENDORSE_MAX_PAGE_SIZ; did you mean ENDORSE_MAX_PAGE_SIZE?";
+    let commands: &[&[&str]] =
+        &[&["serve"], &["token", "--sub", "someone", "--role", "ADMIN"], &["sweep"], &["seed", "--demo"]];
+    for args in commands {
+        let (code, stderr) = run(args, &misspelt);
+        assert_eq!(code, Some(1), "{args:?} should stop: {stderr}");
+        assert_eq!(stderr, expected, "{args:?}");
+    }
+    // Commands without settings do not care.
+    let (code, stderr) = run(&["schema"], &misspelt);
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn variables_of_the_test_and_service_tools_are_not_settings() {
+    let env = [
+        ("ENDORSE_ENV", "development"),
+        ("ENDORSE_TEST_MONGOD_BIN", "/usr/bin/true"),
+        ("ENDORSE_BENCH_ANYTHING", "1"),
+        ("ENDORSE_SERVICES_S3_PORT", "9000"),
+    ];
+    let (code, stderr) = run(&["token", "--sub", "someone", "--role", "ADMIN"], &env);
+    assert_eq!(code, Some(0), "{stderr}");
 }
