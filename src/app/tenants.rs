@@ -1,7 +1,8 @@
 //! Which associations exist, with their calendars and rulebooks, cached
 //! briefly per instance. Instances keep no other state: an association
 //! created or a rulebook published through one instance is seen by the
-//! others within [`FRESH_FOR`] (the publishing instance sees it at once).
+//! others once their entry is older than [`FRESH_FOR`] (the publishing
+//! instance sees it at once).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -60,11 +61,14 @@ pub struct Tenants {
     health: crate::health::Health,
     built_in: Arc<BuiltInRulebooks>,
     cache: Arc<RwLock<Cache>>,
+    /// Associations being read again in the background: one refresh at a
+    /// time each, however many requests find the entry stale.
+    refreshing: Arc<std::sync::Mutex<std::collections::HashSet<AssociationCode>>>,
 }
 
 impl Tenants {
     pub fn new(store: AssociationStore, built_in: BuiltInRulebooks, health: crate::health::Health) -> Self {
-        Tenants { store, health, built_in: Arc::new(built_in), cache: Arc::default() }
+        Tenants { store, health, built_in: Arc::new(built_in), cache: Arc::default(), refreshing: Arc::default() }
     }
 
     pub fn store(&self) -> &AssociationStore {
@@ -75,28 +79,42 @@ impl Tenants {
         self.built_in.get(code)
     }
 
-    /// The association `code`, if it exists. While MongoDB is unreachable
-    /// a stale entry still answers (an association is never deleted).
+    /// The association `code`, if it exists. A known association answers
+    /// from memory: once its entry is older than [`FRESH_FOR`] one
+    /// background task reads it again while requests go on with what is
+    /// known (an association is never deleted, and a rulebook version takes
+    /// effect after the day it is published). Only an association this
+    /// instance has not seen yet waits for MongoDB, so no request waits on
+    /// a slow or restarting database for an association it already knows.
     pub async fn get(&self, code: &AssociationCode) -> AppResult<Option<Arc<Tenant>>> {
         let cached = self.cache.read().ok().and_then(|cache| cache.get(code).cloned());
-        if let Some((at, tenant)) = &cached
-            && (at.elapsed() < FRESH_FOR || !self.health.mongo_available())
-        {
-            return Ok(Some(tenant.clone()));
+        if let Some((at, tenant)) = cached {
+            if at.elapsed() >= FRESH_FOR && self.health.mongo_available() {
+                self.refresh_in_background(code);
+            }
+            return Ok(Some(tenant));
         }
         if !self.health.mongo_available() {
             return Err(AppError::ServiceUnavailable("The database"));
         }
-        match self.load(code).await {
-            Ok(loaded) => Ok(loaded),
-            Err(error) => match cached {
-                Some((_, tenant)) => {
-                    tracing::warn!(association = %code, "association served from a stale cache");
-                    Ok(Some(tenant))
-                }
-                None => Err(error),
-            },
+        self.load(code).await
+    }
+
+    fn refresh_in_background(&self, code: &AssociationCode) {
+        let Ok(mut refreshing) = self.refreshing.lock() else { return };
+        if !refreshing.insert(code.clone()) {
+            return;
         }
+        drop(refreshing);
+        let (tenants, code) = (self.clone(), code.clone());
+        tokio::spawn(async move {
+            if let Err(error) = tenants.load(&code).await {
+                tracing::warn!(association = %code, error = ?error, "association not refreshed; the cached one stays");
+            }
+            if let Ok(mut refreshing) = tenants.refreshing.lock() {
+                refreshing.remove(&code);
+            }
+        });
     }
 
     /// Reads `code` again (after a change made through this instance).

@@ -58,7 +58,21 @@ impl ConnectionLimits {
     }
 }
 
-const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 98\r\n\r\n{\"errors\":[{\"message\":\"Too many open connections.\",\"extensions\":{\"code\":\"SERVICE_UNAVAILABLE\"}}]}";
+/// The answer to a connection beyond the cap, written straight to the
+/// socket (no HTTP machinery is spent on it).
+const OVER_CAPACITY_BODY: &str =
+    r#"{"errors":[{"message":"Too many open connections.","extensions":{"code":"SERVICE_UNAVAILABLE"}}]}"#;
+
+/// The whole response, its Content-Length computed from the body (a length
+/// written by hand was once one byte too long, and clients then waited for
+/// a byte that never came).
+fn over_capacity_response() -> String {
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\n\
+         Connection: close\r\nContent-Length: {}\r\n\r\n{OVER_CAPACITY_BODY}",
+        OVER_CAPACITY_BODY.len()
+    )
+}
 
 /// Serves `router` on `listener` until `shutdown` completes, then drains.
 pub async fn serve(
@@ -122,7 +136,7 @@ pub async fn serve(
 
 async fn refuse_over_capacity(mut stream: TcpStream) {
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        let _ = stream.write_all(OVER_CAPACITY).await;
+        let _ = stream.write_all(over_capacity_response().as_bytes()).await;
         let _ = stream.shutdown().await;
     })
     .await;
@@ -250,5 +264,24 @@ impl AsyncWrite for Guarded {
 
     fn is_write_vectored(&self) -> bool {
         self.io.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_over_capacity_answer_declares_its_exact_length() {
+        let response = over_capacity_response();
+        let (head, body) = response.split_once("\r\n\r\n").expect("head and body");
+        let declared: usize = head
+            .lines()
+            .find_map(|line| line.strip_prefix("Content-Length: "))
+            .and_then(|n| n.parse().ok())
+            .expect("a Content-Length");
+        assert_eq!(declared, body.len());
+        let parsed: serde_json::Value = serde_json::from_str(body).expect("JSON body");
+        assert_eq!(parsed["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE");
     }
 }
