@@ -102,7 +102,13 @@ async fn bench() {
 
     // Realistic portfolios (5 education, 60 training, 8 work, 60 RS/C, 4 references).
     let store = endorse::store::Store::connect(&config.mongodb).await.expect("MongoDB");
-    let portfolios = PortfolioStore::new(&store, &endorse::domain::association::AssociationCode::nys_aimh());
+    let portfolios = PortfolioStore::new(
+        &store,
+        &endorse::store::TenantScope::new(
+            &endorse::domain::association::AssociationCode::nys_aimh(),
+            chrono_tz::America::New_York,
+        ),
+    );
     let mut ids = Vec::new();
     for n in 0..50 {
         let document =

@@ -128,7 +128,7 @@ async fn bench() {
             async {
                 portfolios_raw
                     .aggregate(portfolio_pipeline(
-                        &endorse::store::stats::StatsScope::new(
+                        &endorse::store::TenantScope::new(
                             &endorse::domain::association::AssociationCode::nys_aimh(),
                             chrono_tz::America::New_York,
                         ),
@@ -142,7 +142,7 @@ async fn bench() {
             async {
                 evidence_raw
                     .aggregate(backlog_pipeline(
-                        &endorse::store::stats::StatsScope::new(
+                        &endorse::store::TenantScope::new(
                             &endorse::domain::association::AssociationCode::nys_aimh(),
                             chrono_tz::America::New_York,
                         ),

@@ -49,6 +49,13 @@ pub enum Command {
         #[command(flatten)]
         config: Config,
     },
+    /// Give documents without an association to ENDORSE_DEFAULT_ASSOCIATION
+    /// (start-up does this once per database; run it after instances of a
+    /// build from before associations wrote more).
+    Migrate {
+        #[command(flatten)]
+        config: Config,
+    },
     /// Exit 0 if a URL answers 200 (container health checks: the runtime
     /// image has no curl).
     Probe {
@@ -87,7 +94,11 @@ impl Command {
     /// refuse unknown `ENDORSE_*` variables.
     fn reads_settings(&self) -> bool {
         match self {
-            Command::Serve { .. } | Command::Token { .. } | Command::Sweep { .. } | Command::Seed { .. } => true,
+            Command::Serve { .. }
+            | Command::Token { .. }
+            | Command::Sweep { .. }
+            | Command::Migrate { .. }
+            | Command::Seed { .. } => true,
             Command::Schema | Command::Probe { .. } | Command::ConfigTable => false,
         }
     }
@@ -133,6 +144,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let grace = std::time::Duration::from_secs(config.evidence.sweep_grace_seconds);
             let services = connect(&Arc::new(config)).await?;
             println!("{}", crate::sweeper::sweep(&services, grace).await?);
+            Ok(())
+        }
+        Command::Migrate { config } => {
+            crate::telemetry::init(config.log_format, &config.log);
+            let default = config.default_association.clone();
+            let services = connect(&Arc::new(config)).await?;
+            let migrated = crate::store::migrate::assign_association(services.store_unchecked(), &default).await?;
+            println!(
+                "gave {} portfolios, {} evidence records and {} audit records to {default}",
+                migrated.portfolios, migrated.evidence, migrated.audit_records
+            );
             Ok(())
         }
         Command::Seed { demo, synthetic, association, seed, batch_size, config } => {

@@ -15,7 +15,7 @@ use crate::store::Store;
 use crate::store::audit::{AuditLog, ReadAudit};
 use crate::store::evidence::{EvidenceStore, EvidenceSweep};
 use crate::store::portfolio::PortfolioStore;
-use crate::store::stats::{StatsScope, StatsStore};
+use crate::store::stats::StatsStore;
 
 #[derive(Clone)]
 pub struct Services {
@@ -57,7 +57,7 @@ impl Services {
 
     /// The association's portfolios, or SERVICE_UNAVAILABLE while MongoDB is down.
     pub fn portfolios(&self, tenant: &Tenant) -> AppResult<PortfolioStore> {
-        Ok(PortfolioStore::new(self.store()?, tenant.code()))
+        Ok(PortfolioStore::new(self.store()?, &tenant.scope()))
     }
 
     /// The association's evidence, or SERVICE_UNAVAILABLE while MongoDB is down.
@@ -67,8 +67,7 @@ impl Services {
 
     /// The association's reporting aggregates, or SERVICE_UNAVAILABLE while MongoDB is down.
     pub fn stats(&self, tenant: &Tenant) -> AppResult<StatsStore> {
-        let scope = StatsScope::new(tenant.code(), tenant.association.time_zone);
-        Ok(StatsStore::new(self.store()?, scope, self.config.request_timeout()))
+        Ok(StatsStore::new(self.store()?, tenant.scope(), self.config.request_timeout()))
     }
 
     /// The sweeper's deployment-wide view of evidence.

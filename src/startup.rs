@@ -18,7 +18,7 @@ use crate::http::serve::{ConnectionLimits, serve};
 use crate::http::{AppState, router};
 use crate::services::Services;
 use crate::store::Store;
-use crate::store::associations::{AssociationDocument, AssociationStore};
+use crate::store::associations::AssociationStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -56,35 +56,21 @@ pub async fn connect(config: &Arc<Config>) -> Result<Services, StartupError> {
     let health = Health::new(std::time::Duration::from_millis(config.mongodb.timeout_ms));
     let store = Store::connect_watched(&config.mongodb, &health).await?;
     store.ensure_indexes().await?;
-    let associations = AssociationStore::new(&store);
+    let tenants = Tenants::new(AssociationStore::new(&store), built_in, health.clone());
     let default = &config.default_association;
-    let name = built_in.get(default).map_or_else(|| default.to_string(), |rulebook| rulebook.name.clone());
-    if associations.ensure(&association_document(default, &name)).await? {
+    if tenants.ensure(default).await? {
         tracing::info!(association = %default, "created the default association");
     }
-    let migrated = crate::store::migrate::assign_association(&store, default).await?;
-    if migrated.total() > 0 {
+    if let Some(migrated) = crate::store::migrate::assign_association_once(&store, default).await?
+        && migrated.total() > 0
+    {
         tracing::info!(association = %default, ?migrated, "gave documents without an association to the default one");
     }
     let blob = BlobStore::new(&config.s3);
     if config.is_development() {
         blob.ensure_bucket().await?;
     }
-    let tenants = Tenants::new(associations, built_in, health.clone());
     Ok(Services::new(config.clone(), store, blob, verifier, tenants, health))
-}
-
-/// A new association's document as start-up and the demo data create it
-/// (US associations: New York time unless an admin says otherwise).
-pub fn association_document(code: &AssociationCode, name: &str) -> AssociationDocument {
-    AssociationDocument {
-        code: code.clone(),
-        name: name.to_owned(),
-        time_zone: "America/New_York".to_owned(),
-        settings: Default::default(),
-        admins: Vec::new(),
-        created_at: mongodb::bson::DateTime::now(),
-    }
 }
 
 /// The rulebooks compiled in (`rulebooks/*.json`), with the default

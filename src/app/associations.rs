@@ -86,6 +86,24 @@ pub async fn visible(services: &Services, viewer: &Viewer) -> AppResult<Vec<Asso
     Ok(services.tenants.store().get(code).await?.into_iter().collect())
 }
 
+/// The association a public read (the rulebook) is about: the one asked
+/// for, else the caller's, else the deployment's default.
+pub async fn for_public_read(
+    services: &Services,
+    asked: Option<&str>,
+    callers: Option<&AssociationCode>,
+) -> AppResult<Arc<Tenant>> {
+    let code = match asked {
+        Some(text) => AssociationCode::parse(text).map_err(|e| AppError::bad_input("association", e.to_string()))?,
+        None => callers.unwrap_or(&services.config.default_association).clone(),
+    };
+    services
+        .tenants
+        .get(&code)
+        .await?
+        .ok_or_else(|| AppError::bad_input("association", format!("there is no association `{code}`")))
+}
+
 /// Publishes `source` as the caller's association's rulebook (ADMIN).
 pub async fn publish_rulebook(
     services: &Services,

@@ -148,19 +148,13 @@ pub async fn page(
     projection: &Projection,
 ) -> AppResult<Vec<PortfolioDocument>> {
     let access = policy::portfolio_access(&actor.viewer);
-    let filter = in_calendar(actor, filter);
-    Ok(services.portfolios(&actor.tenant)?.page(&filter, &access, after, limit, projection).await?)
+    Ok(services.portfolios(&actor.tenant)?.page(filter, &access, after, limit, projection).await?)
 }
 
 /// How many portfolios matching `filter` the caller may see.
 pub async fn count(services: &Services, actor: &Actor, filter: &ListFilter) -> AppResult<u64> {
     let access = policy::portfolio_access(&actor.viewer);
-    Ok(services.portfolios(&actor.tenant)?.count(&in_calendar(actor, filter), &access).await?)
-}
-
-/// `filter` with its days in the association's calendar.
-fn in_calendar(actor: &Actor, filter: &ListFilter) -> ListFilter {
-    ListFilter { time_zone: Some(actor.tenant.association.time_zone), ..filter.clone() }
+    Ok(services.portfolios(&actor.tenant)?.count(filter, &access).await?)
 }
 
 /// Starts a DRAFT portfolio owned by the caller (APPLICANT), within the

@@ -34,6 +34,11 @@ impl Tenant {
         &self.association.code
     }
 
+    /// What the stores reach for this association, in its calendar.
+    pub fn scope(&self) -> crate::store::TenantScope {
+        crate::store::TenantScope::new(self.code(), self.association.time_zone)
+    }
+
     /// The rulebook, or BAD_USER_INPUT naming `field` when there is none.
     pub fn rulebook(&self, field: &str) -> AppResult<&Arc<Rulebook>> {
         self.rulebook.as_ref().ok_or_else(|| {
@@ -75,8 +80,21 @@ impl Tenants {
         &self.store
     }
 
-    pub fn built_in(&self, code: &AssociationCode) -> Option<&Arc<Rulebook>> {
-        self.built_in.get(code)
+    /// Creates `code` unless it exists (the default association at
+    /// start-up, the demo data), named as its built-in rulebook names it and
+    /// on New York time (US associations) until an admin says otherwise;
+    /// whether it was created.
+    pub async fn ensure(&self, code: &AssociationCode) -> Result<bool, crate::store::StoreError> {
+        let name = self.built_in.get(code).map_or_else(|| code.to_string(), |rulebook| rulebook.name.clone());
+        let document = AssociationDocument {
+            code: code.clone(),
+            name,
+            time_zone: "America/New_York".to_owned(),
+            settings: Default::default(),
+            admins: Vec::new(),
+            created_at: mongodb::bson::DateTime::now(),
+        };
+        self.store.ensure(&document).await
     }
 
     /// The association `code`, if it exists. A known association answers
@@ -122,14 +140,21 @@ impl Tenants {
         let Some(document) = self.store.get(code).await? else {
             return Ok(None);
         };
-        let latest = self.store.latest_rulebook(code).await?;
-        let (rulebook, revision) = match latest {
-            Some(revision) => {
-                let parsed = Rulebook::from_json(&format!("{code} revision {}", revision.revision), &revision.source)
+        // A refresh usually finds the revision it has: only its number is
+        // read then, and the parsed rulebook is kept.
+        let revision = self.store.latest_rulebook_revision(code).await?.unwrap_or(0);
+        let cached = self.cache.read().ok().and_then(|cache| cache.get(code).map(|(_, tenant)| tenant.clone()));
+        let rulebook = match cached {
+            Some(known) if known.rulebook_revision == revision => known.rulebook.clone(),
+            _ if revision == 0 => self.built_in.get(code).cloned(),
+            _ => {
+                let published = self.store.rulebook_revision(code, revision).await?.ok_or_else(|| {
+                    AppError::internal(format!("revision {revision} of the {code} rulebook vanished"))
+                })?;
+                let parsed = Rulebook::from_json(&format!("{code} revision {revision}"), &published.source)
                     .map_err(AppError::internal)?;
-                (Some(Arc::new(parsed)), revision.revision)
+                Some(Arc::new(parsed))
             }
-            None => (self.built_in.get(code).cloned(), 0),
         };
         let tenant = Arc::new(tenant_of(document, rulebook, revision)?);
         if let Ok(mut cache) = self.cache.write() {

@@ -20,18 +20,15 @@ fn cause(error: crate::app::error::AppError) -> anyhow::Error {
 
 /// The associations of the demo: the default one (NYS-AIMH) and CT-AIMH,
 /// with its own rulebook, so that a new user sees tenancy at once.
-pub const DEMO_ASSOCIATIONS: [(&str, &str); 2] = [
-    ("nys-aimh", "New York State Association for Infant Mental Health"),
-    ("ct-aimh", "Connecticut Association for Infant Mental Health"),
-];
+pub const DEMO_ASSOCIATIONS: [&str; 2] = ["nys-aimh", "ct-aimh"];
 
 /// The demo users `scripts/dev.sh` prints tokens for own these portfolios,
 /// in each demo association.
 pub async fn demo(services: &Services) -> anyhow::Result<String> {
     let mut lines = Vec::new();
-    for (index, (code, name)) in DEMO_ASSOCIATIONS.into_iter().enumerate() {
+    for (index, code) in DEMO_ASSOCIATIONS.into_iter().enumerate() {
         let code = AssociationCode::parse(code)?;
-        services.tenants.store().ensure(&crate::startup::association_document(&code, name)).await?;
+        services.tenants.ensure(&code).await?;
         let tenant = services
             .tenants
             .load(&code)

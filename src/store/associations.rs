@@ -102,9 +102,26 @@ impl AssociationStore {
         }
     }
 
-    /// The latest published rulebook of `code`, if any was published.
-    pub async fn latest_rulebook(&self, code: &AssociationCode) -> Result<Option<RulebookRevision>, StoreError> {
-        Ok(self.rulebooks.find_one(doc! { "association": code.as_str() }).sort(doc! { "revision": -1 }).await?)
+    /// The number of the latest published rulebook of `code`, if any was
+    /// published (the source is not read).
+    pub async fn latest_rulebook_revision(&self, code: &AssociationCode) -> Result<Option<i32>, StoreError> {
+        let latest = self
+            .rulebooks
+            .clone_with_type::<Document>()
+            .find_one(doc! { "association": code.as_str() })
+            .sort(doc! { "revision": -1 })
+            .projection(doc! { "_id": 0, "revision": 1 })
+            .await?;
+        Ok(latest.and_then(|row| row.get_i32("revision").ok()))
+    }
+
+    /// One published rulebook of `code`.
+    pub async fn rulebook_revision(
+        &self,
+        code: &AssociationCode,
+        revision: i32,
+    ) -> Result<Option<RulebookRevision>, StoreError> {
+        Ok(self.rulebooks.find_one(doc! { "association": code.as_str(), "revision": revision }).await?)
     }
 
     /// Stores `revision` and its audit record. Two publications racing for

@@ -1,11 +1,18 @@
 //! Migrations of stored data. Documents written before associations
 //! existed carry none: they belong to the deployment's default association.
 //! Idempotent and safe to run from several instances at once (each update
-//! only touches documents still without an association).
+//! only touches documents still without an association). Start-up runs it
+//! once per database (a marker in `migrations` says it ran: the search for
+//! documents without the field reads whole collections); `endorse migrate`
+//! runs it again, e.g. after instances of an older build wrote more.
 
 use mongodb::bson::{Document, doc};
 
 use super::{Store, StoreError, audit, evidence, portfolio};
+
+/// Markers of migrations that ran, by name.
+pub const COLLECTION: &str = "migrations";
+const ASSIGN_ASSOCIATION: &str = "assign-association";
 use crate::domain::association::AssociationCode;
 
 /// How many documents of each collection a migration changed.
@@ -35,4 +42,17 @@ pub async fn assign_association(store: &Store, default: &AssociationCode) -> Res
         evidence: assign(evidence::COLLECTION).await?,
         audit_records: assign(audit::COLLECTION).await?,
     })
+}
+
+/// [`assign_association`] unless it ran on this database before; `None`
+/// when it had.
+pub async fn assign_association_once(store: &Store, default: &AssociationCode) -> Result<Option<Migrated>, StoreError> {
+    let markers = store.database().collection::<Document>(COLLECTION);
+    if markers.find_one(doc! { "_id": ASSIGN_ASSOCIATION }).await?.is_some() {
+        return Ok(None);
+    }
+    let migrated = assign_association(store, default).await?;
+    let marker = doc! { "$set": { "to": default.as_str(), "at": mongodb::bson::DateTime::now() } };
+    markers.update_one(doc! { "_id": ASSIGN_ASSOCIATION }, marker).upsert(true).await?;
+    Ok(Some(migrated))
 }

@@ -22,6 +22,22 @@ use mongodb::{Client, Collection, Database};
 
 pub use error::StoreError;
 
+use crate::domain::association::AssociationCode;
+
+/// Whose data a store handle reaches, and the calendar its day filters and
+/// report months are in: the association's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantScope {
+    pub association: AssociationCode,
+    pub time_zone: chrono_tz::Tz,
+}
+
+impl TenantScope {
+    pub fn new(association: &AssociationCode, time_zone: chrono_tz::Tz) -> Self {
+        TenantScope { association: association.clone(), time_zone }
+    }
+}
+
 use crate::config::MongoConfig;
 use crate::health::Health;
 
@@ -290,10 +306,16 @@ async fn insert_new<T: serde::Serialize + Send + Sync>(
     }
 }
 
-/// Drops indexes an older build created, if they are there (a fresh
-/// database has none; another instance may have dropped them first).
+/// Drops those of `names` (indexes an older build created) that the
+/// collection has: one listing per start-up, a drop only while one is left.
+/// Another instance may drop one first; that is not an error.
 async fn drop_indexes<T: Send + Sync>(collection: &Collection<T>, names: &[&str]) {
-    for name in names {
+    let present = match collection.list_index_names().await {
+        Ok(present) => present,
+        // A collection that does not exist yet has no indexes to drop.
+        Err(_) => return,
+    };
+    for name in names.iter().filter(|name| present.iter().any(|p| p == *name)) {
         if let Err(error) = collection.drop_index(*name).await {
             tracing::debug!(index = name, error = %error, "legacy index not dropped");
         }

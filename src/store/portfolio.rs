@@ -11,7 +11,7 @@ use mongodb::{Collection, IndexModel};
 use serde::{Deserialize, Serialize};
 
 use super::audit::AuditRecord;
-use super::{Store, StoreError, in_transaction};
+use super::{Store, StoreError, TenantScope, in_transaction};
 use crate::domain::access::PortfolioAccess;
 use crate::domain::association::AssociationCode;
 use crate::domain::model::{Category, Portfolio, PortfolioStatus, Term, Track};
@@ -174,16 +174,14 @@ pub struct ListFilter {
     pub categories: Vec<Category>,
     pub track: Option<Track>,
     pub owner_id: Option<String>,
-    /// Submitted on or after this day (in `time_zone`).
+    /// Submitted on or after this day (the association's calendar).
     pub submitted_from: Option<NaiveDate>,
-    /// Submitted on or before this day (in `time_zone`).
+    /// Submitted on or before this day (the association's calendar).
     pub submitted_to: Option<NaiveDate>,
-    /// The association's calendar; UTC when none.
-    pub time_zone: Option<chrono_tz::Tz>,
 }
 
 impl ListFilter {
-    fn to_document(&self) -> Document {
+    fn to_document(&self, zone: chrono_tz::Tz) -> Document {
         let mut filter = Document::new();
         if let Some(statuses) = one_of(&self.statuses) {
             filter.insert("status", statuses);
@@ -197,7 +195,6 @@ impl ListFilter {
         if let Some(owner) = &self.owner_id {
             filter.insert("ownerId", owner.as_str());
         }
-        let zone = self.time_zone.unwrap_or(chrono_tz::UTC);
         if let Some(submitted) = submitted_between(self.submitted_from, self.submitted_to, zone) {
             filter.insert("submittedAt", submitted);
         }
@@ -248,21 +245,20 @@ pub fn start_of_day(day: NaiveDate, zone: chrono_tz::Tz) -> chrono::DateTime<chr
 pub struct PortfolioStore {
     store: Store,
     association: AssociationCode,
+    /// The association's calendar, for the day filters.
+    time_zone: chrono_tz::Tz,
     raw: Collection<RawDocumentBuf>,
     typed: Collection<PortfolioDocument>,
     audit: Collection<super::audit::Identified>,
 }
 
 impl PortfolioStore {
-    pub fn new(store: &Store, association: &AssociationCode) -> Self {
+    pub fn new(store: &Store, scope: &TenantScope) -> Self {
         let raw = store.database().collection::<RawDocumentBuf>(COLLECTION);
         let typed = raw.clone_with_type();
         let audit = store.database().collection(super::audit::COLLECTION);
-        PortfolioStore { store: store.clone(), association: association.clone(), raw, typed, audit }
-    }
-
-    pub fn association(&self) -> &AssociationCode {
-        &self.association
+        let association = scope.association.clone();
+        PortfolioStore { store: store.clone(), association, time_zone: scope.time_zone, raw, typed, audit }
     }
 
     /// `filter` within this association.
@@ -420,7 +416,7 @@ impl PortfolioStore {
         limit: i64,
         projection: &Projection,
     ) -> Result<Vec<PortfolioDocument>, StoreError> {
-        let mut query = filter.to_document();
+        let mut query = filter.to_document(self.time_zone);
         if let Some(after) = after {
             query.insert("_id", doc! { "$lt": after });
         }
@@ -455,7 +451,7 @@ impl PortfolioStore {
     }
 
     pub async fn count(&self, filter: &ListFilter, access: &PortfolioAccess) -> Result<u64, StoreError> {
-        let Some(query) = self.scoped(filter.to_document(), access) else {
+        let Some(query) = self.scoped(filter.to_document(self.time_zone), access) else {
             return Ok(0);
         };
         Ok(self.typed.count_documents(query).await?)

@@ -15,22 +15,8 @@ use mongodb::bson::{Bson, Document, doc};
 use super::portfolio::{
     self, PortfolioDocument, PortfolioStore, Projection, SECTION_FIELDS, one_of, submitted_between,
 };
-use super::{Store, StoreError, evidence};
-use crate::domain::association::AssociationCode;
+use super::{Store, StoreError, TenantScope, evidence};
 use crate::domain::model::{Category, EvidenceStatus, Track};
-
-/// Whose data a report covers, and the calendar its days and months are in.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StatsScope {
-    pub association: AssociationCode,
-    pub time_zone: chrono_tz::Tz,
-}
-
-impl StatsScope {
-    pub fn new(association: &AssociationCode, time_zone: chrono_tz::Tz) -> Self {
-        StatsScope { association: association.clone(), time_zone }
-    }
-}
 
 /// Which portfolios a report covers. Every field narrows; `from`/`to` select
 /// portfolios by their submission date (inclusive), so a date range leaves
@@ -190,7 +176,7 @@ fn percentile_stages(value: Document) -> Vec<Document> {
 
 /// `filter`'s conditions within the scope's association, which comes
 /// first (every index leads with it).
-fn tenant_match(scope: &StatsScope, filter: &StatsFilter) -> Document {
+fn tenant_match(scope: &TenantScope, filter: &StatsFilter) -> Document {
     let mut conditions = doc! { "association": scope.association.as_str() };
     conditions.extend(filter.to_match(scope.time_zone));
     conditions
@@ -198,7 +184,7 @@ fn tenant_match(scope: &StatsScope, filter: &StatsFilter) -> Document {
 
 /// The portfolio pipeline: `$match` then one `$facet` holding the total
 /// (always: suppression needs it) and the requested facets.
-pub fn portfolio_pipeline(scope: &StatsScope, filter: &StatsFilter, facets: &[Facet]) -> Vec<Document> {
+pub fn portfolio_pipeline(scope: &TenantScope, filter: &StatsFilter, facets: &[Facet]) -> Vec<Document> {
     let mut branches = doc! { "portfolios": [{ "$count": "n" }] };
     for facet in facets {
         branches.insert(facet.name(), facet.stages(scope.time_zone));
@@ -209,7 +195,7 @@ pub fn portfolio_pipeline(scope: &StatsScope, filter: &StatsFilter, facets: &[Fa
 /// Evidence UPLOADED and waiting for a reviewer, by kind. It starts from the
 /// evidence (the backlog is small, and `status_kind` serves it) and looks up
 /// the portfolio only when the filter needs portfolio fields.
-pub fn backlog_pipeline(scope: &StatsScope, filter: &StatsFilter) -> Vec<Document> {
+pub fn backlog_pipeline(scope: &TenantScope, filter: &StatsFilter) -> Vec<Document> {
     let association = &scope.association;
     let mut pipeline =
         vec![doc! { "$match": { "association": association.as_str(), "status": EvidenceStatus::Uploaded.as_str() } }];
@@ -269,7 +255,7 @@ const ENGINE_BATCH: u32 = 256;
 /// Reports over one association's portfolios and evidence.
 #[derive(Clone)]
 pub struct StatsStore {
-    scope: StatsScope,
+    scope: TenantScope,
     portfolios: Collection<Document>,
     documents: PortfolioStore,
     evidence: Collection<Document>,
@@ -279,10 +265,10 @@ pub struct StatsStore {
 }
 
 impl StatsStore {
-    pub fn new(store: &Store, scope: StatsScope, time_limit: Duration) -> Self {
+    pub fn new(store: &Store, scope: TenantScope, time_limit: Duration) -> Self {
         let portfolios = store.database().collection::<Document>(portfolio::COLLECTION);
         let evidence = store.database().collection::<Document>(evidence::COLLECTION);
-        let documents = PortfolioStore::new(store, &scope.association);
+        let documents = PortfolioStore::new(store, &scope);
         StatsStore { scope, portfolios, documents, evidence, time_limit }
     }
 
@@ -385,6 +371,7 @@ fn distribution_of(rows: &[Bson]) -> Distribution {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::association::AssociationCode;
     use mongodb::bson::DateTime;
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -440,7 +427,7 @@ mod tests {
 
     #[test]
     fn the_backlog_looks_portfolios_up_only_when_filtered() {
-        let scope = StatsScope::new(&AssociationCode::nys_aimh(), chrono_tz::UTC);
+        let scope = TenantScope::new(&AssociationCode::nys_aimh(), chrono_tz::UTC);
         assert_eq!(backlog_pipeline(&scope, &StatsFilter::default()).len(), 3);
         assert_eq!(
             backlog_pipeline(&scope, &StatsFilter::default())[0],

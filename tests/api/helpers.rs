@@ -10,6 +10,14 @@ use endorse::config::Config;
 use endorse::startup::Application;
 use serde_json::{Value, json};
 
+/// The default association as the stores see it (New York's calendar).
+pub fn nys_scope() -> endorse::store::TenantScope {
+    endorse::store::TenantScope::new(
+        &endorse::domain::association::AssociationCode::nys_aimh(),
+        chrono_tz::America::New_York,
+    )
+}
+
 /// Reads a setting exported by `scripts/services.sh`; a missing service is a
 /// failure with instructions, never a skip.
 pub fn service_env(name: &str) -> String {

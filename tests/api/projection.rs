@@ -57,7 +57,7 @@ async fn listing_names_and_statuses_fetches_only_those_fields() {
     let store = endorse::store::Store::connect(&config.mongodb).await.unwrap();
     let app = spawn_app_config(config).await;
 
-    let portfolios = PortfolioStore::new(&store, &endorse::domain::association::AssociationCode::nys_aimh());
+    let portfolios = PortfolioStore::new(&store, &crate::helpers::nys_scope());
     for n in 0..30 {
         let document =
             endorse::seed::realistic_submitted(&endorse::domain::association::AssociationCode::nys_aimh(), n);

@@ -131,7 +131,7 @@ fn assert_failures_are_unavailable(outcomes: &[Outcome]) -> usize {
 /// database and over the API.
 async fn assert_stored_exactly_once(app: &TestApp, outcomes: &[Outcome]) {
     let store = Store::connect(&app.config.mongodb).await.unwrap();
-    let portfolios = PortfolioStore::new(&store, &endorse::domain::association::AssociationCode::nys_aimh());
+    let portfolios = PortfolioStore::new(&store, &crate::helpers::nys_scope());
     let stored: Vec<Document> = portfolios
         .raw_collection()
         .clone_with_type::<Document>()
@@ -247,7 +247,7 @@ async fn a_primary_stepping_down_is_service_unavailable() {
 async fn a_retried_write_that_was_applied_counts_once() {
     let app = spawn_app().await;
     let store = Store::connect(&app.config.mongodb).await.unwrap();
-    let portfolios = PortfolioStore::new(&store, &endorse::domain::association::AssociationCode::nys_aimh());
+    let portfolios = PortfolioStore::new(&store, &crate::helpers::nys_scope());
     let evidence = EvidenceStore::new(&store, &endorse::domain::association::AssociationCode::nys_aimh());
     let (document, records) = synthetic::portfolio(&endorse::domain::association::AssociationCode::nys_aimh(), 19, 0);
     let count = |id| {

@@ -29,10 +29,7 @@ const FULL_STATS: &str = "query($filter: StatsFilter) { stats(filter: $filter) {
 async fn store_fixture(app: &TestApp, documents: &[PortfolioDocument], evidence: &[EvidenceRecord]) {
     let store = Store::connect(&app.config.mongodb).await.unwrap();
     assert_eq!(
-        PortfolioStore::new(&store, &endorse::domain::association::AssociationCode::nys_aimh())
-            .insert_new(documents)
-            .await
-            .unwrap(),
+        PortfolioStore::new(&store, &crate::helpers::nys_scope()).insert_new(documents).await.unwrap(),
         documents.len() as u64
     );
     assert_eq!(
@@ -651,7 +648,7 @@ async fn filtered_pipelines_use_an_index() {
         let explain = store
             .database()
             .run_command(doc! {
-                "explain": { "aggregate": "portfolios", "pipeline": portfolio_pipeline(&endorse::store::stats::StatsScope::new(&endorse::domain::association::AssociationCode::nys_aimh(), chrono_tz::America::New_York), &filter, &Facet::ALL), "cursor": {} },
+                "explain": { "aggregate": "portfolios", "pipeline": portfolio_pipeline(&endorse::store::TenantScope::new(&endorse::domain::association::AssociationCode::nys_aimh(), chrono_tz::America::New_York), &filter, &Facet::ALL), "cursor": {} },
                 "verbosity": "queryPlanner",
             })
             .await

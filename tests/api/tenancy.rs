@@ -328,6 +328,12 @@ async fn documents_from_before_associations_migrate_to_the_default_one() {
     let body = app.graphql(Some(&token), "query($id: ID!) { portfolio(id: $id) { id } }", json!({ "id": id })).await;
     assert_eq!(body["data"]["portfolio"], Value::Null, "without an association, nobody sees it");
 
+    // Start-up migrates once per database: a later start does not scan again.
+    let once =
+        endorse::store::migrate::assign_association_once(services.store().unwrap(), &AssociationCode::nys_aimh())
+            .await
+            .unwrap();
+    assert_eq!(once, None, "start-up ran it already");
     let migrated = endorse::store::migrate::assign_association(services.store().unwrap(), &AssociationCode::nys_aimh())
         .await
         .unwrap();

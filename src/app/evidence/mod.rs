@@ -295,13 +295,7 @@ pub async fn review(
 ) -> AppResult<EvidenceRecord> {
     policy::require_role(&actor.viewer, policy::EVIDENCE_REVIEWERS)?;
     audit.target(id.to_hex());
-    let record = services.evidence(&actor.tenant)?.get(id).await?.ok_or_else(|| AppError::not_found("Evidence"))?;
-    let access = policy::portfolio_access(&actor.viewer);
-    let visible =
-        services.portfolios(&actor.tenant)?.find(record.portfolio_id, &access, &Projection::only([])).await?.is_some();
-    if !visible {
-        return Err(AppError::not_found("Evidence"));
-    }
+    let record = find(services, actor, id).await?.ok_or_else(|| AppError::not_found("Evidence"))?;
     policy::may_judge(&actor.viewer, &record.owner_id, policy::EVIDENCE_REVIEWERS)?;
     if record.uploaded_at.is_none() {
         return Err(AppError::Conflict("Only evidence that finished uploading can be reviewed.".into()));

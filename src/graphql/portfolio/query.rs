@@ -9,10 +9,11 @@ use mongodb::bson::oid::ObjectId;
 use super::eligibility::{CategoryRules, RequirementRule};
 use super::object::PortfolioObject;
 use super::projection;
+use crate::app::associations;
 use crate::app::error::{AppError, AppResult};
 use crate::app::portfolios::{self, parse_id};
 use crate::app::records::ListFilter;
-use crate::domain::association::AssociationCode;
+use crate::auth::Identity;
 use crate::domain::model::{Category, PortfolioStatus, Track};
 use crate::graphql::context::{actor, note_personal_reads, request_info, services};
 use crate::graphql::scalars::Date;
@@ -55,8 +56,6 @@ impl PortfolioFilter {
             owner_id: self.owner_id,
             submitted_from: self.submitted_from.map(|d| d.0),
             submitted_to: self.submitted_to.map(|d| d.0),
-            // The use case puts the days in the association's calendar.
-            time_zone: None,
         }
     }
 }
@@ -129,23 +128,11 @@ impl PortfolioQuery {
         as_of: Option<Date>,
         association: Option<String>,
     ) -> AppResult<Vec<CategoryRules>> {
-        let services = services(ctx);
-        let code = match association {
-            Some(code) => {
-                AssociationCode::parse(&code).map_err(|e| AppError::bad_input("association", e.to_string()))?
-            }
-            None => match &request_info(ctx).identity {
-                crate::auth::Identity::Authenticated(viewer) if viewer.association.is_some() => {
-                    viewer.association.clone().unwrap_or_else(|| services.config.default_association.clone())
-                }
-                _ => services.config.default_association.clone(),
-            },
+        let callers = match &request_info(ctx).identity {
+            Identity::Authenticated(viewer) => viewer.association.as_ref(),
+            _ => None,
         };
-        let tenant = services
-            .tenants
-            .get(&code)
-            .await?
-            .ok_or_else(|| AppError::bad_input("association", format!("there is no association `{code}`")))?;
+        let tenant = associations::for_public_read(services(ctx), association.as_deref(), callers).await?;
         let rulebook = tenant.rulebook("association")?;
         let as_of = as_of.map_or_else(|| tenant.today(), |d| d.0);
         let version = rulebook.in_force(as_of).map_err(|refused| AppError::bad_input("asOf", refused.to_string()))?;
