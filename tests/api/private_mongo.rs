@@ -91,6 +91,21 @@ impl PrivateMongo {
     /// as with a database stuck on a slow operation.
     pub fn pause(&self) {
         self.signal("-STOP");
+        // The signal is delivered asynchronously: wait until the kernel shows
+        // the process stopped, so that no request sent after this returns
+        // can still be answered.
+        let pid = self.child.as_ref().expect("running").id();
+        let stopped = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('T')))
+                .unwrap_or(false)
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while !stopped() {
+            assert!(std::time::Instant::now() < deadline, "the server did not stop");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
     }
 
     /// Lets a paused server go on (SIGCONT).
