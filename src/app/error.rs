@@ -21,6 +21,8 @@ pub mod code {
     pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
+    /// A persisted-query hash the server does not know (send the text).
+    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
     pub const INTERNAL: &str = "INTERNAL";
 }
 

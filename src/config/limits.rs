@@ -26,6 +26,16 @@ pub struct LimitsConfig {
     )]
     pub request_timeout_ms: u64,
 
+    /// GraphQL operations slower than this, in milliseconds, are logged as warnings with their name, cost and timings (never their variables).
+    #[arg(
+        long = "slow-operation-ms",
+        env = "ENDORSE_SLOW_OPERATION_MS",
+        value_name = "ENDORSE_SLOW_OPERATION_MS",
+        value_parser = at_least(1u64),
+        default_value_t = 1_000
+    )]
+    pub slow_operation_ms: u64,
+
     /// Deepest field nesting a query may have (GraphiQL's introspection query needs 14).
     #[arg(
         long = "max-query-depth",

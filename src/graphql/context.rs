@@ -1,8 +1,9 @@
 //! Per-request data the resolvers read: the request's identity, the caller
 //! inside their association, the audit of the running change.
 
+use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_graphql::Context;
 
@@ -18,26 +19,53 @@ use crate::services::Services;
 pub struct RequestInfo {
     pub request_id: RequestId,
     pub identity: Identity,
-    /// The object the current mutation acts on, set by its resolver and read
-    /// by the audit extension once the mutation has finished.
-    pub audit_target: Mutex<Option<String>>,
+    /// One slot per root field when the operation is a mutation, filled by
+    /// the use case and read by [`super::execution`] once it has run.
+    pub mutations: Vec<FieldAudit>,
+    /// For a mutation field missing from `mutations` (none should be).
+    unlisted: FieldAudit,
     /// Portfolios whose personal data someone other than their owner read
-    /// in this request; the audit extension records each once at the end.
+    /// in this request; [`super::execution`] records each once at the end.
     pub personal_reads: Mutex<Vec<String>>,
-    /// Set once the running mutation's change was stored together with
-    /// its audit record, so that the audit extension does not add another.
-    pub change_audited: AtomicBool,
+}
+
+/// The audit of one root mutation field.
+#[derive(Debug)]
+pub struct FieldAudit {
+    /// The field's response key (its alias, else its name).
+    pub key: String,
+    /// The field's name: the audit record's action.
+    pub action: String,
+    /// The object it acts on, set by the use case.
+    target: Mutex<Option<String>>,
+    /// Set once the change was stored together with its audit record, so
+    /// that no second record is added.
+    stored: AtomicBool,
+}
+
+impl FieldAudit {
+    pub fn new(key: String, action: String) -> Self {
+        FieldAudit { key, action, target: Mutex::new(None), stored: AtomicBool::new(false) }
+    }
+
+    pub fn was_stored(&self) -> bool {
+        self.stored.load(Ordering::SeqCst)
+    }
+
+    pub fn target(&self) -> Option<String> {
+        self.target.lock().ok().and_then(|slot| slot.clone())
+    }
 }
 
 impl RequestInfo {
-    pub fn new(request_id: RequestId, identity: Identity) -> Self {
-        RequestInfo {
+    pub fn new(request_id: RequestId, identity: Identity, mutations: Vec<FieldAudit>) -> Arc<Self> {
+        Arc::new(RequestInfo {
             request_id,
             identity,
-            audit_target: Mutex::new(None),
+            mutations,
+            unlisted: FieldAudit::new(String::new(), String::new()),
             personal_reads: Mutex::new(Vec::new()),
-            change_audited: AtomicBool::new(false),
-        }
+        })
     }
 
     /// An audit record of this request's caller doing `action`.
@@ -58,6 +86,9 @@ impl RequestInfo {
             request_id: self.request_id.server.clone(),
             client_request_id: self.request_id.client.clone(),
             at: mongodb::bson::DateTime::now(),
+            count: None,
+            request_ids: Vec::new(),
+            last_at: None,
         }
     }
 
@@ -72,7 +103,7 @@ impl RequestInfo {
 }
 
 pub fn request_info<'a>(ctx: &Context<'a>) -> &'a RequestInfo {
-    ctx.data_unchecked::<RequestInfo>()
+    ctx.data_unchecked::<Arc<RequestInfo>>()
 }
 
 pub fn services<'a>(ctx: &Context<'a>) -> &'a Services {
@@ -97,8 +128,11 @@ pub async fn actor(ctx: &Context<'_>) -> AppResult<Actor> {
 /// with the change.
 pub fn change_audit<'a>(ctx: &Context<'a>) -> ChangeAudit<'a> {
     let request = request_info(ctx);
-    let template = request.audit_record(ctx.field().name(), None, "ok");
-    ChangeAudit::new(template, &request.audit_target, &request.change_audited)
+    let field = ctx.field();
+    let key = field.alias().unwrap_or(field.name());
+    let slot = request.mutations.iter().find(|slot| slot.key == key).unwrap_or(&request.unlisted);
+    let template = request.audit_record(field.name(), None, "ok");
+    ChangeAudit::new(template, &slot.target, &slot.stored)
 }
 
 /// Notes that `viewer` read these portfolios, for the audit log (S24):

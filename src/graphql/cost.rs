@@ -104,11 +104,38 @@ pub fn analyse(
     variables: &Variables,
     limits: &CostLimits,
 ) -> Result<Analysis, CostError> {
+    let document = parse(query, limits)?;
+    let figures = weigh(&document, operation_name, variables, limits)?;
+    Ok(Analysis { document, selections: figures.selections, depth: figures.depth, cost: figures.cost })
+}
+
+/// Parses `query`, refusing first (without parsing) what nests deeper than
+/// `limits` allow: the parser recurses per level.
+pub fn parse(query: &str, limits: &CostLimits) -> Result<ExecutableDocument, CostError> {
     if bracket_nesting(query) > limits.max_nesting() {
         return Err(CostError::TooDeep { limit: limits.max_depth });
     }
-    let document = async_graphql::parser::parse_query(query).map_err(|e| CostError::Syntax(e.to_string()))?;
-    let mut walker = Walker { document: &document, limits, variables, fragments: HashMap::new(), defaults: None };
+    async_graphql::parser::parse_query(query).map_err(|e| CostError::Syntax(e.to_string()))
+}
+
+/// The figures of a parsed document.
+#[derive(Debug, Clone, Copy)]
+pub struct Figures {
+    pub selections: u64,
+    pub depth: usize,
+    /// The cost of the operation that will run.
+    pub cost: u64,
+}
+
+/// Checks a parsed document against `limits` with these variables (list
+/// sizes such as `first: $n` count by their value).
+pub fn weigh(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &Variables,
+    limits: &CostLimits,
+) -> Result<Figures, CostError> {
+    let mut walker = Walker { document, limits, variables, fragments: HashMap::new(), defaults: None };
     let mut selections: u64 = 0;
     let mut depth = 0;
     let mut chosen_cost: Option<u64> = None;
@@ -141,7 +168,7 @@ pub fn analyse(
     // With no operation chosen, the dearest one stands for the request.
     let cost = chosen_cost.unwrap_or(max_cost);
     walker.check(selections, depth, cost)?;
-    Ok(Analysis { document, selections, depth, cost })
+    Ok(Figures { selections, depth, cost })
 }
 
 /// The deepest nesting of `{`, `(` and `[` outside strings and comments.

@@ -4,9 +4,10 @@
 pub mod association;
 pub mod context;
 pub mod cost;
+pub mod documents;
 pub mod error;
 pub mod evidence;
-pub mod extensions;
+pub mod execution;
 pub mod node;
 pub mod portfolio;
 mod query;
@@ -47,15 +48,12 @@ pub fn build_schema(config: &Config, services: Services) -> EndorseSchema {
     // exponentially). These two stay as a backstop at the same caps, so
     // they can never be the first to refuse.
     let limits = cost::CostLimits::from_config(config);
+    // No async-graphql extensions: logging, panic masking and auditing
+    // wrap the execution instead (see `execution` for why).
     let mut builder = builder()
         .limit_recursive_depth(limits.max_nesting())
         .limit_directives(cost::MAX_DIRECTIVES)
         .disable_suggestions()
-        .extension(extensions::OperationLog)
-        // Outside the panic guard, so that a panicking mutation reaches the
-        // audit log as a failure (INTERNAL) instead of unwinding past it.
-        .extension(extensions::Audit { services: services.clone() })
-        .extension(extensions::PanicGuard)
         .data(services);
     if !config.introspection_enabled() {
         builder = builder.disable_introspection();

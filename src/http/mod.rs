@@ -22,11 +22,18 @@ use crate::config::Config;
 use crate::graphql::EndorseSchema;
 use crate::services::Services;
 
+/// Distinct documents kept parsed: far more than the operations a set of
+/// clients sends, few enough that the cache stays small (each document is
+/// bounded by the body limit, typically a few KB).
+const DOCUMENTS_KEPT: usize = 1_000;
+
 #[derive(Clone)]
 pub struct AppState {
     pub schema: EndorseSchema,
     pub services: Services,
     pub cost_limits: crate::graphql::cost::CostLimits,
+    /// Parsed documents by the hash of their text (and persisted queries).
+    pub documents: std::sync::Arc<crate::graphql::documents::DocumentCache>,
     pub rate_limiter: std::sync::Arc<rate_limit::RateLimiter>,
     /// Slots for multipart uploads being received and processed.
     pub uploads: std::sync::Arc<tokio::sync::Semaphore>,
@@ -41,6 +48,7 @@ impl AppState {
             schema,
             services,
             cost_limits: crate::graphql::cost::CostLimits::from_config(config),
+            documents: std::sync::Arc::new(crate::graphql::documents::DocumentCache::new(DOCUMENTS_KEPT)),
             rate_limiter: std::sync::Arc::new(rate_limit::RateLimiter::new(
                 limits.rate_limit_per_minute,
                 limits.rate_limit_burst,

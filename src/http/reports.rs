@@ -23,7 +23,7 @@ use super::graphql::response::{MediaType, error_body, respond, set_retry_after};
 use super::request_id::RequestId;
 use crate::app::error::code;
 use crate::domain::model::{Category, Term};
-use crate::graphql::extensions::error_code;
+use crate::graphql::execution::error_code;
 
 pub const HEADER_ROW: &str = "statistic,category,key,value,suppressed";
 

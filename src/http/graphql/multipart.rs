@@ -104,7 +104,7 @@ pub async fn receive(
     if operations.is_array() {
         return Err(request_error(media, "Batched requests are not supported; send one operation per request."));
     }
-    let mut request = params::from_json(operations).map_err(|message| request_error(media, &message))?.into_request();
+    let mut request = params::from_json(operations).map_err(|message| request_error(media, &message))?.into_request().0;
     let map: HashMap<String, Vec<String>> =
         serde_json::from_value(json_part(&mut parts, "map").await.map_err(|e| e.respond(media, &failed))?)
             .map_err(|_| request_error(media, "The `map` part must map file parts to lists of variable paths."))?;

@@ -6,9 +6,26 @@ use serde_json::{Map, Value};
 
 #[derive(Debug, Default)]
 pub struct Params {
+    /// Empty when the request names a persisted query by its hash instead.
     pub query: String,
     pub operation_name: Option<String>,
     pub variables: Option<Map<String, Value>>,
+    /// `extensions.persistedQuery.sha256Hash` (automatic persisted queries).
+    pub persisted_hash: Option<String>,
+}
+
+/// The hash of an automatic persisted query, from `extensions`.
+fn persisted_hash(extensions: &Map<String, Value>) -> Result<Option<String>, String> {
+    let Some(persisted) = extensions.get("persistedQuery") else { return Ok(None) };
+    let invalid = || "`extensions.persistedQuery` must be { version: 1, sha256Hash: \"<64 hex digits>\" }.".to_owned();
+    let version = persisted.get("version").and_then(Value::as_i64);
+    let hash = persisted.get("sha256Hash").and_then(Value::as_str);
+    match (version, hash) {
+        (Some(1), Some(hash)) if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Ok(Some(hash.to_ascii_lowercase()))
+        }
+        _ => Err(invalid()),
+    }
 }
 
 pub fn from_json(body: Value) -> Result<Params, String> {
@@ -19,8 +36,13 @@ pub fn from_json(body: Value) -> Result<Params, String> {
         }
         _ => return Err("The request body must be a JSON object.".into()),
     };
+    let persisted_hash = match map.get("extensions") {
+        Some(Value::Object(extensions)) => persisted_hash(extensions)?,
+        _ => None,
+    };
     let query = match map.remove("query") {
         Some(Value::String(query)) => query,
+        None | Some(Value::Null) if persisted_hash.is_some() => String::new(),
         None | Some(Value::Null) => return Err("The `query` parameter is missing.".into()),
         Some(_) => return Err("The `query` parameter must be a string.".into()),
     };
@@ -38,7 +60,7 @@ pub fn from_json(body: Value) -> Result<Params, String> {
         None | Some(Value::Null) | Some(Value::Object(_)) => {}
         Some(_) => return Err("The `extensions` parameter must be an object.".into()),
     }
-    Ok(Params { query, operation_name, variables })
+    Ok(Params { query, operation_name, variables, persisted_hash })
 }
 
 pub fn from_query_string(raw: Option<&str>) -> Result<Params, String> {
@@ -74,7 +96,8 @@ pub fn operation_type(
 }
 
 impl Params {
-    pub fn into_request(self) -> async_graphql::Request {
+    /// The request, and the persisted-query hash it names, if any.
+    pub fn into_request(self) -> (async_graphql::Request, Option<String>) {
         let mut request = async_graphql::Request::new(self.query);
         if let Some(name) = self.operation_name {
             request = request.operation_name(name);
@@ -82,7 +105,7 @@ impl Params {
         if let Some(variables) = self.variables {
             request = request.variables(Variables::from_json(Value::Object(variables)));
         }
-        request
+        (request, self.persisted_hash)
     }
 }
 
@@ -101,6 +124,19 @@ mod tests {
         assert!(from_json(json!({ "query": "{a}", "extensions": [1] })).is_err());
         let ok = from_json(json!({ "query": "{a}", "variables": null, "extensions": {} })).unwrap();
         assert_eq!(ok.query, "{a}");
+        assert!(from_json(json!({ "extensions": {} })).is_err(), "no query and no persisted hash");
+    }
+
+    #[test]
+    fn a_persisted_query_hash_stands_in_for_the_query() {
+        let hash = "A".repeat(64);
+        let params =
+            from_json(json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } } })).unwrap();
+        assert_eq!((params.query.as_str(), params.persisted_hash), ("", Some("a".repeat(64))));
+        for bad in [json!({ "version": 2, "sha256Hash": "a".repeat(64) }), json!({ "version": 1, "sha256Hash": "xyz" })]
+        {
+            assert!(from_json(json!({ "query": "{a}", "extensions": { "persistedQuery": bad } })).is_err());
+        }
     }
 
     #[test]
