@@ -86,7 +86,6 @@ impl RequestInfo {
             request_id: self.request_id.server.clone(),
             client_request_id: self.request_id.client.clone(),
             at: mongodb::bson::DateTime::now(),
-            count: None,
             request_ids: Vec::new(),
             last_at: None,
         }

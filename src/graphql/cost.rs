@@ -86,29 +86,6 @@ impl CostError {
     }
 }
 
-/// The figures of an accepted document, and the document itself (handed to
-/// async-graphql so it is not parsed twice).
-#[derive(Debug)]
-pub struct Analysis {
-    pub document: ExecutableDocument,
-    pub selections: u64,
-    pub depth: usize,
-    /// The cost of the operation that will run.
-    pub cost: u64,
-}
-
-/// Parses `query` and checks it against `limits`.
-pub fn analyse(
-    query: &str,
-    operation_name: Option<&str>,
-    variables: &Variables,
-    limits: &CostLimits,
-) -> Result<Analysis, CostError> {
-    let document = parse(query, limits)?;
-    let figures = weigh(&document, operation_name, variables, limits)?;
-    Ok(Analysis { document, selections: figures.selections, depth: figures.depth, cost: figures.cost })
-}
-
 /// Parses `query`, refusing first (without parsing) what nests deeper than
 /// `limits` allow: the parser recurses per level.
 pub fn parse(query: &str, limits: &CostLimits) -> Result<ExecutableDocument, CostError> {
@@ -421,7 +398,16 @@ mod tests {
         }
     }
 
-    fn run(query: &str) -> Result<Analysis, CostError> {
+    fn analyse(
+        query: &str,
+        operation_name: Option<&str>,
+        variables: &Variables,
+        limits: &CostLimits,
+    ) -> Result<Figures, CostError> {
+        weigh(&parse(query, limits)?, operation_name, variables, limits)
+    }
+
+    fn run(query: &str) -> Result<Figures, CostError> {
         analyse(query, None, &Variables::default(), &limits())
     }
 

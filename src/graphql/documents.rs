@@ -47,7 +47,11 @@ impl DocumentCache {
 
     /// The parsed document of `query`, parsing it the first time.
     pub fn parse(&self, query: &str, limits: &CostLimits) -> Result<Arc<Parsed>, CostError> {
-        let key = hash(query);
+        self.parse_keyed(hash(query), query, limits)
+    }
+
+    /// [`Self::parse`] for a caller that has hashed `query` already.
+    pub fn parse_keyed(&self, key: Hash, query: &str, limits: &CostLimits) -> Result<Arc<Parsed>, CostError> {
         if let Some(found) = self.get(&key) {
             return Ok(found);
         }

@@ -20,37 +20,32 @@ use tracing::Instrument;
 
 use super::EndorseSchema;
 use super::context::{FieldAudit, RequestInfo};
+use super::cost::Figures;
 use crate::app::audit::{append_outside_transaction, record_reads};
 use crate::app::error::{AppError, code};
 use crate::app::records::AuditRecord;
 use crate::services::Services;
 
-/// What the log says of an operation.
-#[derive(Debug, Clone, Copy)]
-pub struct OperationFacts<'a> {
-    pub name: Option<&'a str>,
-    /// From `graphql::cost`.
-    pub cost: u64,
-    pub selections: u64,
-}
-
 /// The operation ran out of its time limit (what it changed was audited).
 #[derive(Debug)]
 pub struct TimedOut;
 
-/// Runs `request` (its document already parsed and checked) as the caller
-/// `info` describes, within `limit`. Operations slower than `slow` are
-/// logged as warnings with their name, cost and timings (never variables).
+/// Runs `request` (its document already parsed and weighed: `figures`) as
+/// the caller `info` describes, within the request time limit. Operations
+/// slower than `ENDORSE_SLOW_OPERATION_MS` are logged as warnings with
+/// their name, cost and timings (never their variables).
 pub async fn execute(
     schema: &EndorseSchema,
     services: &Services,
     request: async_graphql::Request,
     info: Arc<RequestInfo>,
-    facts: OperationFacts<'_>,
-    limit: Duration,
-    slow: Duration,
+    figures: Figures,
 ) -> Result<Response, TimedOut> {
-    let span = tracing::info_span!("graphql.operation", operation = facts.name.unwrap_or(""));
+    let limits = &services.config.limits;
+    let (limit, slow) =
+        (Duration::from_millis(limits.request_timeout_ms), Duration::from_millis(limits.slow_operation_ms));
+    let name = request.operation_name.as_deref().unwrap_or("");
+    let span = tracing::info_span!("graphql.operation", operation = name);
     let started = Instant::now();
     let execution = guarded(schema.execute(request.data(info.clone()))).instrument(span.clone());
     let Ok(mut response) = tokio::time::timeout(limit, execution).await else {
@@ -59,7 +54,7 @@ pub async fn execute(
             .into_server_error(Default::default());
         audit_mutations(services, &info, &[timed_out]).await;
         let _entered = span.enter();
-        tracing::warn!(cost = facts.cost, limit_ms = limit.as_millis() as u64, "graphql operation timed out");
+        tracing::warn!(cost = figures.cost, limit_ms = limit.as_millis() as u64, "graphql operation timed out");
         return Err(TimedOut);
     };
     let executed = started.elapsed();
@@ -74,8 +69,8 @@ pub async fn execute(
     let (elapsed_ms, executed_ms) = (elapsed.as_secs_f64() * 1000.0, executed.as_secs_f64() * 1000.0);
     if elapsed >= slow {
         tracing::warn!(
-            cost = facts.cost,
-            selections = facts.selections,
+            cost = figures.cost,
+            selections = figures.selections,
             executed_ms,
             elapsed_ms,
             errors = response.errors.len(),

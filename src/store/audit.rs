@@ -40,23 +40,21 @@ pub struct AuditRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_request_id: Option<String>,
     pub at: DateTime,
-    /// Reads only: how many requests this record covers, when more than
-    /// one (the writer folds repeated reads of one target by one actor
-    /// into one record, see [`coalesce`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub count: Option<u32>,
-    /// With `count`: every request folded in, `request_id` first.
+    /// Reads only, when the record stands for more than one request (the
+    /// writer folds repeated reads of one target by one actor into one
+    /// record, see [`coalesce`]): every request folded in, `request_id`
+    /// first. Empty for a record of one request.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub request_ids: Vec<String>,
-    /// With `count`: when the last of them read.
+    /// With `request_ids`: when the last of them read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_at: Option<DateTime>,
 }
 
 impl AuditRecord {
     /// How many requests the record stands for.
-    pub fn requests(&self) -> u32 {
-        self.count.unwrap_or(1)
+    pub fn requests(&self) -> usize {
+        self.request_ids.len().max(1)
     }
 
     /// The server request ids of every request the record stands for.
@@ -81,7 +79,6 @@ impl AuditRecord {
             self.request_ids.push(self.request_id.clone());
         }
         self.request_ids.extend(other.all_request_ids());
-        self.count = Some(self.requests() + other.requests());
         if self.client_request_id != other.client_request_id {
             self.client_request_id = None;
         }
@@ -299,7 +296,6 @@ mod tests {
             request_id: request.into(),
             client_request_id: None,
             at: DateTime::from_millis(at_ms),
-            count: None,
             request_ids: Vec::new(),
             last_at: None,
         }
@@ -319,7 +315,7 @@ mod tests {
         let p1 = &folded[0];
         assert_eq!((p1.requests(), p1.all_request_ids()), (3, vec!["r1".into(), "r3".into(), "r5".into()]));
         assert_eq!((p1.at, p1.last_at), (DateTime::from_millis(999), Some(DateTime::from_millis(1_002))));
-        assert_eq!((folded[1].requests(), folded[1].count, folded[1].request_ids.len()), (1, None, 0));
+        assert_eq!((folded[1].requests(), folded[1].request_ids.len()), (1, 0));
         assert_eq!(folded[2].actor, "sam");
     }
 

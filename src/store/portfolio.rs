@@ -625,6 +625,47 @@ pub fn upgrade(document: &mut Document) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::model::{EvidenceKind, EvidenceStatus};
+
+    /// `StoredPortfolio` repeats the layout field by field; a field it
+    /// missed would decode as its default. Every field is set here, so a
+    /// missed one fails the comparison.
+    #[test]
+    fn every_stored_field_decodes_back() {
+        let mut document = crate::seed::realistic_submitted(&AssociationCode::nys_aimh(), 1);
+        document.decided_at = Some(DateTime::from_millis(1_000));
+        document.endorsed_at = Some(DateTime::from_millis(2_000));
+        document.review_note = Some("note".into());
+        document.extra = Some(doc! { "k": "v" });
+        let content = &mut document.content;
+        content.licenses.push(LicenseEntry {
+            id: "l1".into(),
+            kind: "LCSW".into(),
+            valid_from: NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+            valid_until: None,
+            evidence_ids: vec!["e1".into()],
+        });
+        content.evidence.push(EvidenceRef {
+            id: "e1".into(),
+            kind: EvidenceKind::Other,
+            status: EvidenceStatus::Verified,
+        });
+        let sections = [
+            content.education.len(),
+            content.training.len(),
+            content.work.len(),
+            content.reflective_supervision.len(),
+            content.leadership.len(),
+            content.references.len(),
+            content.exams.len(),
+            content.prior_endorsements.len(),
+            usize::from(content.agreement.is_some()),
+            usize::from(content.membership.is_some()),
+        ];
+        assert!(sections.iter().all(|&n| n > 0), "the fixture must fill every section: {sections:?}");
+        let raw = RawDocumentBuf::from_document(&bson::to_document(&document).unwrap()).unwrap();
+        assert_eq!(decode(raw).unwrap(), document);
+    }
 
     #[test]
     fn version_zero_documents_upgrade() {

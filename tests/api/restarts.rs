@@ -292,7 +292,6 @@ async fn a_retried_write_that_was_applied_counts_once() {
         request_id: "r-19".into(),
         client_request_id: None,
         at: mongodb::bson::DateTime::now(),
-        count: None,
         request_ids: Vec::new(),
         last_at: None,
     });

@@ -69,8 +69,8 @@ pub struct Transport<'a> {
     pub queries_only: bool,
     /// The `Idempotency-Key` header, already checked by [`idempotency_key`].
     pub idempotency_key: Option<&'a str>,
-    /// The SHA-256 (lowercase hex) of an automatic persisted query.
-    pub persisted_hash: Option<&'a str>,
+    /// The SHA-256 of an automatic persisted query.
+    pub persisted_hash: Option<documents::Hash>,
 }
 
 /// Checks, charges and runs `request` as `caller`.
@@ -94,9 +94,9 @@ pub async fn run_as_caller(
     let mutations = execution::mutation_fields(&parsed.document, request.operation_name.as_deref());
     request.set_parsed_query(parsed.document.clone());
     let info = RequestInfo::new(request_id.clone(), caller.identity, mutations);
-    let request = Prepared { request, info, cost: figures.cost, selections: figures.selections };
+    let prepared = Prepared { request, info, figures };
     let (Some(key), Some(fingerprint)) = (key, fingerprint) else {
-        return execute_within_limit(state, request, request_id).await;
+        return execute_prepared(state, prepared, request_id).await;
     };
     let keys = &state.idempotency;
     let timeout = Duration::from_millis(state.services.config.limits.request_timeout_ms);
@@ -118,7 +118,7 @@ pub async fn run_as_caller(
             Claim::InProgress => return Err(Refusal::KeyInProgress),
         }
     }
-    let outcome = execute_within_limit(state, request, request_id).await?;
+    let outcome = execute_prepared(state, prepared, request_id).await?;
     let transient = outcome
         .errors
         .iter()
@@ -139,31 +139,15 @@ pub async fn run_as_caller(
 /// A request ready to run: checked, charged, with its caller attached.
 struct Prepared {
     request: async_graphql::Request,
-    info: std::sync::Arc<RequestInfo>,
-    cost: u64,
-    selections: u64,
+    info: Arc<RequestInfo>,
+    figures: Figures,
 }
 
-async fn execute_within_limit(
-    state: &AppState,
-    prepared: Prepared,
-    request_id: &RequestId,
-) -> Result<Outcome, Refusal> {
-    let limits = &state.services.config.limits;
-    let Prepared { request, info, cost, selections } = prepared;
-    let name = request.operation_name.clone();
-    let facts = execution::OperationFacts { name: name.as_deref(), cost, selections };
-    let response = execution::execute(
-        &state.schema,
-        &state.services,
-        request,
-        info,
-        facts,
-        Duration::from_millis(limits.request_timeout_ms),
-        Duration::from_millis(limits.slow_operation_ms),
-    )
-    .await
-    .map_err(|_| Refusal::TimedOut)?;
+async fn execute_prepared(state: &AppState, prepared: Prepared, request_id: &RequestId) -> Result<Outcome, Refusal> {
+    let Prepared { request, info, figures } = prepared;
+    let response = execution::execute(&state.schema, &state.services, request, info, figures)
+        .await
+        .map_err(|_| Refusal::TimedOut)?;
     let errors = response.errors.into_iter().map(|e| classify(e, request_id)).collect();
     Ok(Outcome { data: response.data, errors, replayed: false })
 }
@@ -216,9 +200,8 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, &'static str
 async fn document(
     state: &AppState,
     request: &mut async_graphql::Request,
-    persisted_hash: Option<&str>,
+    persisted: Option<documents::Hash>,
 ) -> Result<Arc<Parsed>, Refusal> {
-    let persisted = persisted_hash.and_then(documents::parse_hash);
     if request.query.is_empty()
         && let Some(hash) = persisted
     {
@@ -226,15 +209,16 @@ async fn document(
         request.query = parsed.query.to_string();
         return Ok(parsed);
     }
-    if persisted.is_some_and(|hash| hash != documents::hash(&request.query)) {
+    let key = documents::hash(&request.query);
+    if persisted.is_some_and(|hash| hash != key) {
         return Err(Refusal::PersistedQueryMismatch);
     }
     let (cache, limits) = (state.documents.clone(), state.cost_limits.clone());
     if request.query.len() <= INLINE_ANALYSIS_BYTES {
-        return cache.parse(&request.query, &limits).map_err(Refusal::Document);
+        return cache.parse_keyed(key, &request.query, &limits).map_err(Refusal::Document);
     }
     let query = request.query.clone();
-    tokio::task::spawn_blocking(move || cache.parse(&query, &limits))
+    tokio::task::spawn_blocking(move || cache.parse_keyed(key, &query, &limits))
         .await
         .unwrap_or_else(|_| Err(CostError::Syntax("The query could not be read.".into())))
         .map_err(Refusal::Document)

@@ -43,7 +43,7 @@ pub async fn get(
         Err(message) => return request_error(media, &message),
     };
     let (request, persisted) = params.into_request();
-    let transport = Transport { queries_only: true, persisted_hash: persisted.as_deref(), idempotency_key: None };
+    let transport = Transport { queries_only: true, persisted_hash: persisted, idempotency_key: None };
     execute(&state, caller, request_id, media, request, transport, &headers).await
 }
 
@@ -99,7 +99,7 @@ pub async fn post(
     match params {
         Ok(params) => {
             let (request, persisted) = params.into_request();
-            let transport = Transport { persisted_hash: persisted.as_deref(), ..Transport::default() };
+            let transport = Transport { persisted_hash: persisted, ..Transport::default() };
             execute(&state, caller, request_id, media, request, transport, &headers).await
         }
         Err(message) => request_error(media, &message),

@@ -4,6 +4,8 @@ use async_graphql::Variables;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use serde_json::{Map, Value};
 
+use crate::graphql::documents::{Hash, parse_hash};
+
 #[derive(Debug, Default)]
 pub struct Params {
     /// Empty when the request names a persisted query by its hash instead.
@@ -11,20 +13,17 @@ pub struct Params {
     pub operation_name: Option<String>,
     pub variables: Option<Map<String, Value>>,
     /// `extensions.persistedQuery.sha256Hash` (automatic persisted queries).
-    pub persisted_hash: Option<String>,
+    pub persisted_hash: Option<Hash>,
 }
 
 /// The hash of an automatic persisted query, from `extensions`.
-fn persisted_hash(extensions: &Map<String, Value>) -> Result<Option<String>, String> {
+fn persisted_hash(extensions: &Map<String, Value>) -> Result<Option<Hash>, String> {
     let Some(persisted) = extensions.get("persistedQuery") else { return Ok(None) };
-    let invalid = || "`extensions.persistedQuery` must be { version: 1, sha256Hash: \"<64 hex digits>\" }.".to_owned();
     let version = persisted.get("version").and_then(Value::as_i64);
-    let hash = persisted.get("sha256Hash").and_then(Value::as_str);
+    let hash = persisted.get("sha256Hash").and_then(Value::as_str).and_then(parse_hash);
     match (version, hash) {
-        (Some(1), Some(hash)) if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            Ok(Some(hash.to_ascii_lowercase()))
-        }
-        _ => Err(invalid()),
+        (Some(1), Some(hash)) => Ok(Some(hash)),
+        _ => Err("`extensions.persistedQuery` must be { version: 1, sha256Hash: \"<64 hex digits>\" }.".to_owned()),
     }
 }
 
@@ -97,7 +96,7 @@ pub fn operation_type(
 
 impl Params {
     /// The request, and the persisted-query hash it names, if any.
-    pub fn into_request(self) -> (async_graphql::Request, Option<String>) {
+    pub fn into_request(self) -> (async_graphql::Request, Option<Hash>) {
         let mut request = async_graphql::Request::new(self.query);
         if let Some(name) = self.operation_name {
             request = request.operation_name(name);
@@ -132,7 +131,7 @@ mod tests {
         let hash = "A".repeat(64);
         let params =
             from_json(json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } } })).unwrap();
-        assert_eq!((params.query.as_str(), params.persisted_hash), ("", Some("a".repeat(64))));
+        assert_eq!((params.query.as_str(), params.persisted_hash), ("", Some([0xaa; 32])));
         for bad in [json!({ "version": 2, "sha256Hash": "a".repeat(64) }), json!({ "version": 1, "sha256Hash": "xyz" })]
         {
             assert!(from_json(json!({ "query": "{a}", "extensions": { "persistedQuery": bad } })).is_err());
