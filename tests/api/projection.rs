@@ -1,6 +1,7 @@
-//! A reviewer asking for names and statuses must not pull whole documents:
-//! the bytes MongoDB sends for such a page are counted at the socket, by a
-//! proxy between the server and the database.
+//! A reviewer asking for names and statuses must not pull whole documents,
+//! and computed fields asked for several times must not read again: the
+//! bytes between the server and the database are counted at the socket, by
+//! a proxy between them.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,21 +14,31 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::helpers::{service_env, spawn_app_config, test_config};
 
-/// Forwards TCP to `upstream`, counting bytes that flow back to the client.
-async fn counting_proxy(upstream: String) -> (String, Arc<AtomicU64>) {
+/// Forwards TCP to `upstream`, counting bytes that flow back to the client
+/// (the first counter) and bytes the client sends (the second).
+async fn counting_proxy(upstream: String) -> (String, Arc<AtomicU64>, Arc<AtomicU64>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let received = Arc::new(AtomicU64::new(0));
-    let counter = received.clone();
+    let sent = Arc::new(AtomicU64::new(0));
+    let (counter, sent_counter) = (received.clone(), sent.clone());
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
             let upstream = upstream.clone();
-            let counter = counter.clone();
+            let (counter, sent_counter) = (counter.clone(), sent_counter.clone());
             tokio::spawn(async move {
                 let Ok(server) = TcpStream::connect(&upstream).await else { return };
                 let (mut client_read, mut client_write) = client.into_split();
                 let (mut server_read, mut server_write) = server.into_split();
-                let up = tokio::spawn(async move { tokio::io::copy(&mut client_read, &mut server_write).await });
+                let up = tokio::spawn(async move {
+                    let mut buffer = vec![0u8; 64 * 1024];
+                    while let Ok(n) = client_read.read(&mut buffer).await {
+                        if n == 0 || server_write.write_all(&buffer[..n]).await.is_err() {
+                            break;
+                        }
+                        sent_counter.fetch_add(n as u64, Ordering::SeqCst);
+                    }
+                });
                 let mut buffer = vec![0u8; 64 * 1024];
                 loop {
                     match server_read.read(&mut buffer).await {
@@ -44,18 +55,23 @@ async fn counting_proxy(upstream: String) -> (String, Arc<AtomicU64>) {
             });
         }
     });
-    (address, received)
+    (address, received, sent)
+}
+
+/// A proxy-counted server and store for one test.
+async fn counted_app() -> (crate::helpers::TestApp, endorse::store::Store, Arc<AtomicU64>, Arc<AtomicU64>) {
+    let uri = service_env("ENDORSE_MONGODB_URI");
+    let upstream = uri.trim_start_matches("mongodb://").split(['/', '?']).next().unwrap().to_owned();
+    let (proxy, received, sent) = counting_proxy(upstream).await;
+    let mut config = test_config(&[]);
+    config.mongodb.uri = format!("mongodb://{proxy}/?directConnection=true").parse().unwrap();
+    let store = endorse::store::Store::connect(&config.mongodb).await.unwrap();
+    (spawn_app_config(config).await, store, received, sent)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listing_names_and_statuses_fetches_only_those_fields() {
-    let uri = service_env("ENDORSE_MONGODB_URI");
-    let upstream = uri.trim_start_matches("mongodb://").split(['/', '?']).next().unwrap().to_owned();
-    let (proxy, received) = counting_proxy(upstream).await;
-    let mut config = test_config(&[]);
-    config.mongodb.uri = format!("mongodb://{proxy}/?directConnection=true").parse().unwrap();
-    let store = endorse::store::Store::connect(&config.mongodb).await.unwrap();
-    let app = spawn_app_config(config).await;
+    let (app, store, received, _) = counted_app().await;
 
     let portfolios = PortfolioStore::new(&store, &crate::helpers::nys_scope());
     for n in 0..30 {
@@ -77,4 +93,43 @@ async fn listing_names_and_statuses_fetches_only_those_fields() {
     println!("bytes from MongoDB: names {names}, with sections {full}, with eligibility {evaluated}");
     assert!(names * 10 < full, "names-only page read {names} bytes, with sections {full}");
     assert!(names * 10 < evaluated, "eligibility needs the sections: {evaluated} vs {names}");
+}
+
+/// Aliases of `eligibility` with basis VERIFIED, and `recommendations`
+/// beside them, read the portfolio's evidence once: the request sends the
+/// database no more than the same request with one `eligibility`, and
+/// that one sends one evidence query more than basis CLAIMED.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn computed_fields_asked_for_again_read_nothing_again() {
+    let (app, store, _, sent) = counted_app().await;
+    let portfolios = PortfolioStore::new(&store, &crate::helpers::nys_scope());
+    let document = endorse::seed::realistic_submitted(&endorse::domain::association::AssociationCode::nys_aimh(), 0);
+    portfolios.upsert(&document).await.unwrap();
+    // The owner: owners' reads are not audited, so no audit write lands in
+    // the window being counted.
+    let owner = app.token(&document.owner_id, &[Role::Applicant]);
+    let id = document.id.to_hex();
+    let measure = async |selection: &str| {
+        let query = format!("query($id: ID!) {{ portfolio(id: $id) {{ {selection} }} }}");
+        let before = sent.load(Ordering::SeqCst);
+        let body = app.graphql(Some(&owner), &query, json!({ "id": id })).await;
+        assert!(body["errors"].is_null(), "{body}");
+        sent.load(Ordering::SeqCst) - before
+    };
+    let once = "a: eligibility(basis: VERIFIED) { met }";
+    let again = "a: eligibility(basis: VERIFIED) { met } b: eligibility(basis: VERIFIED) { met } \
+                 c: eligibility(basis: VERIFIED, category: FAMILY_ASSOCIATE) { met } recommendations(basis: VERIFIED) { met }";
+    let (mut plain, mut evaluated, mut repeated) = (u64::MAX, u64::MAX, u64::MAX);
+    // The smallest of three, so that a driver heartbeat in a window does
+    // not count.
+    for _ in 0..3 {
+        plain = plain.min(measure("a: eligibility { met }").await);
+        evaluated = evaluated.min(measure(once).await);
+        repeated = repeated.min(measure(again).await);
+    }
+    assert!(evaluated > plain, "VERIFIED reads the evidence, CLAIMED not: {evaluated} vs {plain} bytes sent");
+    assert!(
+        repeated <= evaluated + (evaluated - plain) / 2,
+        "asked again, the evidence was read again: {repeated} bytes sent, once {evaluated}, without {plain}"
+    );
 }

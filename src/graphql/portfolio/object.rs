@@ -3,7 +3,8 @@
 //! [`super::projection`]) are present.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::{Context, ID, Json, Object};
 use chrono::NaiveDate;
@@ -14,19 +15,41 @@ use crate::app::error::{AppError, AppResult};
 use crate::app::portfolios::parse_id;
 use crate::app::records::{Applicant, PortfolioDocument};
 use crate::app::{Actor, evidence};
-use crate::domain::model::{Basis, Category, Portfolio, PortfolioStatus, Track};
-use crate::domain::{self, EvaluationError};
+use crate::domain::model::{Basis, Category, EvidenceRef, Portfolio, PortfolioStatus, Track};
+use crate::domain::{self, Eligibility, EvaluationError};
 use crate::graphql::context::services;
 use crate::graphql::evidence::EvidenceObject;
 use crate::graphql::scalars::{Date, DateTime};
 
 /// A portfolio as one caller sees it (their association's rulebook and
 /// calendar, their right to download).
-pub struct PortfolioObject(pub PortfolioDocument, pub Arc<Actor>);
+pub struct PortfolioObject(pub PortfolioDocument, pub Arc<Actor>, Computed);
+
+/// What the computed fields of one portfolio share within a request: the
+/// evidence is read once however many fields and aliases ask for basis
+/// VERIFIED, and an evaluation asked for twice (aliases, or `eligibility`
+/// after `recommendations`) is made once.
+#[derive(Default)]
+struct Computed {
+    evidence: tokio::sync::OnceCell<Vec<EvidenceRef>>,
+    evaluations: Mutex<HashMap<(Category, NaiveDate, Basis), Eligibility>>,
+}
+
+impl Computed {
+    fn evaluation(&self, key: &(Category, NaiveDate, Basis)) -> Option<Eligibility> {
+        self.evaluations.lock().ok()?.get(key).cloned()
+    }
+
+    fn keep(&self, evaluation: &Eligibility) {
+        if let Ok(mut kept) = self.evaluations.lock() {
+            kept.insert((evaluation.category, evaluation.as_of, evaluation.basis), evaluation.clone());
+        }
+    }
+}
 
 impl PortfolioObject {
     pub fn new(document: PortfolioDocument, actor: impl Into<Arc<Actor>>) -> Self {
-        PortfolioObject(document, actor.into())
+        PortfolioObject(document, actor.into(), Computed::default())
     }
 }
 
@@ -48,8 +71,15 @@ impl PortfolioObject {
         if basis == Basis::Claimed {
             return Ok(Cow::Borrowed(&self.0.content));
         }
+        let evidence = self
+            .2
+            .evidence
+            .get_or_try_init(|| async {
+                AppResult::Ok(services(ctx).evidence(&self.1.tenant)?.refs_for_portfolio(self.0.id).await?)
+            })
+            .await?;
         let mut content = self.0.content.clone();
-        content.evidence = services(ctx).evidence(&self.1.tenant)?.refs_for_portfolio(self.0.id).await?;
+        content.evidence = evidence.clone();
         Ok(Cow::Owned(content))
     }
 }
@@ -167,11 +197,16 @@ impl PortfolioObject {
     ) -> AppResult<EligibilityObject> {
         let rulebook = self.1.tenant.rulebook("asOf")?;
         let basis = basis.unwrap_or(Basis::Claimed);
-        let content = self.content_for(ctx, basis).await?;
         let as_of = as_of.map_or_else(|| self.default_as_of(), |d| d.0);
-        domain::evaluate(&content, category.unwrap_or(content.target_category), content.track, as_of, basis, rulebook)
-            .map(EligibilityObject)
-            .map_err(evaluation_error)
+        let category = category.unwrap_or(self.0.content.target_category);
+        if let Some(kept) = self.2.evaluation(&(category, as_of, basis)) {
+            return Ok(EligibilityObject(kept));
+        }
+        let content = self.content_for(ctx, basis).await?;
+        let evaluation =
+            domain::evaluate(&content, category, content.track, as_of, basis, rulebook).map_err(evaluation_error)?;
+        self.2.keep(&evaluation);
+        Ok(EligibilityObject(evaluation))
     }
     /// Every category of the portfolio's track, best progress first.
     async fn recommendations(
@@ -185,6 +220,7 @@ impl PortfolioObject {
         let content = self.content_for(ctx, basis).await?;
         let as_of = as_of.map_or_else(|| self.default_as_of(), |d| d.0);
         let ranked = domain::recommend(&content, content.track, as_of, basis, rulebook).map_err(evaluation_error)?;
+        ranked.iter().for_each(|evaluation| self.2.keep(evaluation));
         Ok(ranked.into_iter().map(EligibilityObject).collect())
     }
 }
