@@ -7,6 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 export ENDORSE_ENV=${ENDORSE_ENV:-development}
 export ENDORSE_LISTEN=${ENDORSE_LISTEN:-127.0.0.1:8080}
+export ENDORSE_METRICS_LISTEN=${ENDORSE_METRICS_LISTEN:-127.0.0.1:9464}
 cargo build --locked --quiet
 BIN=target/debug/endorse
 
@@ -23,6 +24,7 @@ serve() {
     GraphiQL:  $url/
     GraphQL:   $url/graphql
     Readiness: $url/readyz
+    Metrics:   http://$ENDORSE_METRICS_LISTEN/metrics
 
   Development tokens (valid 8 hours; paste as "Authorization: Bearer <token>").
   Two associations, NYS-AIMH and CT-AIMH (its own rulebook): the same person

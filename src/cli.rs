@@ -117,9 +117,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     match cli.command {
         Command::Serve { config } => {
-            crate::telemetry::init(config.log_format, &config.log);
+            // Dropped last: the spans of the final requests are sent.
+            let _exporting = crate::telemetry::init_server(&config).map_err(anyhow::Error::msg)?;
             let app = Application::build(config).await?;
             tracing::info!(address = %app.address(), "Endorse is listening");
+            if let Some(metrics) = app.metrics_address() {
+                tracing::info!(address = %metrics, "metrics are served at /metrics");
+            }
             app.run_until(shutdown_signal()).await?;
             Ok(())
         }

@@ -43,6 +43,8 @@ pub struct Application {
     background: Vec<tokio::task::JoinHandle<()>>,
     read_audit: crate::store::audit::ReadAudit,
     sweeper: Option<tokio::task::JoinHandle<()>>,
+    /// The listener that serves only `/metrics`, when configured.
+    metrics: Option<SocketAddr>,
 }
 
 /// Connects to MongoDB and S3 and prepares them (indexes, the default
@@ -115,12 +117,26 @@ impl Application {
     /// without serving yet; [`Application::address`] tells the bound port.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let config = Arc::new(config);
+        // Before connecting: the MongoDB and S3 clients hook in only when
+        // something will read what they record.
+        if config.telemetry.metrics_enabled() {
+            crate::telemetry::metrics::install();
+        }
         let services = connect(&config).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartupError::Listen { address: config.listen, source })?;
         let address =
             listener.local_addr().map_err(|source| StartupError::Listen { address: config.listen, source })?;
+        let metrics = match config.telemetry.metrics_listen {
+            Some(wanted) => {
+                let listen = |source| StartupError::Listen { address: wanted, source };
+                let listener = TcpListener::bind(wanted).await.map_err(listen)?;
+                let bound = listener.local_addr().map_err(listen)?;
+                Some((listener, bound))
+            }
+            None => None,
+        };
         let monitor = services.health.spawn_monitor(services.store_unchecked().clone());
         let evidence = &config.evidence;
         let sweeper = (evidence.sweep_interval_seconds > 0).then(|| {
@@ -141,21 +157,28 @@ impl Application {
             }
         });
         let read_audit = state.services.read_audit.clone();
+        let metrics_router = crate::http::metrics::listener_router(state.clone());
         let router = router(&config, state);
         let connections = ConnectionLimits::from_config(&config);
-        Ok(Application {
-            listener,
-            address,
-            router,
-            connections,
-            background: vec![monitor, forget],
-            sweeper,
-            read_audit,
-        })
+        let mut background = vec![monitor, forget];
+        let metrics = metrics.map(|(listener, bound)| {
+            background.push(tokio::spawn(async move {
+                if let Err(error) = axum::serve(listener, metrics_router).await {
+                    tracing::error!(error = %error, "the metrics listener stopped");
+                }
+            }));
+            bound
+        });
+        Ok(Application { listener, address, router, connections, background, sweeper, read_audit, metrics })
     }
 
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// Where `/metrics` is served without a token, if anywhere.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics
     }
 
     /// Serves until `shutdown` completes, then drains in-flight requests.

@@ -24,8 +24,13 @@ pub struct BlobStore {
 
 impl BlobStore {
     pub fn new(config: &S3Config) -> Self {
-        let client = Client::from_conf(client_config(config, &config.endpoint));
+        let mut server = client_config(config, &config.endpoint).to_builder();
+        if crate::telemetry::metrics::installed() || crate::telemetry::traces::enabled() {
+            server = server.interceptor(crate::telemetry::s3::Observer);
+        }
+        let client = Client::from_conf(server.build());
         let public = config.public_endpoint.as_deref().unwrap_or(&config.endpoint);
+        // Presigning sends nothing, so there is nothing to observe.
         let presigner = Client::from_conf(client_config(config, public));
         BlobStore { client, presigner, bucket: config.bucket.clone() }
     }

@@ -18,12 +18,14 @@ mod limits;
 pub mod parse;
 mod stores;
 pub mod table;
+mod telemetry;
 mod validate;
 
 pub use evidence::{EvidenceConfig, ReportsConfig};
 pub use jwt::{JwtAlgorithm, JwtConfig};
 pub use limits::LimitsConfig;
 pub use stores::{MongoConfig, S3Config};
+pub use telemetry::TelemetryConfig;
 pub use validate::ConfigError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -117,6 +119,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub reports: ReportsConfig,
+
+    #[command(flatten)]
+    pub telemetry: TelemetryConfig,
 
     /// The association of data written before associations existed, and of
     /// public queries that name none; created at start-up if missing.
@@ -280,12 +285,31 @@ mod tests {
             (&["--jwt-issuer", " "], "ENDORSE_JWT_ISSUER", "must not be empty"),
             (&["--log", "endorse=loud"], "ENDORSE_LOG", "not a valid log filter"),
             (&["--mongodb-uri", "postgres://u:pw@x"], "ENDORSE_MONGODB_URI", "mongodb://"),
+            (&["--metrics-token", "short"], "ENDORSE_METRICS_TOKEN", "at least 16 bytes"),
+            (&["--otlp-endpoint", "localhost:4318"], "ENDORSE_OTLP_ENDPOINT", "http(s) URL"),
+            (&["--trace-sample-ratio", "1.5"], "ENDORSE_TRACE_SAMPLE_RATIO", "from 0 to 1"),
         ];
         for (args, variable, says) in cases {
             let line = parse_error(args);
             assert!(line.contains(variable) && line.contains(says), "{args:?}: {line}");
         }
         assert!(!parse_error(&["--mongodb-uri", "postgres://u:pw@x"]).contains("pw@"));
+    }
+
+    #[test]
+    fn metrics_are_collected_only_when_something_serves_them() {
+        assert!(!parse(&[]).telemetry.metrics_enabled());
+        assert!(parse(&["--metrics-listen", "127.0.0.1:9464"]).telemetry.metrics_enabled());
+        assert!(parse(&["--metrics-token", "0123456789abcdef"]).telemetry.metrics_enabled());
+    }
+
+    #[test]
+    fn the_traces_path_is_appended_once() {
+        let url = |endpoint: &str| parse(&["--otlp-endpoint", endpoint]).telemetry.traces_url();
+        assert_eq!(url("http://collector:4318"), Some("http://collector:4318/v1/traces".into()));
+        assert_eq!(url("http://collector:4318/"), Some("http://collector:4318/v1/traces".into()));
+        assert_eq!(url("https://otel.example/v1/traces"), Some("https://otel.example/v1/traces".into()));
+        assert_eq!(parse(&[]).telemetry.traces_url(), None);
     }
 
     #[test]

@@ -130,6 +130,23 @@ pub fn jwt_secret(text: &str) -> Result<Secret, String> {
     Ok(Secret(text.to_owned()))
 }
 
+/// The `/metrics` bearer token: empty (no `/metrics` on the main
+/// listener) or long enough not to be guessed.
+pub fn metrics_token(text: &str) -> Result<Secret, String> {
+    if !text.is_empty() && text.len() < 16 {
+        return Err("must be at least 16 bytes long".into());
+    }
+    Ok(Secret(text.to_owned()))
+}
+
+/// A share between 0 and 1.
+pub fn sample_ratio(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(ratio) if (0.0..=1.0).contains(&ratio) => Ok(ratio),
+        _ => Err("expected a number from 0 to 1".into()),
+    }
+}
+
 /// A MongoDB connection string (it may carry a password).
 pub fn mongodb_uri(text: &str) -> Result<Secret, String> {
     if text.starts_with("mongodb://") || text.starts_with("mongodb+srv://") {

@@ -19,6 +19,9 @@ use crate::services::Services;
 pub struct RequestInfo {
     pub request_id: RequestId,
     pub identity: Identity,
+    /// The name of the operation that runs (from the document when the
+    /// request names none), for logs, traces and metrics.
+    pub operation_name: Option<String>,
     /// One slot per root field when the operation is a mutation, filled by
     /// the use case and read by [`super::execution`] once it has run.
     pub mutations: Vec<FieldAudit>,
@@ -58,10 +61,16 @@ impl FieldAudit {
 }
 
 impl RequestInfo {
-    pub fn new(request_id: RequestId, identity: Identity, mutations: Vec<FieldAudit>) -> Arc<Self> {
+    pub fn new(
+        request_id: RequestId,
+        identity: Identity,
+        operation_name: Option<String>,
+        mutations: Vec<FieldAudit>,
+    ) -> Arc<Self> {
         Arc::new(RequestInfo {
             request_id,
             identity,
+            operation_name,
             mutations,
             unlisted: FieldAudit::new(String::new(), String::new()),
             personal_reads: Mutex::new(Vec::new()),

@@ -45,6 +45,15 @@ impl DocumentCache {
         DocumentCache { entries: Mutex::new(lru::LruCache::new(capacity)) }
     }
 
+    /// How many documents are kept now.
+    pub fn len(&self) -> usize {
+        self.entries.lock().map(|entries| entries.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The parsed document of `query`, parsing it the first time.
     pub fn parse(&self, query: &str, limits: &CostLimits) -> Result<Arc<Parsed>, CostError> {
         self.parse_keyed(hash(query), query, limits)

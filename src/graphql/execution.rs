@@ -13,7 +13,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Selection};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition, Selection};
 use async_graphql::{PathSegment, Response, ServerError, Value};
 use futures::FutureExt;
 use tracing::Instrument;
@@ -44,8 +44,12 @@ pub async fn execute(
     let limits = &services.config.limits;
     let (limit, slow) =
         (Duration::from_millis(limits.request_timeout_ms), Duration::from_millis(limits.slow_operation_ms));
-    let name = request.operation_name.as_deref().unwrap_or("");
-    let span = tracing::info_span!("graphql.operation", operation = name);
+    let name = info.operation_name.as_deref().unwrap_or("");
+    let span = tracing::info_span!("graphql.operation", otel.name = %format_args!("graphql {name}"), operation = name);
+    let measured = crate::telemetry::metrics::installed().then(|| {
+        let kind = if info.mutations.is_empty() { "query" } else { "mutation" };
+        (crate::telemetry::metrics::operation_label(info.operation_name.as_deref()), kind)
+    });
     let started = Instant::now();
     let execution = guarded(schema.execute(request.data(info.clone()))).instrument(span.clone());
     let Ok(mut response) = tokio::time::timeout(limit, execution).await else {
@@ -55,6 +59,9 @@ pub async fn execute(
         audit_mutations(services, &info, &[timed_out]).await;
         let _entered = span.enter();
         tracing::warn!(cost = figures.cost, limit_ms = limit.as_millis() as u64, "graphql operation timed out");
+        if let Some((operation, kind)) = measured {
+            crate::telemetry::metrics::graphql_operation(operation, kind, "TIMED_OUT".into(), started.elapsed());
+        }
         return Err(TimedOut);
     };
     let executed = started.elapsed();
@@ -79,6 +86,10 @@ pub async fn execute(
     } else {
         tracing::info!(elapsed_ms, errors = response.errors.len(), "graphql operation finished");
     }
+    if let Some((operation, kind)) = measured {
+        let outcome = response.errors.first().map(error_code).unwrap_or("OK");
+        crate::telemetry::metrics::graphql_operation(operation, kind, outcome.to_owned(), elapsed);
+    }
     Ok(response)
 }
 
@@ -99,15 +110,28 @@ fn panicked(panic: Box<dyn std::any::Any + Send>) -> Response {
     Response::from_errors(vec![error.into_server_error(Default::default())])
 }
 
+/// The operation that runs for `operation_name`, as GraphQL picks it (the
+/// named one, or the document's only one), with its name if it has one.
+pub fn selected_operation<'d>(
+    document: &'d ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<(Option<&'d str>, &'d OperationDefinition)> {
+    match (&document.operations, operation_name) {
+        (DocumentOperations::Single(operation), _) => Some((None, &operation.node)),
+        (DocumentOperations::Multiple(map), Some(name)) => {
+            map.get_key_value(name).map(|(name, op)| (Some(name.as_str()), &op.node))
+        }
+        (DocumentOperations::Multiple(map), None) if map.len() == 1 => {
+            map.iter().next().map(|(name, op)| (Some(name.as_str()), &op.node))
+        }
+        _ => None,
+    }
+}
+
 /// The root fields of the operation that will run when it is a mutation,
 /// as (response key, field name): one audit slot each.
 pub fn mutation_fields(document: &ExecutableDocument, operation_name: Option<&str>) -> Vec<FieldAudit> {
-    let operation = match (&document.operations, operation_name) {
-        (DocumentOperations::Single(operation), _) => Some(&operation.node),
-        (DocumentOperations::Multiple(map), Some(name)) => map.get(name).map(|op| &op.node),
-        (DocumentOperations::Multiple(map), None) if map.len() == 1 => map.values().next().map(|op| &op.node),
-        _ => None,
-    };
+    let operation = selected_operation(document, operation_name).map(|(_, operation)| operation);
     let Some(operation) = operation.filter(|op| op.ty == async_graphql::parser::types::OperationType::Mutation) else {
         return Vec::new();
     };

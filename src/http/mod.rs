@@ -3,6 +3,7 @@
 mod graphql;
 mod health;
 pub mod identity;
+pub mod metrics;
 pub mod rate_limit;
 mod reports;
 pub mod request_id;
@@ -72,16 +73,17 @@ pub fn router(config: &Config, state: AppState) -> Router {
     if config.graphiql_enabled() {
         pages = pages.route("/", get(graphiql));
     }
+    if !config.telemetry.metrics_token.is_empty() {
+        pages = pages.merge(metrics::guarded_route());
+    }
     // /graphql enforces its body limit itself, with a GraphQL-shaped
     // PAYLOAD_TOO_LARGE answer; the other routes take no body at all.
     let pages = pages.layer(RequestBodyLimitLayer::new(1024));
     // The handler's own timeout answers with a GraphQL error; this one is the
     // backstop for everything else (slow bodies, probes), a little later.
     let backstop = Duration::from_millis(config.limits.request_timeout_ms) + Duration::from_secs(2);
-    Router::new()
-        .route("/graphql", get(graphql::get).post(graphql::post))
-        .merge(pages)
-        .with_state(state)
+    let routes = Router::new().route("/graphql", get(graphql::get).post(graphql::post)).merge(pages).with_state(state);
+    metrics::measured(routes)
         .layer(cors(config))
         .layer(TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, backstop))
         .layer(middleware::from_fn(request_id::middleware))

@@ -45,6 +45,7 @@ pub async fn middleware(mut request: Request, next: Next) -> Response {
         method = %request.method(),
         path = %request.uri().path(),
     );
+    crate::telemetry::traces::follow_caller(&span, request.headers());
     let mut response = next.run(request).instrument(span.clone()).await;
     {
         let _entered = span.enter();

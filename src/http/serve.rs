@@ -101,9 +101,12 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
+            metrics::counter!(crate::telemetry::metrics::HTTP_REFUSED_CONNECTIONS).increment(1);
             tokio::spawn(refuse_over_capacity(stream));
             continue;
         };
+        let open = metrics::gauge!(crate::telemetry::metrics::HTTP_OPEN_CONNECTIONS);
+        open.increment(1.0);
         let _ = stream.set_nodelay(true);
         let in_flight = Arc::new(AtomicUsize::new(0));
         let io = TokioIo::new(Guarded::new(stream, in_flight.clone(), limits));
@@ -124,6 +127,7 @@ pub async fn serve(
             if let Err(error) = connection.await {
                 tracing::debug!(error = %error, "connection ended with an error");
             }
+            open.decrement(1.0);
             drop(slot);
         });
     }

@@ -231,6 +231,11 @@ impl ReadAudit {
         Ok(())
     }
 
+    /// Records (and flush requests) waiting for the writer.
+    pub fn queued(&self) -> usize {
+        self.sender.max_capacity() - self.sender.capacity()
+    }
+
     /// Waits until every record queued before this call has been written
     /// (or given up on).
     pub async fn flush(&self) -> Result<(), StoreError> {
@@ -270,6 +275,7 @@ async fn write_batches(log: AuditLog, mut receiver: tokio::sync::mpsc::Receiver<
             if attempt >= ATTEMPTS {
                 // Keep the records in the log stream rather than lose them.
                 tracing::error!(error = %error, records = ?batch, "could not write read-audit records");
+                metrics::counter!(crate::telemetry::metrics::READ_AUDIT_FAILED).increment(batch.len() as u64);
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt))).await;

@@ -93,6 +93,7 @@ impl Store {
         if let Some(health) = health {
             options.sdam_event_handler = Some(trip_on_lost_primary(health));
         }
+        options.command_event_handler = crate::telemetry::mongo::command_handler();
         let client = Client::with_options(options).map_err(StoreError::Config)?;
         let db = client.database(&config.database);
         Ok(Store { client, db })

@@ -125,7 +125,8 @@ async fn reads_are_recorded_before_the_server_stops() {
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
     }));
-    let test_app = TestApp { address, client: reqwest::Client::new(), config: std::sync::Arc::new(config) };
+    let test_app =
+        TestApp { address, metrics_address: None, client: reqwest::Client::new(), config: std::sync::Arc::new(config) };
     let (id, token) = create(&test_app, "ann", "INFANT", "FAMILY_ASSOCIATE").await;
     test_app.graphql(Some(&token), SUBMIT, json!({ "id": id, "v": 1 })).await;
     let reviewer = test_app.token("rae", &[Role::Reviewer]);

@@ -40,6 +40,12 @@ struct ConfigArgs {
 /// A configuration for one test: development mode, port 0, a fresh
 /// database and bucket, plus `extra` flags.
 pub fn test_config(extra: &[&str]) -> Config {
+    ConfigArgs::try_parse_from(test_args(extra)).expect("test configuration parses").config
+}
+
+/// [`test_config`] as command-line arguments (the first is the program
+/// name), for a test that runs the binary itself.
+pub fn test_args(extra: &[&str]) -> Vec<String> {
     let unique = uuid::Uuid::new_v4().simple().to_string();
     let database = format!("test_{}", &unique[..16]);
     let bucket = format!("test-{}", &unique[..16]);
@@ -66,11 +72,13 @@ pub fn test_config(extra: &[&str]) -> Config {
     .map(|s| s.to_string())
     .collect();
     args.extend(extra.iter().map(|s| s.to_string()));
-    ConfigArgs::try_parse_from(args).expect("test configuration parses").config
+    args
 }
 
 pub struct TestApp {
     pub address: String,
+    /// `http://host:port` of the metrics listener, when configured.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub config: Arc<Config>,
 }
@@ -87,8 +95,9 @@ pub async fn spawn_app_config(config: Config) -> TestApp {
     let config = Arc::new(config);
     let app = Application::build((*config).clone()).await.expect("application starts against the test services");
     let address = format!("http://{}", app.address());
+    let metrics_address = app.metrics_address().map(|bound| format!("http://{bound}"));
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { address, client: reqwest::Client::new(), config }
+    TestApp { address, metrics_address, client: reqwest::Client::new(), config }
 }
 
 impl TestApp {

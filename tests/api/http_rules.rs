@@ -20,6 +20,10 @@ async fn mutations_over_get_are_refused_with_405() {
         .await
         .unwrap();
     assert_eq!(response.status(), 405);
+    // A document's only operation runs without being named: still a mutation.
+    let response =
+        app.client.get(app.url("/graphql")).query(&[("query", "mutation Only { __typename }")]).send().await.unwrap();
+    assert_eq!(response.status(), 405);
 }
 
 #[tokio::test]

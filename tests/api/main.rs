@@ -15,6 +15,7 @@ mod http_audit;
 mod http_rules;
 mod idempotency;
 mod limits;
+mod observability;
 mod portfolios;
 mod private_mongo;
 mod projection;

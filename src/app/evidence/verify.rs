@@ -138,7 +138,9 @@ async fn previews(
     };
     // Decoding is CPU-bound and may meet hostile input: a blocking thread,
     // a bounded number at a time, and a panic is contained to this upload.
+    let waited = std::time::Instant::now();
     let permit = services.image_permits.clone().acquire_owned().await.map_err(|e| Failed(AppError::internal(e)))?;
+    metrics::histogram!(crate::telemetry::metrics::IMAGE_POOL_WAIT).record(waited.elapsed().as_secs_f64());
     let limits = media::ImageLimits::default();
     let made = tokio::task::spawn_blocking(move || {
         let _permit = permit;

@@ -93,7 +93,9 @@ pub async fn run_as_caller(
     let fingerprint = key.map(|_| fingerprint(&request));
     let mutations = execution::mutation_fields(&parsed.document, request.operation_name.as_deref());
     request.set_parsed_query(parsed.document.clone());
-    let info = RequestInfo::new(request_id.clone(), caller.identity, mutations);
+    let name = execution::selected_operation(&parsed.document, request.operation_name.as_deref())
+        .and_then(|(name, _)| name.map(str::to_owned));
+    let info = RequestInfo::new(request_id.clone(), caller.identity, name, mutations);
     let prepared = Prepared { request, info, figures };
     let (Some(key), Some(fingerprint)) = (key, fingerprint) else {
         return execute_prepared(state, prepared, request_id).await;

@@ -1,7 +1,7 @@
 //! The parameters of one GraphQL request, from a JSON body or a query string.
 
 use async_graphql::Variables;
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::OperationType;
 use serde_json::{Map, Value};
 
 use crate::graphql::documents::{Hash, parse_hash};
@@ -87,11 +87,7 @@ pub fn operation_type(
     document: &async_graphql::parser::types::ExecutableDocument,
     operation_name: Option<&str>,
 ) -> Option<OperationType> {
-    match (&document.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-        (DocumentOperations::Multiple(_), None) => None,
-    }
+    crate::graphql::execution::selected_operation(document, operation_name).map(|(_, operation)| operation.ty)
 }
 
 impl Params {
@@ -152,6 +148,10 @@ mod tests {
         assert_eq!(operation_type(&document, Some("B")), Some(OperationType::Mutation));
         assert_eq!(operation_type(&document, None), None);
         let document = async_graphql::parser::parse_query("mutation { b }").unwrap();
+        assert_eq!(operation_type(&document, None), Some(OperationType::Mutation));
+        // A document's only operation runs without being named, so a GET
+        // carrying one named mutation is still a mutation.
+        let document = async_graphql::parser::parse_query("mutation Only { b }").unwrap();
         assert_eq!(operation_type(&document, None), Some(OperationType::Mutation));
     }
 }
