@@ -7,6 +7,10 @@
 #        run CMD, then stop exactly the processes started here.
 #        --persist keeps data in .services/data between runs (the dev server);
 #        without it every run gets fresh, throwaway instances (the test suite).
+#   ENDORSE_SERVICES_MONGO=rust scripts/services.sh run -- CMD
+#        the same with SecantusDB's Rust build (secantusd-rs) as the database,
+#        for benchmarks: the Python server is the bottleneck of a read-heavy
+#        load. Installed on first use (cmake from apt, about 4 minutes).
 #
 # Why these servers: mongod is not packaged in any registry these machines
 # reach. SecantusDB (PyPI) speaks the MongoDB wire protocol and advertises a
@@ -16,6 +20,7 @@
 set -euo pipefail
 
 SECANTUS_VERSION=0.7.0b3
+SECANTUS_RS_VERSION=0.5.3-beta.196
 S3S_FS_VERSION=0.14.1
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # This script's own inputs are ENDORSE_SERVICES_* (cache directory, ports) and
@@ -27,7 +32,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${ENDORSE_SERVICES_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/endorse}
 SECANTUS_DIR="$CACHE/secantusdb-$SECANTUS_VERSION"
 S3S_DIR="$CACHE/s3s-fs-$S3S_FS_VERSION"
-MONGOD_BIN="$SECANTUS_DIR/bin/secantusd-py"
+SECANTUS_RS_DIR="$CACHE/secantus-mdb-$SECANTUS_RS_VERSION"
+case "${ENDORSE_SERVICES_MONGO:-python}" in
+  python) MONGOD_BIN="$SECANTUS_DIR/bin/secantusd-py" ;;
+  rust) MONGOD_BIN="$SECANTUS_RS_DIR/bin/secantusd-rs" ;;
+  *) printf 'services: ENDORSE_SERVICES_MONGO is python or rust, not %s\n' "$ENDORSE_SERVICES_MONGO" >&2; exit 2 ;;
+esac
 S3_BIN="$S3S_DIR/bin/s3s-fs"
 
 log() { printf 'services: %s\n' "$*" >&2; }
@@ -40,6 +50,28 @@ install_secantus() {
   python3 -m venv "$SECANTUS_DIR"
   "$SECANTUS_DIR/bin/pip" install --quiet --disable-pip-version-check "secantusdb==$SECANTUS_VERSION"
   touch "$SECANTUS_DIR/.installed"
+}
+
+install_secantus_rs() {
+  [ -x "$SECANTUS_RS_DIR/bin/secantusd-rs" ] && return 0
+  # Its WiredTiger build needs cmake; it declares a newer rustc than this
+  # machine's but builds with it.
+  if ! command -v cmake >/dev/null; then
+    log "installing cmake (apt) for secantus-mdb"
+    if [ "$(id -u)" = 0 ]; then apt-get install -y -qq cmake >/dev/null; else sudo apt-get install -y -qq cmake >/dev/null; fi
+  fi
+  log "installing secantus-mdb $SECANTUS_RS_VERSION into $SECANTUS_RS_DIR (about 4 minutes)"
+  cargo install secantus-mdb --version "$SECANTUS_RS_VERSION" --ignore-rust-version --locked \
+    --root "$SECANTUS_RS_DIR.tmp" --quiet
+  # Benchmark scripts that seed through pymongo find a Python with it
+  # beside the server binary.
+  python3 -m venv "$SECANTUS_RS_DIR.tmp/py"
+  "$SECANTUS_RS_DIR.tmp/py/bin/pip" install --quiet --disable-pip-version-check "pymongo==4.10.1"
+  # (a script, not a symlink: Python finds its venv from the path it runs as)
+  printf '#!/bin/sh\nexec "%s/py/bin/python" "$@"\n' "$SECANTUS_RS_DIR" >"$SECANTUS_RS_DIR.tmp/bin/python"
+  chmod +x "$SECANTUS_RS_DIR.tmp/bin/python"
+  rm -rf "$SECANTUS_RS_DIR"
+  mv "$SECANTUS_RS_DIR.tmp" "$SECANTUS_RS_DIR"
 }
 
 install_s3s() {
@@ -84,6 +116,7 @@ run() {
   done
   [ $# -gt 0 ] || { log "run needs a command after --"; exit 2; }
   install_secantus
+  [ "${ENDORSE_SERVICES_MONGO:-python}" = rust ] && install_secantus_rs
   install_s3s
 
   state="" mongo_data="" s3_data=""
@@ -93,7 +126,8 @@ run() {
     s3_data="$state/data/s3"
   else
     state=$(mktemp -d "${TMPDIR:-/tmp}/endorse-services.XXXXXX")
-    mongo_data=":memory:"
+    # The Rust build keeps its data in WiredTiger files: a throwaway folder.
+    if [ "${ENDORSE_SERVICES_MONGO:-python}" = rust ]; then mongo_data="$state/mongodb"; else mongo_data=":memory:"; fi
     s3_data="$state/s3"
   fi
   mkdir -p "$state/logs" "$s3_data"
