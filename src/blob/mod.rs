@@ -25,7 +25,7 @@ pub struct BlobStore {
 impl BlobStore {
     pub fn new(config: &S3Config) -> Self {
         let mut server = client_config(config, &config.endpoint).to_builder();
-        if crate::telemetry::metrics::installed() || crate::telemetry::traces::enabled() {
+        if crate::telemetry::observing() {
             server = server.interceptor(crate::telemetry::s3::Observer);
         }
         let client = Client::from_conf(server.build());

@@ -15,6 +15,12 @@ use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::{Config, LogFormat};
 
+/// Whether anything reads what the MongoDB and S3 hooks record (metrics
+/// or traces): only then are they installed, as they cost every call.
+pub fn observing() -> bool {
+    metrics::installed() || traces::enabled()
+}
+
 /// Logging alone (the one-shot subcommands).
 pub fn init(format: LogFormat, filter: &str) {
     let _ = tracing_subscriber::registry().with(log_layer(format, filter)).try_init();

@@ -20,7 +20,7 @@ use super::metrics::MONGODB_COMMANDS;
 /// neither metrics nor traces are collected: the driver then skips
 /// building events altogether (they copy each reply).
 pub fn command_handler() -> Option<EventHandler<CommandEvent>> {
-    if !super::metrics::installed() && !super::traces::enabled() {
+    if !super::observing() {
         return None;
     }
     let open: Arc<Mutex<Open>> = Arc::default();
