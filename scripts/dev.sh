@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Runs Endorse locally: installs and starts MongoDB and S3 (data kept in
-# .services/data between runs), loads the demo data, prints the GraphiQL URL
-# and ready-to-paste tokens, then serves until Ctrl-C.
+# Runs Endorse locally: installs and starts MongoDB, S3 and an SMTP server
+# (data and mail kept in .services between runs), loads the demo data, prints
+# the GraphiQL URL, where mail lands and ready-to-paste tokens, then serves
+# until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 export ENDORSE_ENV=${ENDORSE_ENV:-development}
 export ENDORSE_LISTEN=${ENDORSE_LISTEN:-127.0.0.1:8080}
 export ENDORSE_METRICS_LISTEN=${ENDORSE_METRICS_LISTEN:-127.0.0.1:9464}
+export ENDORSE_PUBLIC_URL=${ENDORSE_PUBLIC_URL:-http://$ENDORSE_LISTEN}
+# Mail is retried quickly here, so a stopped mail server is noticed soon.
+export ENDORSE_OUTBOX_RETRY_MS=${ENDORSE_OUTBOX_RETRY_MS:-2000}
 cargo build --locked --quiet
 BIN=target/debug/endorse
 
@@ -25,6 +29,8 @@ serve() {
     GraphQL:   $url/graphql
     Readiness: $url/readyz
     Metrics:   http://$ENDORSE_METRICS_LISTEN/metrics
+    Mail:      every message the server sends lands in $ENDORSE_TEST_MAILDIR/new
+               list it:  scripts/mail.sh       read the newest:  scripts/mail.sh last
 
   Development tokens (valid 8 hours; paste as "Authorization: Bearer <token>").
   Two associations, NYS-AIMH and CT-AIMH (its own rulebook): the same person

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Local MongoDB-protocol and S3-protocol servers for Endorse.
+# Local MongoDB-protocol, S3-protocol and SMTP servers for Endorse.
 #
-#   scripts/services.sh install            install both servers (once; cached)
+#   scripts/services.sh install            install the servers (once; cached)
 #   scripts/services.sh run [--persist] -- CMD [ARGS...]
-#        start both servers on free loopback ports, export ENDORSE_* settings,
+#        start them on free loopback ports, export ENDORSE_* settings,
 #        run CMD, then stop exactly the processes started here.
 #        --persist keeps data in .services/data between runs (the dev server);
 #        without it every run gets fresh, throwaway instances (the test suite).
@@ -16,12 +16,14 @@
 # reach. SecantusDB (PyPI) speaks the MongoDB wire protocol and advertises a
 # single-node replica set (transactions, change streams, unique indexes);
 # s3s-fs (crates.io) is an S3 server that verifies SigV4 signatures, so
-# presigned-URL tests can really fail.
+# presigned-URL tests can really fail. aiosmtpd (PyPI) accepts mail over
+# SMTP and writes each message to a maildir, where people and tests read it.
 set -euo pipefail
 
 SECANTUS_VERSION=0.7.0b3
 SECANTUS_RS_VERSION=0.5.3-beta.196
 S3S_FS_VERSION=0.14.1
+AIOSMTPD_VERSION=1.4.6
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # This script's own inputs are ENDORSE_SERVICES_* (cache directory, ports) and
 # what it exports for the tests is ENDORSE_TEST_*: the server refuses any other
@@ -33,6 +35,7 @@ CACHE=${ENDORSE_SERVICES_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/endorse}
 SECANTUS_DIR="$CACHE/secantusdb-$SECANTUS_VERSION"
 S3S_DIR="$CACHE/s3s-fs-$S3S_FS_VERSION"
 SECANTUS_RS_DIR="$CACHE/secantus-mdb-$SECANTUS_RS_VERSION"
+SMTP_DIR="$CACHE/aiosmtpd-$AIOSMTPD_VERSION"
 case "${ENDORSE_SERVICES_MONGO:-python}" in
   python) MONGOD_BIN="$SECANTUS_DIR/bin/secantusd-py" ;;
   rust) MONGOD_BIN="$SECANTUS_RS_DIR/bin/secantusd-rs" ;;
@@ -50,6 +53,15 @@ install_secantus() {
   python3 -m venv "$SECANTUS_DIR"
   "$SECANTUS_DIR/bin/pip" install --quiet --disable-pip-version-check "secantusdb==$SECANTUS_VERSION"
   touch "$SECANTUS_DIR/.installed"
+}
+
+install_smtp() {
+  [ -f "$SMTP_DIR/.installed" ] && return 0
+  log "installing aiosmtpd $AIOSMTPD_VERSION into $SMTP_DIR"
+  rm -rf "$SMTP_DIR"
+  python3 -m venv "$SMTP_DIR"
+  "$SMTP_DIR/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
+  touch "$SMTP_DIR/.installed"
 }
 
 install_secantus_rs() {
@@ -118,6 +130,7 @@ run() {
   install_secantus
   [ "${ENDORSE_SERVICES_MONGO:-python}" = rust ] && install_secantus_rs
   install_s3s
+  install_smtp
 
   state="" mongo_data="" s3_data=""
   if [ "$persist" = 1 ]; then
@@ -130,12 +143,15 @@ run() {
     if [ "${ENDORSE_SERVICES_MONGO:-python}" = rust ]; then mongo_data="$state/mongodb"; else mongo_data=":memory:"; fi
     s3_data="$state/s3"
   fi
-  mkdir -p "$state/logs" "$s3_data"
+  maildir="$state/mail"
+  # A maildir is these three folders (aiosmtpd does not make them in an existing one).
+  mkdir -p "$state/logs" "$s3_data" "$maildir/tmp" "$maildir/new" "$maildir/cur"
   [ "$mongo_data" = ":memory:" ] || mkdir -p "$mongo_data"
 
   pids=()
   mongo_port=${ENDORSE_SERVICES_MONGO_PORT:-$(free_port)}
   s3_port=${ENDORSE_SERVICES_S3_PORT:-$(free_port)}
+  smtp_port=${ENDORSE_SERVICES_SMTP_PORT:-$(free_port)}
   access_key=endorse-dev
   secret_key=endorse-dev-secret-key
 
@@ -160,6 +176,12 @@ run() {
   pids+=($!)
   wait_for S3 "${pids[-1]}" "$s3_port" "$state/logs/s3.log"
 
+  # Accepts every message and keeps it in the maildir (new/ holds one file each).
+  "$SMTP_DIR/bin/python" -m aiosmtpd -n -l "127.0.0.1:$smtp_port" \
+    -c aiosmtpd.handlers.Mailbox "$maildir" >"$state/logs/smtp.log" 2>&1 &
+  pids+=($!)
+  wait_for SMTP "${pids[-1]}" "$smtp_port" "$state/logs/smtp.log"
+
   export ENDORSE_MONGODB_URI="mongodb://127.0.0.1:$mongo_port/?directConnection=true"
   export ENDORSE_S3_ENDPOINT="http://127.0.0.1:$s3_port"
   export ENDORSE_S3_PUBLIC_ENDPOINT="http://127.0.0.1:$s3_port"
@@ -170,13 +192,17 @@ run() {
   # Tests that must stop and restart a database start their own instance.
   export ENDORSE_TEST_MONGOD_BIN="$MONGOD_BIN"
   export ENDORSE_TEST_S3_BIN="$S3_BIN"
-  log "MongoDB on 127.0.0.1:$mongo_port, S3 on 127.0.0.1:$s3_port (logs in $state/logs)"
+  # Unencrypted, which is right only for this loopback server.
+  export ENDORSE_SMTP_URL="smtp://127.0.0.1:$smtp_port"
+  export ENDORSE_TEST_MAILDIR="$maildir"
+  export ENDORSE_TEST_SMTP_BIN="$SMTP_DIR/bin/python"
+  log "MongoDB on 127.0.0.1:$mongo_port, S3 on 127.0.0.1:$s3_port, SMTP on 127.0.0.1:$smtp_port (mail in $maildir/new, logs in $state/logs)"
 
   "$@"
 }
 
 case "${1:-}" in
-  install) install_secantus; install_s3s ;;
+  install) install_secantus; install_s3s; install_smtp ;;
   run) shift; run "$@" ;;
   *) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -16,6 +16,7 @@ pub mod domain;
 pub mod graphql;
 pub mod health;
 pub mod http;
+pub mod mail;
 pub mod media;
 pub mod seed;
 pub mod services;

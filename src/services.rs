@@ -14,7 +14,9 @@ use crate::health::Health;
 use crate::store::Store;
 use crate::store::audit::{AuditLog, ReadAudit};
 use crate::store::evidence::{EvidenceStore, EvidenceSweep};
+use crate::store::outbox::Outbox;
 use crate::store::portfolio::PortfolioStore;
+use crate::store::references::ReferenceStore;
 use crate::store::stats::StatsStore;
 
 #[derive(Clone)]
@@ -31,6 +33,8 @@ pub struct Services {
     pub health: Health,
     /// Bounds concurrent image decoding (CPU and memory heavy).
     pub image_permits: Arc<tokio::sync::Semaphore>,
+    /// Wakes this instance's outbox worker when a change queued mail.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Services {
@@ -51,6 +55,7 @@ impl Services {
             verifier: Arc::new(verifier),
             health,
             image_permits: Arc::new(tokio::sync::Semaphore::new(config.evidence.image_concurrency)),
+            outbox_wake: Arc::new(tokio::sync::Notify::new()),
             config,
         }
     }
@@ -68,6 +73,16 @@ impl Services {
     /// The association's reporting aggregates, or SERVICE_UNAVAILABLE while MongoDB is down.
     pub fn stats(&self, tenant: &Tenant) -> AppResult<StatsStore> {
         Ok(StatsStore::new(self.store()?, tenant.scope(), self.config.request_timeout()))
+    }
+
+    /// The association's reference requests, or SERVICE_UNAVAILABLE while MongoDB is down.
+    pub fn references(&self, tenant: &Tenant) -> AppResult<ReferenceStore> {
+        Ok(ReferenceStore::new(self.store()?, tenant.code()))
+    }
+
+    /// Every association's queued mail (the outbox worker's view).
+    pub fn outbox(&self) -> AppResult<Outbox> {
+        Ok(Outbox::new(self.store()?))
     }
 
     /// The sweeper's deployment-wide view of evidence.

@@ -32,6 +32,8 @@ pub enum StartupError {
     Blob(#[from] crate::blob::BlobError),
     #[error("rulebook: {0}")]
     Rulebook(String),
+    #[error("mail: {0}")]
+    Mail(String),
 }
 
 pub struct Application {
@@ -115,7 +117,21 @@ const BUILT_IN: [(&str, &str); 2] = [
 impl Application {
     /// Validates the configuration, connects, binds the listener and returns
     /// without serving yet; [`Application::address`] tells the bound port.
-    pub async fn build(config: Config) -> Result<Self, StartupError> {
+    pub async fn build(mut config: Config) -> Result<Self, StartupError> {
+        config.validate()?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartupError::Listen { address: config.listen, source })?;
+        let address =
+            listener.local_addr().map_err(|source| StartupError::Listen { address: config.listen, source })?;
+        // Links in mail need an address people reach; without one, the
+        // bound listener's (right on one machine only).
+        if config.mail.public_url.is_none() {
+            if !config.is_development() {
+                tracing::warn!("ENDORSE_PUBLIC_URL is not set: links in mail point at http://{address}");
+            }
+            config.mail.public_url = Some(format!("http://{address}"));
+        }
         let config = Arc::new(config);
         // Before connecting: the MongoDB and S3 clients hook in only when
         // something will read what they record.
@@ -123,11 +139,6 @@ impl Application {
             crate::telemetry::metrics::install();
         }
         let services = connect(&config).await?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| StartupError::Listen { address: config.listen, source })?;
-        let address =
-            listener.local_addr().map_err(|source| StartupError::Listen { address: config.listen, source })?;
         let metrics = match config.telemetry.metrics_listen {
             Some(wanted) => {
                 let listen = |source| StartupError::Listen { address: wanted, source };
@@ -146,6 +157,14 @@ impl Application {
                 std::time::Duration::from_secs(evidence.sweep_grace_seconds),
             )
         });
+        let mailer = match config.mail.smtp_url.is_empty() {
+            true => None,
+            false => Some(
+                crate::mail::Mailer::new(config.mail.smtp_url.expose(), &config.mail.mail_from)
+                    .map_err(StartupError::Mail)?,
+            ),
+        };
+        let outbox = crate::app::outbox::spawn(services.clone(), mailer);
         let schema = build_schema(&config, services.clone());
         let state = AppState::new(&config, schema, services);
         let limiter = state.rate_limiter.clone();
@@ -160,7 +179,7 @@ impl Application {
         let metrics_router = crate::http::metrics::listener_router(state.clone());
         let router = router(&config, state);
         let connections = ConnectionLimits::from_config(&config);
-        let mut background = vec![monitor, forget];
+        let mut background = vec![monitor, forget, outbox];
         let metrics = metrics.map(|(listener, bound)| {
             background.push(tokio::spawn(async move {
                 if let Err(error) = axum::serve(listener, metrics_router).await {

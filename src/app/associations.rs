@@ -51,6 +51,15 @@ pub async fn create(
     if first_admin.is_empty() || first_admin.len() > 256 {
         return Err(AppError::bad_input("input.firstAdmin", "`firstAdmin` must be a token subject"));
     }
+    if let Some(days) = &input.settings.reference_reminder_days {
+        let ascending = days.windows(2).all(|pair| pair[0] < pair[1]);
+        if days.len() > 10 || !ascending || days.iter().any(|d| !(1..=365).contains(d)) {
+            return Err(AppError::bad_input(
+                "input.referenceReminderDays",
+                "reminder days are at most 10 distinct days from 1 to 365, ascending",
+            ));
+        }
+    }
     if input.settings.stats_min_cell == Some(0) || input.settings.max_upload_bytes == Some(0) {
         return Err(AppError::bad_input("input.settings", "settings must be positive"));
     }

@@ -12,7 +12,9 @@ use super::error::{AppError, AppResult};
 use super::{Actor, ChangeAudit, policy};
 use crate::auth::Role;
 use crate::domain::changes::{self, Entry};
-use crate::domain::model::{Agreement, Category, EvidenceStatus, Membership, Portfolio, PortfolioStatus, Track};
+use crate::domain::model::{
+    Agreement, Category, EvidenceStatus, Membership, Portfolio, PortfolioStatus, ReferenceSource, Track,
+};
 use crate::domain::validate::{self, ValidationError};
 use crate::domain::workflow;
 use crate::services::Services;
@@ -363,6 +365,12 @@ pub async fn change(
         if !touched.insert(id.clone()) {
             return Err(AppError::bad_input(field, format!("entry `{id}` is listed more than once")));
         }
+        if document.content.references.iter().any(|r| r.id == id && r.source != ReferenceSource::Typed) {
+            return Err(AppError::bad_input(
+                field,
+                format!("reference rating `{id}` came from its rater (or a coordinator) and stays with the portfolio"),
+            ));
+        }
         changes::remove(&mut document.content, &id).map_err(|e| AppError::bad_input(field, e.to_string()))?;
     }
     if changes.upsert.len() > MAX_UPSERTS_PER_CHANGE {
@@ -378,6 +386,12 @@ pub async fn change(
             return Err(AppError::bad_input(
                 format!("changes.upsert[{index}].id"),
                 format!("entry `{entry_id}` is changed more than once"),
+            ));
+        }
+        if matches!(change.entry, Entry::Reference(_)) {
+            return Err(AppError::bad_input(
+                format!("changes.upsert[{index}].entry.reference"),
+                "reference ratings come from the raters: ask one with `requestReference`, and they fill the form themselves",
             ));
         }
         let entry = change.entry.with_id(entry_id);

@@ -15,6 +15,7 @@ pub mod env;
 mod evidence;
 mod jwt;
 mod limits;
+pub mod mail;
 pub mod parse;
 mod stores;
 pub mod table;
@@ -24,6 +25,7 @@ mod validate;
 pub use evidence::{EvidenceConfig, ReportsConfig};
 pub use jwt::{JwtAlgorithm, JwtConfig};
 pub use limits::LimitsConfig;
+pub use mail::MailConfig;
 pub use stores::{MongoConfig, S3Config};
 pub use telemetry::TelemetryConfig;
 pub use validate::ConfigError;
@@ -123,6 +125,9 @@ pub struct Config {
     #[command(flatten)]
     pub telemetry: TelemetryConfig,
 
+    #[command(flatten)]
+    pub mail: MailConfig,
+
     /// The association of data written before associations existed, and of
     /// public queries that name none; created at start-up if missing.
     #[arg(
@@ -172,6 +177,22 @@ impl Config {
 
     /// The HS256 secret in force: the configured one, or in development the
     /// built-in one.
+    pub fn link_secret(&self) -> &str {
+        if self.mail.link_secret.is_empty() && self.is_development() {
+            mail::DEV_LINK_SECRET
+        } else {
+            self.mail.link_secret.expose()
+        }
+    }
+
+    /// Where links in mail point: ENDORSE_PUBLIC_URL, else this listener.
+    pub fn public_url(&self) -> String {
+        match &self.mail.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
     pub fn jwt_secret(&self) -> &str {
         if self.jwt.secret.is_empty() && self.is_development() { DEV_JWT_SECRET } else { self.jwt.secret.expose() }
     }

@@ -139,6 +139,23 @@ pub fn metrics_token(text: &str) -> Result<Secret, String> {
     Ok(Secret(text.to_owned()))
 }
 
+/// An SMTP URL as lettre reads it: `smtp://` or `smtps://` with a host.
+pub fn smtp_url(text: &str) -> Result<Secret, String> {
+    if text.is_empty() {
+        return Ok(Secret(String::new()));
+    }
+    let ok = (text.starts_with("smtp://") || text.starts_with("smtps://"))
+        && lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(text).is_ok();
+    if ok { Ok(Secret(text.to_owned())) } else { Err("expected smtp://host:port or smtps://host".into()) }
+}
+
+/// A sender mailbox, `Name <address>` or a bare address.
+pub fn mail_from(text: &str) -> Result<String, String> {
+    text.parse::<lettre::message::Mailbox>()
+        .map(|_| text.to_owned())
+        .map_err(|e| format!("expected `Name <address>`: {e}"))
+}
+
 /// A share between 0 and 1.
 pub fn sample_ratio(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {

@@ -20,6 +20,15 @@ impl Config {
     /// accepted algorithm and the environment, and credentials come in pairs.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_jwt()?;
+        if self.link_secret().is_empty() {
+            return Err(problem(
+                "ENDORSE_LINK_SECRET",
+                "must be set (32 bytes or more, e.g. `openssl rand -hex 32`): reference links are derived from it",
+            ));
+        }
+        if !self.is_development() && self.link_secret() == super::mail::DEV_LINK_SECRET {
+            return Err(problem("ENDORSE_LINK_SECRET", "the built-in development key is refused in production"));
+        }
         if self.s3.access_key_id.is_empty() != self.s3.secret_access_key.is_empty() {
             return Err(problem(
                 "ENDORSE_S3_SECRET_ACCESS_KEY",

@@ -82,6 +82,27 @@ pub struct AssociationSettings {
     /// above the deployment's limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_upload_bytes: Option<u64>,
+    /// The language of the rater page and of mail unless a person chooses
+    /// another (English otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<crate::domain::model::Language>,
+    /// Days after a reference link is sent on which the rater is reminded,
+    /// ascending ([3, 7, 14] otherwise; empty: no reminders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_reminder_days: Option<Vec<u32>>,
+}
+
+/// Reminder days when the association sets none.
+pub const DEFAULT_REMINDER_DAYS: [u32; 3] = [3, 7, 14];
+
+impl AssociationSettings {
+    pub fn language(&self) -> crate::domain::model::Language {
+        self.language.unwrap_or(crate::domain::model::Language::En)
+    }
+
+    pub fn reminder_days(&self) -> &[u32] {
+        self.reference_reminder_days.as_deref().unwrap_or(&DEFAULT_REMINDER_DAYS)
+    }
 }
 
 /// An association as the application sees it.

@@ -7,6 +7,8 @@ pub mod association;
 pub mod changes;
 pub mod engine;
 pub mod model;
+pub mod names;
+pub mod reference;
 pub mod rulebook;
 pub mod sample;
 pub mod stats;

@@ -117,6 +117,52 @@ vocabulary!(
     }
 );
 vocabulary!(
+    /// Where a reference rating came from. Only ratings the rater submitted
+    /// (or a coordinator imported from an earlier system) count. Stored
+    /// entries without one were typed.
+    #[derive(Default)]
+    ReferenceSource, "reference source" {
+        /// Entered by the applicant before raters filled the form themselves.
+        #[default]
+        Typed = "TYPED",
+        /// Submitted by the rater through their link.
+        Submitted = "SUBMITTED",
+        /// Moved from an earlier system by a coordinator (audited).
+        Imported = "IMPORTED",
+    }
+);
+vocabulary!(
+    /// How the rater's own endorsement is known.
+    CredentialBasis, "credential basis" {
+        /// As the rater stated it, not matched in the association's records.
+        Stated = "STATED",
+        /// Matched against a person the association endorsed.
+        Confirmed = "CONFIRMED",
+        /// Checked by a coordinator (a phone call, recorded), or imported.
+        Vetted = "VETTED",
+    }
+);
+vocabulary!(
+    /// Where a reference request stands, as the applicant sees it.
+    ReferenceRequestStatus, "reference request status" {
+        /// The link was mailed (or is waiting in the outbox).
+        Sent = "SENT",
+        /// The rater has started the form (saved a draft).
+        Opened = "OPENED",
+        Submitted = "SUBMITTED",
+        /// The link's time ran out before a submission.
+        Expired = "EXPIRED",
+        /// The mail could not be delivered.
+        Bounced = "BOUNCED",
+        /// Withdrawn by the applicant or a coordinator.
+        Revoked = "REVOKED",
+    }
+);
+vocabulary!(
+    /// A language the rater page and the mail are offered in.
+    Language, "language" { En = "EN", Es = "ES" }
+);
+vocabulary!(
     EvidenceKind, "evidence kind" {
         Transcript = "TRANSCRIPT", CdaCertificate = "CDA_CERTIFICATE",
         TrainingCertificate = "TRAINING_CERTIFICATE", EthicsAgreement = "ETHICS_AGREEMENT",
@@ -311,6 +357,33 @@ pub struct ReferenceEntry {
     pub not_enough_info_count: i32,
     #[serde(default)]
     pub waived: bool,
+    /// Stored documents from before raters submitted their own ratings
+    /// have none: those were typed by the applicant.
+    #[serde(default)]
+    pub source: ReferenceSource,
+    /// The rater's overall recommendation (none for typed entries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recommends: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_basis: Option<CredentialBasis>,
+}
+
+impl Language {
+    /// The BCP 47 tag (`lang` attributes, `Content-Language`).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::Es => "es",
+        }
+    }
+}
+
+impl Credential {
+    /// The credential of someone endorsed in `category`.
+    pub fn of_category(category: Category) -> Credential {
+        // The two vocabularies share their endorsed spellings.
+        Credential::parse(category.as_str()).unwrap_or(Credential::None)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -454,6 +527,10 @@ mod tests {
         wire::<RscFormat>();
         wire::<Credential>();
         wire::<ReferenceRole>();
+        wire::<ReferenceSource>();
+        wire::<CredentialBasis>();
+        wire::<ReferenceRequestStatus>();
+        wire::<Language>();
         wire::<EvidenceKind>();
         wire::<EvidenceStatus>();
         wire::<Basis>();

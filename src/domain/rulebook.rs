@@ -175,6 +175,9 @@ pub struct ReferencesRule {
     pub min_level_two: u32,
     /// One distinct valid rating per listed role.
     pub roles: Vec<ReferenceRole>,
+    /// A rating that does not recommend the applicant is flagged to
+    /// reviewers; by default it does not count toward `count` either.
+    pub count_not_recommending: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,9 +5,9 @@
 use chrono::{Days, NaiveDate};
 
 use super::model::{
-    AgeBand, Agreement, Category, Credential, DegreeLevel, EducationEntry, EvidenceKind, EvidenceRef, EvidenceStatus,
-    ExamResult, LeadershipEntry, Membership, Portfolio, PriorEndorsement, ReferenceEntry, ReferenceRole, RscEntry,
-    RscFormat, Track, TrainingEntry, TrainingTopic, WorkEntry, WorkKind,
+    AgeBand, Agreement, Category, Credential, CredentialBasis, DegreeLevel, EducationEntry, EvidenceKind, EvidenceRef,
+    EvidenceStatus, ExamResult, LeadershipEntry, Membership, Portfolio, PriorEndorsement, ReferenceEntry,
+    ReferenceRole, ReferenceSource, RscEntry, RscFormat, Track, TrainingEntry, TrainingTopic, WorkEntry, WorkKind,
 };
 
 /// A date in the sample (panics on an impossible date: the sample is fixed).
@@ -213,6 +213,10 @@ fn references(p: &mut Portfolio) {
             completed_on: Some(completed_on),
             not_enough_info_count: nei,
             waived: true,
+            // Moved from an earlier system, as the demo data are.
+            source: ReferenceSource::Imported,
+            recommends: None,
+            credential_basis: Some(CredentialBasis::Vetted),
         });
     }
 }

@@ -156,17 +156,24 @@ pub fn leadership(l: &LeadershipEntry, today: NaiveDate) -> Validation {
     period(l.started_on, l.ended_on, today)
 }
 
+/// A plausible email address: one `@`, a dotted host, no spaces, at most
+/// 254 characters.
+pub fn email(field: &str, address: &str) -> Validation {
+    optional_text(field, Some(address), 254)?;
+    let plausible = address
+        .split_once('@')
+        .is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !host.contains('@'))
+        && !address.chars().any(char::is_whitespace);
+    if !plausible {
+        return fail(field, "must be an email address like name@example.org");
+    }
+    Ok(())
+}
+
 pub fn reference(r: &ReferenceEntry, today: NaiveDate) -> Validation {
     required_text("raterName", &r.rater_name, MAX_NAME)?;
-    if let Some(email) = &r.rater_email {
-        optional_text("raterEmail", Some(email), 254)?;
-        let plausible = email
-            .split_once('@')
-            .is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !host.contains('@'))
-            && !email.chars().any(char::is_whitespace);
-        if !plausible {
-            return fail("raterEmail", "must be an email address like name@example.org");
-        }
+    if let Some(address) = &r.rater_email {
+        email("raterEmail", address)?;
     }
     if let Some(done) = r.completed_on {
         not_future("completedOn", done, today)?;

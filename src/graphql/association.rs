@@ -9,6 +9,7 @@ use crate::app::associations::{self, NewAssociation};
 use crate::app::error::AppResult;
 use crate::app::records::AssociationDocument;
 use crate::domain::association::AssociationSettings;
+use crate::domain::model::Language;
 
 #[derive(InputObject)]
 pub struct CreateAssociationInput {
@@ -23,6 +24,10 @@ pub struct CreateAssociationInput {
     pub stats_min_cell: Option<i32>,
     /// Largest evidence file in bytes (at most the deployment's limit).
     pub max_upload_bytes: Option<i32>,
+    /// Language of mail and of the rater page unless a person chooses (EN otherwise).
+    pub language: Option<Language>,
+    /// Days after a reference link is sent on which the rater is reminded ([3, 7, 14] otherwise; [] for none).
+    pub reference_reminder_days: Option<Vec<i32>>,
 }
 
 /// An association, as its own staff or a platform admin see it.
@@ -34,6 +39,8 @@ pub struct AssociationObject {
     pub time_zone: String,
     pub stats_min_cell: Option<i32>,
     pub max_upload_bytes: Option<i32>,
+    pub language: Language,
+    pub reference_reminder_days: Vec<i32>,
     pub created_at: DateTime,
 }
 
@@ -45,6 +52,8 @@ impl From<AssociationDocument> for AssociationObject {
             time_zone: document.time_zone,
             stats_min_cell: document.settings.stats_min_cell.map(|n| n as i32),
             max_upload_bytes: document.settings.max_upload_bytes.and_then(|n| i32::try_from(n).ok()),
+            language: document.settings.language(),
+            reference_reminder_days: document.settings.reminder_days().iter().map(|d| *d as i32).collect(),
             created_at: document.created_at.into(),
         }
     }
@@ -94,6 +103,11 @@ impl AssociationMutation {
             settings: AssociationSettings {
                 stats_min_cell: positive(input.stats_min_cell).map(|n| n as u32),
                 max_upload_bytes: positive(input.max_upload_bytes),
+                language: input.language,
+                // Negative days are refused by the use case, not wrapped here.
+                reference_reminder_days: input
+                    .reference_reminder_days
+                    .map(|days| days.into_iter().map(|d| u32::try_from(d).unwrap_or(u32::MAX)).collect()),
             },
         };
         let created = associations::create(services(ctx), viewer, input, &change_audit(ctx)).await?;

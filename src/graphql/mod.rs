@@ -11,6 +11,7 @@ pub mod execution;
 pub mod node;
 pub mod portfolio;
 mod query;
+pub mod reference;
 pub mod scalars;
 pub mod stats;
 
@@ -21,7 +22,14 @@ use query::QueryRoot;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(QueryRoot, PortfolioQuery, stats::StatsQuery, association::AssociationQuery, node::NodeQuery);
+pub struct Query(
+    QueryRoot,
+    PortfolioQuery,
+    stats::StatsQuery,
+    association::AssociationQuery,
+    node::NodeQuery,
+    reference::ReferenceQuery,
+);
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
@@ -30,6 +38,7 @@ pub struct Mutation(
     portfolio::ReviewMutation,
     evidence::EvidenceMutation,
     association::AssociationMutation,
+    reference::ReferenceMutation,
 );
 
 use crate::config::Config;

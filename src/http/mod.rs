@@ -5,6 +5,7 @@ mod health;
 pub mod identity;
 pub mod metrics;
 pub mod rate_limit;
+mod rater;
 mod reports;
 pub mod request_id;
 pub mod serve;
@@ -82,7 +83,15 @@ pub fn router(config: &Config, state: AppState) -> Router {
     // The handler's own timeout answers with a GraphQL error; this one is the
     // backstop for everything else (slow bodies, probes), a little later.
     let backstop = Duration::from_millis(config.limits.request_timeout_ms) + Duration::from_secs(2);
-    let routes = Router::new().route("/graphql", get(graphql::get).post(graphql::post)).merge(pages).with_state(state);
+    let rater_pages = Router::new()
+        .route("/r/assets/form.css", get(rater::stylesheet))
+        .route("/r/{token}", get(rater::show).post(rater::post))
+        .layer(RequestBodyLimitLayer::new(rater::MAX_FORM_BYTES));
+    let routes = Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .merge(pages)
+        .merge(rater_pages)
+        .with_state(state);
     metrics::measured(routes)
         .layer(cors(config))
         .layer(TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, backstop))

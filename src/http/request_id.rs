@@ -23,6 +23,22 @@ pub struct RequestId {
     pub client: Option<String>,
 }
 
+impl RequestId {
+    /// A fresh id, for work the middleware did not see.
+    pub fn generated() -> Self {
+        RequestId { server: uuid::Uuid::new_v4().to_string(), client: None }
+    }
+}
+
+/// The path as logs and traces may keep it: a rater link's token is a
+/// credential, so `/r/{token}` is never written down.
+fn loggable_path(path: &str) -> &str {
+    match path.strip_prefix("/r/") {
+        Some(rest) if !rest.starts_with("assets/") => "/r/{token}",
+        _ => path,
+    }
+}
+
 /// Accept only short ids of safe characters: the id ends up in logs.
 fn acceptable(id: &str) -> bool {
     (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
@@ -43,7 +59,7 @@ pub async fn middleware(mut request: Request, next: Next) -> Response {
         request_id = %server,
         client_request_id = client.as_deref().unwrap_or(""),
         method = %request.method(),
-        path = %request.uri().path(),
+        path = %loggable_path(request.uri().path()),
     );
     crate::telemetry::traces::follow_caller(&span, request.headers());
     let mut response = next.run(request).instrument(span.clone()).await;
@@ -61,6 +77,13 @@ pub async fn middleware(mut request: Request, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rater_tokens_never_reach_the_logs() {
+        assert_eq!(super::loggable_path("/r/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"), "/r/{token}");
+        assert_eq!(super::loggable_path("/r/assets/form.css"), "/r/assets/form.css");
+        assert_eq!(super::loggable_path("/graphql"), "/graphql");
+    }
+
     use super::acceptable;
 
     #[test]

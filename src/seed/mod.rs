@@ -40,8 +40,21 @@ pub async fn demo(services: &Services) -> anyhow::Result<String> {
         for document in &documents {
             portfolios.upsert(document).await?;
         }
+        let forms = services.tenants.store();
+        if forms.latest_reference_form(&code).await?.is_none() {
+            let revision = crate::store::associations::ReferenceFormRevision {
+                id: mongodb::bson::oid::ObjectId::new(),
+                association: code.clone(),
+                revision: 1,
+                // Neutral placeholders: an association's licensed items are its own data.
+                form: crate::domain::reference::ReferenceForm::placeholder(),
+                published_at: mongodb::bson::DateTime::now(),
+                published_by: "seed".to_owned(),
+            };
+            forms.insert_reference_form(&revision).await?;
+        }
         lines.push(format!(
-            "demo data in {code}: {} portfolios (owners applicant-ada, applicant-ben, applicant-cy)",
+            "demo data in {code}: {} portfolios (owners applicant-ada, applicant-ben, applicant-cy), a placeholder reference form",
             documents.len()
         ));
     }

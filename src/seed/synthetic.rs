@@ -13,9 +13,9 @@ use rand_chacha::rand_core::SeedableRng;
 use crate::blob::keys;
 use crate::domain::association::AssociationCode;
 use crate::domain::model::{
-    AgeBand, Agreement, Category, Credential, DegreeLevel, EducationEntry, EvidenceKind, EvidenceStatus, Membership,
-    Portfolio, PortfolioStatus, ReferenceEntry, ReferenceRole, RscEntry, RscFormat, Track, TrainingEntry,
-    TrainingTopic, WorkEntry, WorkKind,
+    AgeBand, Agreement, Category, Credential, CredentialBasis, DegreeLevel, EducationEntry, EvidenceKind,
+    EvidenceStatus, Membership, Portfolio, PortfolioStatus, ReferenceEntry, ReferenceRole, ReferenceSource, RscEntry,
+    RscFormat, Track, TrainingEntry, TrainingTopic, WorkEntry, WorkKind,
 };
 use crate::store::evidence::EvidenceRecord;
 use crate::store::portfolio::{Applicant, PortfolioDocument, SCHEMA_VERSION};
@@ -280,6 +280,9 @@ fn fill(p: &mut Portfolio, as_of: NaiveDate, completeness: f64, rng: &mut ChaCha
             completed_on: Some(as_of - Days::new(rng.random_range(5..400))),
             not_enough_info_count: 0,
             waived: false,
+            source: ReferenceSource::Imported,
+            recommends: None,
+            credential_basis: Some(CredentialBasis::Vetted),
         });
     }
     if rng.random_bool(completeness.clamp(0.0, 1.0)) {

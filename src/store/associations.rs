@@ -15,6 +15,22 @@ use crate::domain::association::{AssociationCode, AssociationSettings};
 
 pub const COLLECTION: &str = "associations";
 pub const RULEBOOKS: &str = "rulebooks";
+pub const REFERENCE_FORMS: &str = "reference_forms";
+
+/// One published revision of an association's reference rating form,
+/// numbered from 1 and kept for ever: a request is answered on the
+/// revision it was sent with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReferenceFormRevision {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub association: AssociationCode,
+    pub revision: i32,
+    pub form: crate::domain::reference::ReferenceForm,
+    pub published_at: DateTime,
+    pub published_by: String,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -52,6 +68,7 @@ pub struct AssociationStore {
     store: Store,
     associations: Collection<AssociationDocument>,
     rulebooks: Collection<RulebookRevision>,
+    forms: Collection<ReferenceFormRevision>,
     audit: Collection<Identified>,
 }
 
@@ -62,6 +79,7 @@ impl AssociationStore {
             store: store.clone(),
             associations: db.collection(COLLECTION),
             rulebooks: db.collection(RULEBOOKS),
+            forms: db.collection(REFERENCE_FORMS),
             audit: db.collection(super::audit::COLLECTION),
         }
     }
@@ -69,7 +87,8 @@ impl AssociationStore {
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
         let unique = IndexOptions::builder().name("association_revision".to_owned()).unique(true).build();
         let by_revision = IndexModel::builder().keys(doc! { "association": 1, "revision": -1 }).options(unique).build();
-        self.rulebooks.create_indexes([by_revision]).await?;
+        self.rulebooks.create_indexes([by_revision.clone()]).await?;
+        self.forms.create_indexes([by_revision]).await?;
         Ok(())
     }
 
@@ -134,6 +153,46 @@ impl AssociationStore {
     ) -> Result<(), StoreError> {
         in_transaction!(&self.store, &self.audit, record, |session| async {
             self.rulebooks.insert_one(revision).session(&mut *session).await?;
+            Ok(((), true))
+        }
+        .await)
+    }
+
+    /// The latest published reference form of `code`, if any.
+    pub async fn latest_reference_form(
+        &self,
+        code: &AssociationCode,
+    ) -> Result<Option<ReferenceFormRevision>, StoreError> {
+        Ok(self.forms.find_one(doc! { "association": code.as_str() }).sort(doc! { "revision": -1 }).await?)
+    }
+
+    /// One published reference form of `code`.
+    pub async fn reference_form(
+        &self,
+        code: &AssociationCode,
+        revision: i32,
+    ) -> Result<Option<ReferenceFormRevision>, StoreError> {
+        Ok(self.forms.find_one(doc! { "association": code.as_str(), "revision": revision }).await?)
+    }
+
+    /// Stores a form revision without an audit record (demo data); a
+    /// revision that exists is left as it is.
+    pub async fn insert_reference_form(&self, revision: &ReferenceFormRevision) -> Result<(), StoreError> {
+        match self.forms.insert_one(revision).await.map_err(StoreError::from) {
+            Ok(_) | Err(StoreError::Duplicate(_)) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Stores a form revision and its audit record; a race for one
+    /// revision number is a duplicate (CONFLICT) for the loser.
+    pub async fn publish_reference_form_audited(
+        &self,
+        revision: &ReferenceFormRevision,
+        record: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        in_transaction!(&self.store, &self.audit, record, |session| async {
+            self.forms.insert_one(revision).session(&mut *session).await?;
             Ok(((), true))
         }
         .await)

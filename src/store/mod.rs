@@ -7,7 +7,9 @@ mod error;
 pub mod evidence;
 pub mod idempotency;
 pub mod migrate;
+pub mod outbox;
 pub mod portfolio;
+pub mod references;
 pub mod stats;
 
 use std::time::Duration;
@@ -121,6 +123,8 @@ impl Store {
         evidence::EvidenceStore::ensure_indexes(self).await?;
         idempotency::IdempotencyStore::new(self).ensure_indexes().await?;
         associations::AssociationStore::new(self).ensure_indexes().await?;
+        references::ReferenceStore::ensure_indexes(self).await?;
+        outbox::Outbox::new(self).ensure_indexes().await?;
         Ok(())
     }
 }
@@ -236,6 +240,46 @@ macro_rules! in_transaction {
     }};
 }
 pub(crate) use in_transaction;
+
+/// Runs `$body` (which may use `$session` and evaluates to
+/// `Result<T, mongodb::error::Error>`) in a transaction with no audit
+/// record: for the system's own bookkeeping (a mail given up, a reminder
+/// counted), where a change is conditional and running it twice is
+/// harmless. Transient failures run it again; evaluates to
+/// `Result<T, StoreError>`.
+macro_rules! unaudited_transaction {
+    ($store:expr, |$session:ident| $body:expr) => {{
+        let store: &$crate::store::Store = $store;
+        async {
+            let mut session = store.client().start_session().await?;
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                session.start_transaction().await?;
+                let result: Result<_, mongodb::error::Error> = {
+                    let $session = &mut session;
+                    $body
+                };
+                let result = match result {
+                    Ok(value) => session.commit_transaction().await.map(|()| value),
+                    Err(error) => {
+                        let _ = session.abort_transaction().await;
+                        Err(error)
+                    }
+                };
+                match result {
+                    Ok(value) => break Ok(value),
+                    Err(error)
+                        if $crate::store::worth_another_transaction(&error)
+                            && attempt < $crate::store::TRANSACTION_ATTEMPTS => {}
+                    Err(error) => break Err($crate::store::StoreError::from(error)),
+                }
+            }
+        }
+        .await
+    }};
+}
+pub(crate) use unaudited_transaction;
 
 /// Whether a transaction that failed with `error` should run again from
 /// the start: transient by label, the server unreachable or restarting

@@ -419,6 +419,45 @@ impl PortfolioStore {
         .await)
     }
 
+    /// Adds a reference rating that did not come through a request (a
+    /// coordinator's import) with its audit record; the version moves on.
+    /// False when the portfolio is not there.
+    pub async fn push_reference_audited(
+        &self,
+        id: ObjectId,
+        entry: &crate::domain::model::ReferenceEntry,
+        record: &AuditRecord,
+    ) -> Result<bool, StoreError> {
+        let entry = mongodb::bson::to_bson(entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let filter = self.tenant(doc! { "_id": id });
+        let update = doc! {
+            "$push": { "references": entry },
+            "$inc": { "version": 1 },
+            "$set": { "updatedAt": DateTime::now() },
+        };
+        in_transaction!(&self.store, &self.audit, record, |session| async {
+            let pushed = self.typed.update_one(filter.clone(), update.clone()).session(&mut *session).await?;
+            let changed = pushed.matched_count == 1;
+            Ok((changed, changed))
+        }
+        .await)
+    }
+
+    /// The categories in which the association endorsed the holder of
+    /// `email` (how a rater's stated endorsement is confirmed).
+    pub async fn endorsed_categories_of(&self, email: &str) -> Result<Vec<crate::domain::model::Category>, StoreError> {
+        let emails = vec![email.to_owned(), email.to_lowercase()];
+        let filter = self.tenant(doc! { "status": "ENDORSED", "applicant.email": { "$in": emails } });
+        let mut rows = self.raw.find(filter).projection(doc! { "_id": 0, "targetCategory": 1 }).await?;
+        let mut categories = Vec::new();
+        while rows.advance().await? {
+            let category =
+                rows.current().get_str("targetCategory").ok().and_then(crate::domain::model::Category::parse);
+            categories.extend(category);
+        }
+        Ok(categories)
+    }
+
     /// Every index leads with the association: each query names one, and
     /// `{association, _id}` is the shard key of a sharded deployment.
     pub async fn ensure_indexes(store: &Store) -> Result<(), StoreError> {

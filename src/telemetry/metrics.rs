@@ -23,6 +23,9 @@ pub const IMAGE_POOL_CAPACITY: &str = "endorse_image_pool_capacity";
 pub const IMAGE_POOL_BUSY: &str = "endorse_image_pool_busy";
 pub const IMAGE_POOL_WAIT: &str = "endorse_image_pool_wait_seconds";
 pub const DOCUMENTS_CACHED: &str = "endorse_graphql_documents_cached";
+pub const MAIL_SEND_SECONDS: &str = "endorse_mail_send_duration_seconds";
+pub const OUTBOX_PENDING: &str = "endorse_outbox_pending_messages";
+pub const OUTBOX_DEAD: &str = "endorse_outbox_dead_messages";
 
 /// Latency buckets, in seconds: a loopback read takes about a millisecond,
 /// an upload check or a report several seconds.
@@ -98,6 +101,9 @@ fn describe() {
     describe_gauge!(IMAGE_POOL_BUSY, "Images being decoded now.");
     describe_histogram!(IMAGE_POOL_WAIT, Unit::Seconds, "Time an upload waited for an image-decoding slot.");
     describe_gauge!(DOCUMENTS_CACHED, "Parsed GraphQL documents kept.");
+    describe_histogram!(MAIL_SEND_SECONDS, Unit::Seconds, "SMTP deliveries by kind and outcome (SENT, RETRY, DEAD).");
+    describe_gauge!(OUTBOX_PENDING, "Mail waiting in the outbox (all instances), as this instance last counted.");
+    describe_gauge!(OUTBOX_DEAD, "Mail given up as undeliverable (all instances).");
 }
 
 /// Distinct operation names given their own series; the names come from

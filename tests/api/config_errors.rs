@@ -29,6 +29,11 @@ fn each_bad_setting_is_named_in_one_line() {
         (&[("ENDORSE_LISTEN", "not-an-address")], "ENDORSE_LISTEN"),
         (&[("ENDORSE_ENV", "staging")], "ENDORSE_ENV"),
         (&[("ENDORSE_ENV", "production")], "ENDORSE_JWT_SECRET"),
+        (
+            &[("ENDORSE_ENV", "production"), ("ENDORSE_JWT_SECRET", "a-production-secret-of-at-least-32-bytes")],
+            "ENDORSE_LINK_SECRET",
+        ),
+        (&[("ENDORSE_ENV", "development"), ("ENDORSE_SMTP_URL", "mail.example.org")], "ENDORSE_SMTP_URL"),
         (&[("ENDORSE_ENV", "development"), ("ENDORSE_JWT_SECRET", "short")], "ENDORSE_JWT_SECRET"),
         (&[("ENDORSE_ENV", "development"), ("ENDORSE_MONGODB_URI", "postgres://x")], "ENDORSE_MONGODB_URI"),
         (&[("ENDORSE_ENV", "development"), ("ENDORSE_S3_BUCKET", "Bad_Bucket")], "ENDORSE_S3_BUCKET"),

@@ -3,7 +3,9 @@
 
 use chrono::{Months, NaiveDate};
 
-use super::super::model::{DegreeLevel, EducationEntry, ReferenceEntry, ReferenceRole, TrainingTopic};
+use super::super::model::{
+    Basis, CredentialBasis, DegreeLevel, EducationEntry, ReferenceEntry, ReferenceRole, ReferenceSource, TrainingTopic,
+};
 use super::super::rulebook::{DegreeRule, LeadershipRule, PriorEndorsementRule, ReferencesRule, TrainingRule};
 use super::super::words::{both, count, either, num, one_decimal};
 use super::{Assessment, Ctx, EntryId, Progress};
@@ -163,27 +165,44 @@ fn topic_name(topic: TrainingTopic) -> &'static str {
 }
 
 /// Why a reference rating does not count, if it does not.
-fn reference_problem(r: &ReferenceEntry, as_of: NaiveDate) -> Option<&'static str> {
+fn reference_problem(r: &ReferenceEntry, as_of: NaiveDate, rule: &ReferencesRule) -> Option<&'static str> {
+    if r.source == ReferenceSource::Typed {
+        // why: an applicant never types a rating; only what the rater
+        // submitted (or a coordinator imported) is evidence of one.
+        return Some("typed by the applicant, not submitted by the rater");
+    }
     match r.completed_on {
         None => Some("not completed"),
         Some(d) if d > as_of => Some("completed after the evaluation date"),
         Some(d) if d < months_before(as_of, 12) => Some("older than 12 months"),
         Some(_) if r.not_enough_info_count >= 6 => Some("with 6 or more \"not enough information\" answers"),
+        Some(_) if r.recommends == Some(false) && !rule.count_not_recommending => {
+            Some("that do not recommend the applicant")
+        }
         Some(_) => None,
     }
+}
+
+/// Whether the rater's own endorsement counts as Level II or above: as
+/// stated under CLAIMED; confirmed in the association's records or vetted
+/// by a coordinator under VERIFIED.
+fn rater_level_two(r: &ReferenceEntry, basis: Basis) -> bool {
+    r.rater_credential.is_level_two_or_above()
+        && (basis == Basis::Claimed
+            || matches!(r.credential_basis, Some(CredentialBasis::Confirmed | CredentialBasis::Vetted)))
 }
 
 pub fn references(ctx: &Ctx<'_>, rule: &ReferencesRule) -> Assessment {
     let mut valid: Vec<&ReferenceEntry> = Vec::new();
     let mut problems: Vec<&'static str> = Vec::new();
     for r in &ctx.portfolio.references {
-        match reference_problem(r, ctx.as_of) {
+        match reference_problem(r, ctx.as_of, rule) {
             None => valid.push(r),
             Some(problem) => problems.push(problem),
         }
     }
     valid.sort_by(|a, b| (a.completed_on, &a.id).cmp(&(b.completed_on, &b.id)));
-    let level_two = valid.iter().filter(|r| r.rater_credential.is_level_two_or_above()).count();
+    let level_two = valid.iter().filter(|r| rater_level_two(r, ctx.basis)).count();
     let mut missing = Vec::new();
     let n = rule.count as usize;
     if valid.len() < n {

@@ -91,6 +91,9 @@ pub fn reference(id: &str, role: ReferenceRole, rater: Credential, completed_on:
         completed_on: Some(completed_on),
         not_enough_info_count: 0,
         waived: false,
+        source: ReferenceSource::Submitted,
+        recommends: Some(true),
+        credential_basis: Some(CredentialBasis::Confirmed),
     }
 }
 

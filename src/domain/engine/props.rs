@@ -95,6 +95,9 @@ fn reference() -> impl Strategy<Value = ReferenceEntry> {
             completed_on,
             not_enough_info_count,
             waived: false,
+            source: ReferenceSource::Submitted,
+            recommends: Some(true),
+            credential_basis: Some(CredentialBasis::Confirmed),
         },
     )
 }

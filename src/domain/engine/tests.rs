@@ -428,6 +428,76 @@ fn references_not_enough_info_5_vs_6_and_pending() {
 }
 
 #[test]
+fn references_count_only_what_raters_submitted_or_coordinators_imported() {
+    let mut p = full(Track::Infant);
+    let on = date(2025, 1, 1);
+    p.references = vec![
+        reference("a", ReferenceRole::ProgramSupervisor, Credential::FamilySpecialist, on),
+        reference("b", ReferenceRole::Colleague, Credential::None, on),
+        reference("c", ReferenceRole::Colleague, Credential::None, on),
+    ];
+    assert!(ifs_refs(&p, as_of()).met);
+    p.references[2].source = ReferenceSource::Imported;
+    assert!(ifs_refs(&p, as_of()).met, "an imported rating counts");
+    p.references[2].source = ReferenceSource::Typed;
+    let r = ifs_refs(&p, as_of());
+    assert!(!r.met);
+    assert!(r.explanation.contains("1 typed by the applicant, not submitted by the rater"), "{}", r.explanation);
+}
+
+#[test]
+fn a_rating_that_does_not_recommend_does_not_count_unless_the_rulebook_says_so() {
+    let mut p = full(Track::Infant);
+    let on = date(2025, 1, 1);
+    p.references = vec![
+        reference("a", ReferenceRole::ProgramSupervisor, Credential::FamilySpecialist, on),
+        reference("b", ReferenceRole::Colleague, Credential::None, on),
+        reference("c", ReferenceRole::Colleague, Credential::None, on),
+    ];
+    p.references[1].recommends = Some(false);
+    let r = ifs_refs(&p, as_of());
+    assert!(!r.met);
+    assert!(r.explanation.contains("1 that do not recommend the applicant"), "{}", r.explanation);
+    p.references[1].recommends = None;
+    assert!(ifs_refs(&p, as_of()).met, "imported ratings without a recommendation count");
+    use super::super::rulebook::{EvidencePolicy, ReferencesRule};
+    use super::context::{Ctx, Prepared};
+    let rule = ReferencesRule { count: 3, min_level_two: 1, roles: vec![], count_not_recommending: true };
+    p.references[1].recommends = Some(false);
+    let policy = EvidencePolicy::default();
+    let prep = Prepared::new(&p, Basis::Claimed, &policy);
+    let ctx = Ctx {
+        portfolio: &p,
+        track: Track::Infant,
+        category: Category::FamilySpecialist,
+        as_of: as_of(),
+        basis: Basis::Claimed,
+        policy: &policy,
+        prep: &prep,
+    };
+    assert!(super::checks::references(&ctx, &rule).met, "the association counts them");
+}
+
+#[test]
+fn under_verified_only_a_confirmed_or_vetted_rater_counts_as_level_two() {
+    let mut p = full(Track::Infant);
+    let on = date(2025, 1, 1);
+    p.references = vec![
+        reference("a", ReferenceRole::ProgramSupervisor, Credential::FamilySpecialist, on),
+        reference("b", ReferenceRole::Colleague, Credential::None, on),
+        reference("c", ReferenceRole::Colleague, Credential::None, on),
+    ];
+    p.references[0].credential_basis = Some(CredentialBasis::Stated);
+    let verified = |p: &Portfolio| {
+        evaluate(p, Category::FamilySpecialist, Track::Infant, as_of(), Basis::Verified, nys()).unwrap()
+    };
+    assert!(ifs_refs(&p, as_of()).met, "claimed: as stated");
+    assert!(!req(&verified(&p), "references").met, "verified: a stated credential is not enough");
+    p.references[0].credential_basis = Some(CredentialBasis::Vetted);
+    assert!(req(&verified(&p), "references").met);
+}
+
+#[test]
 fn references_level_two_and_roles() {
     let mut p = full(Track::Infant);
     let on = date(2025, 1, 1);

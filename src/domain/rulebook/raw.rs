@@ -441,6 +441,9 @@ struct RawReferences {
     min_level_two: u32,
     #[serde(default)]
     roles: Vec<W<ReferenceRole>>,
+    /// Whether a rating that does not recommend the applicant still counts.
+    #[serde(default)]
+    count_not_recommending: bool,
 }
 
 impl RawReferences {
@@ -454,7 +457,12 @@ impl RawReferences {
                 roles.len()
             ));
         }
-        Ok(ReferencesRule { count: self.count, min_level_two: self.min_level_two, roles })
+        Ok(ReferencesRule {
+            count: self.count,
+            min_level_two: self.min_level_two,
+            roles,
+            count_not_recommending: self.count_not_recommending,
+        })
     }
 }
 

@@ -4,9 +4,9 @@
 use async_graphql::{ID, Object};
 
 use crate::domain::model::{
-    AgeBand, Agreement, Category, Credential, DegreeLevel, EducationEntry, ExamResult, LeadershipEntry, LicenseEntry,
-    Membership, PriorEndorsement, ReferenceEntry, ReferenceRole, RscEntry, RscFormat, Track, TrainingEntry,
-    TrainingTopic, WorkEntry, WorkKind,
+    AgeBand, Agreement, Category, Credential, CredentialBasis, DegreeLevel, EducationEntry, ExamResult,
+    LeadershipEntry, LicenseEntry, Membership, PriorEndorsement, ReferenceEntry, ReferenceRole, ReferenceSource,
+    RscEntry, RscFormat, Track, TrainingEntry, TrainingTopic, WorkEntry, WorkKind,
 };
 use crate::graphql::scalars::Date;
 
@@ -161,33 +161,51 @@ impl LeadershipObject<'_> {
     }
 }
 
-pub struct ReferenceObject<'a>(pub &'a ReferenceEntry);
+pub struct ReferenceObject<'a> {
+    pub entry: &'a ReferenceEntry,
+    /// Whether the caller may see what the rater said (not the applicant
+    /// of a waived rating).
+    pub reveal: bool,
+}
 
 #[Object(name = "ReferenceEntry")]
 impl ReferenceObject<'_> {
     async fn id(&self) -> ID {
-        ID(self.0.id.clone())
+        ID(self.entry.id.clone())
     }
     async fn rater_name(&self) -> &str {
-        &self.0.rater_name
+        &self.entry.rater_name
     }
     async fn rater_email(&self) -> Option<&str> {
-        self.0.rater_email.as_deref()
+        self.entry.rater_email.as_deref()
     }
     async fn role(&self) -> ReferenceRole {
-        self.0.role
+        self.entry.role
     }
     async fn rater_credential(&self) -> Credential {
-        self.0.rater_credential
+        self.entry.rater_credential
     }
     async fn completed_on(&self) -> Option<Date> {
-        self.0.completed_on.map(Date)
+        self.entry.completed_on.map(Date)
     }
     async fn not_enough_info_count(&self) -> i32 {
-        self.0.not_enough_info_count
+        self.entry.not_enough_info_count
     }
     async fn waived(&self) -> bool {
-        self.0.waived
+        self.entry.waived
+    }
+    /// SUBMITTED by the rater, IMPORTED by a coordinator, or TYPED by the
+    /// applicant before raters filled the form (those do not count).
+    async fn source(&self) -> ReferenceSource {
+        self.entry.source
+    }
+    /// The rater's overall recommendation; null for the applicant of a
+    /// waived rating.
+    async fn recommends(&self) -> Option<bool> {
+        self.entry.recommends.filter(|_| self.reveal)
+    }
+    async fn credential_basis(&self) -> Option<CredentialBasis> {
+        self.entry.credential_basis
     }
 }
 

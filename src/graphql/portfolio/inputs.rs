@@ -7,8 +7,8 @@ use crate::app::portfolios::{ApplicantDetails, Changes, Upsert};
 use crate::domain::changes::Entry;
 use crate::domain::model::{
     AgeBand, Agreement, Category, Credential, DegreeLevel, EducationEntry, ExamResult, LeadershipEntry, LicenseEntry,
-    Membership, PriorEndorsement, ReferenceEntry, ReferenceRole, RscEntry, RscFormat, Track, TrainingEntry,
-    TrainingTopic, WorkEntry, WorkKind,
+    Membership, PriorEndorsement, ReferenceEntry, ReferenceRole, ReferenceSource, RscEntry, RscFormat, Track,
+    TrainingEntry, TrainingTopic, WorkEntry, WorkKind,
 };
 use crate::graphql::scalars::Date;
 
@@ -256,6 +256,9 @@ impl EntryInput {
                 completed_on: r.completed_on.map(|d| d.0),
                 not_enough_info_count: r.not_enough_info_count.unwrap_or(0),
                 waived: r.waived.unwrap_or(false),
+                source: ReferenceSource::Typed,
+                recommends: None,
+                credential_basis: None,
             }),
             EntryInput::Exam(e) => Entry::Exam(ExamResult {
                 id,

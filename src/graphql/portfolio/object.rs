@@ -148,8 +148,23 @@ impl PortfolioObject {
     async fn leadership(&self) -> Vec<LeadershipObject<'_>> {
         self.0.content.leadership.iter().map(LeadershipObject).collect()
     }
+    /// The ratings that count toward eligibility (submitted by raters or
+    /// imported), and any typed before raters filled forms themselves.
     async fn references(&self) -> Vec<ReferenceObject<'_>> {
-        self.0.content.references.iter().map(ReferenceObject).collect()
+        let owner = crate::app::policy::is_subject_of(&self.1.viewer, &self.0.owner_id);
+        self.0
+            .content
+            .references
+            .iter()
+            .map(|entry| ReferenceObject { entry, reveal: !owner || !entry.waived })
+            .collect()
+    }
+    /// The ratings asked of raters, with their status, oldest first.
+    async fn reference_requests(
+        &self,
+        ctx: &Context<'_>,
+    ) -> AppResult<Vec<crate::graphql::reference::ReferenceRequestObject>> {
+        crate::graphql::reference::for_portfolio(ctx, self).await
     }
     async fn exams(&self) -> Vec<ExamObject<'_>> {
         self.0.content.exams.iter().map(ExamObject).collect()

@@ -1,0 +1,62 @@
+//! What people call the vocabulary's terms, in each language offered:
+//! "Infant Mental Health Specialist", never MENTAL_HEALTH_SPECIALIST.
+
+use super::model::{Category, Language, ReferenceRole};
+
+/// The endorsement category as people name it.
+pub fn category(category: Category, language: Language) -> &'static str {
+    use Category::*;
+    match (language, category) {
+        (Language::En, FamilyAssociate) => "Family Associate",
+        (Language::En, FamilySpecialist) => "Family Specialist",
+        (Language::En, MentalHealthSpecialist) => "Mental Health Specialist",
+        (Language::En, MentorClinical) => "Mentor (Clinical)",
+        (Language::En, MentorPolicy) => "Mentor (Policy)",
+        (Language::En, MentorResearchFaculty) => "Mentor (Research/Faculty)",
+        (Language::En, ReflectiveSupervisor) => "Endorsed Reflective Supervisor",
+        (Language::Es, FamilyAssociate) => "Asociado/a Familiar",
+        (Language::Es, FamilySpecialist) => "Especialista Familiar",
+        (Language::Es, MentalHealthSpecialist) => "Especialista en Salud Mental",
+        (Language::Es, MentorClinical) => "Mentor/a (Clínico)",
+        (Language::Es, MentorPolicy) => "Mentor/a (Políticas)",
+        (Language::Es, MentorResearchFaculty) => "Mentor/a (Investigación/Docencia)",
+        (Language::Es, ReflectiveSupervisor) => "Supervisor/a Reflexivo/a Endorsado/a",
+    }
+}
+
+/// The rater's relation to the applicant as people name it.
+pub fn role(role: ReferenceRole, language: Language) -> &'static str {
+    use ReferenceRole::*;
+    match (language, role) {
+        (Language::En, ProgramSupervisor) => "program supervisor",
+        (Language::En, RscProvider) => "reflective supervision/consultation provider",
+        (Language::En, Supervisee) => "supervisee",
+        (Language::En, Colleague) => "colleague",
+        (Language::En, Student) => "student",
+        (Language::En, ServiceRecipient) => "recipient of services",
+        (Language::Es, ProgramSupervisor) => "supervisor/a del programa",
+        (Language::Es, RscProvider) => "proveedor/a de supervisión/consulta reflexiva",
+        (Language::Es, Supervisee) => "supervisado/a",
+        (Language::Es, Colleague) => "colega",
+        (Language::Es, Student) => "estudiante",
+        (Language::Es, ServiceRecipient) => "persona que recibe servicios",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_term_has_a_name_in_every_language_and_none_is_an_enum_spelling() {
+        for language in Language::ALL {
+            for c in Category::ALL {
+                let name = category(*c, *language);
+                assert!(!name.is_empty() && name != c.as_str() && !name.contains('_'), "{c:?}");
+            }
+            for r in ReferenceRole::ALL {
+                assert!(!role(*r, *language).contains('_'), "{r:?}");
+            }
+        }
+    }
+}
