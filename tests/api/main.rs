@@ -4,6 +4,7 @@
 mod architecture;
 mod audit;
 mod auth;
+mod browser;
 mod caps;
 mod config_errors;
 mod connections;

@@ -488,3 +488,79 @@ async fn two_instances_on_one_database_send_each_mail_once() {
         assert_eq!(mail::to(&maildir, rater).len(), 1, "{rater} got more than one mail");
     }
 }
+
+#[tokio::test]
+async fn a_rater_is_reminded_once_when_a_reminder_is_due_with_the_same_link() {
+    let app = spawn_app_with(&["--outbox-poll-ms", "100"]).await;
+    publish_form(&app).await;
+    let (id, owner) = create(&app, "remind-owner", "INFANT", "FAMILY_SPECIALIST").await;
+    let rater = mail::address("remind");
+    let sent = request(&app, &owner, &id, &rater, "COLLEAGUE", false).await;
+    let maildir = mail::maildir();
+    let first = mail::wait_for(&maildir, &rater, 1, 30).await[0].clone();
+    let requests = database(&app).await.collection::<mongodb::bson::Document>("reference_requests");
+    let request_id = mongodb::bson::oid::ObjectId::parse_str(sent["id"].as_str().unwrap()).unwrap();
+    let stored = requests.find_one(doc! { "_id": request_id }).await.unwrap().unwrap();
+    let due = stored.get_datetime("nextReminderAt").unwrap().timestamp_millis()
+        - stored.get_datetime("sentAt").unwrap().timestamp_millis();
+    assert_eq!(due, 3 * 24 * 3600 * 1000, "the first reminder is due after 3 days");
+
+    // Three days pass (for this request).
+    requests
+        .update_one(doc! { "_id": request_id }, doc! { "$set": { "nextReminderAt": DateTime::now() } })
+        .await
+        .unwrap();
+    let mails = mail::wait_for(&maildir, &rater, 2, 30).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(mail::to(&maildir, &rater).len(), 2, "reminded once");
+    let reminder = mails.iter().find(|m| m.subject.starts_with("Reminder")).expect("a reminder");
+    assert_eq!(reminder.link(), first.link(), "the same link: the database never held it");
+    assert_eq!(portfolio(&app, &owner, &id).await["referenceRequests"][0]["remindersSent"], 1);
+    let stored = requests.find_one(doc! { "_id": request_id }).await.unwrap().unwrap();
+    let next = stored.get_datetime("nextReminderAt").unwrap().timestamp_millis()
+        - stored.get_datetime("sentAt").unwrap().timestamp_millis();
+    assert_eq!(next, 7 * 24 * 3600 * 1000, "the next one after 7 days");
+}
+
+#[tokio::test]
+async fn a_rater_endorsed_here_is_confirmed_and_a_coordinator_vets_the_others() {
+    let app = spawn_app().await;
+    publish_form(&app).await;
+    let maildir = mail::maildir();
+    // An endorsed Mentor-Clinical whose address the rater uses.
+    let rater = mail::address("endorsed");
+    let portfolios = database(&app).await.collection::<mongodb::bson::Document>("portfolios");
+    portfolios
+        .insert_one(doc! {
+            "association": "nys-aimh", "ownerId": "endorsed-person", "status": "ENDORSED", "schemaVersion": 1, "version": 1,
+            "applicant": { "name": "Endorsed Person", "email": &rater }, "track": "INFANT", "targetCategory": "MENTOR_CLINICAL",
+        })
+        .await
+        .unwrap();
+    let (id, owner) = create(&app, "confirm-owner", "INFANT", "FAMILY_SPECIALIST").await;
+    request(&app, &owner, &id, &rater, "PROGRAM_SUPERVISOR", false).await;
+    let other = mail::address("stated");
+    let stated = request(&app, &owner, &id, &other, "COLLEAGUE", false).await;
+    for address in [&rater, &other] {
+        let token = mail::wait_for(&maildir, address, 1, 30).await[0].token();
+        let mut input = rating(0, true);
+        input["endorsedCategory"] = json!("FAMILY_SPECIALIST");
+        let body = app.graphql(None, SUBMIT, json!({ "token": token, "input": input })).await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    let shown = portfolio(&app, &owner, &id).await;
+    assert_eq!(shown["references"][0]["raterCredential"], "MENTOR_CLINICAL", "the records win over the statement");
+    assert_eq!(shown["references"][0]["credentialBasis"], "CONFIRMED");
+    assert_eq!(shown["references"][1]["credentialBasis"], "STATED");
+
+    let vet =
+        "mutation($id: ID!, $note: String!) { markRaterVetted(id: $id, note: $note) { credentialBasis vettedNote } }";
+    let note = json!({ "id": stated["id"], "note": "Called the rater on 2026-12-01; endorsement seen." });
+    let body = app.graphql(Some(&owner), vet, note.clone()).await;
+    assert_eq!(first_error_code(&body), "FORBIDDEN", "{body}");
+    let coordinator = app.token("coordinator-cy", &[Role::Coordinator]);
+    let body = app.graphql(Some(&coordinator), vet, note).await;
+    assert_eq!(body["data"]["markRaterVetted"]["credentialBasis"], "VETTED", "{body}");
+    let shown = portfolio(&app, &owner, &id).await;
+    assert_eq!(shown["references"][1]["credentialBasis"], "VETTED");
+}

@@ -227,16 +227,17 @@ pub async fn show(
     }
 }
 
-/// Whether a POST comes from a page of this server: browsers say so in
-/// `Sec-Fetch-Site` and `Origin`; a request with neither (an old browser,
-/// a script holding the link) still needs the form key.
+/// Whether a POST comes from a page of this server. Browsers say so in
+/// `Sec-Fetch-Site`; `Origin` is `null` from this page (it sends no
+/// referrer), so it decides only when the browser sends no fetch metadata.
+/// A request with neither (an old browser, a script holding the link) still
+/// needs the form key.
 fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
-    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-    if fetch_site.is_some_and(|site| site != "same-origin" && site != "none") {
-        return false;
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin" || site == "none";
     }
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        None => true,
+        None | Some("null") => true,
         Some(origin) => {
             let ours = public_url.trim_end_matches('/');
             let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
@@ -401,6 +402,9 @@ mod tests {
         assert!(!same_origin(&headers, "https://endorse.example.org"));
         let mut headers = HeaderMap::new();
         headers.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        headers.insert(header::ORIGIN, HeaderValue::from_static("null"));
         assert!(!same_origin(&headers, "https://endorse.example.org"));
+        headers.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(same_origin(&headers, "https://endorse.example.org"), "this page's own POST: Origin null");
     }
 }
