@@ -35,6 +35,8 @@ pub struct Services {
     pub image_permits: Arc<tokio::sync::Semaphore>,
     /// Wakes this instance's outbox worker when a change queued mail.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// Live portfolio events for subscribers on this instance.
+    pub events: crate::app::events::EventHub,
 }
 
 impl Services {
@@ -56,6 +58,7 @@ impl Services {
             health,
             image_permits: Arc::new(tokio::sync::Semaphore::new(config.evidence.image_concurrency)),
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            events: crate::app::events::EventHub::default(),
             config,
         }
     }

@@ -8,6 +8,7 @@
 pub mod associations;
 pub mod audit;
 pub mod error;
+pub mod events;
 pub mod evidence;
 pub mod outbox;
 pub mod policy;

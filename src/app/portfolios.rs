@@ -13,11 +13,13 @@ use super::{Actor, ChangeAudit, policy};
 use crate::auth::Role;
 use crate::domain::changes::{self, Entry};
 use crate::domain::model::{
-    Agreement, Category, EvidenceStatus, Membership, Portfolio, PortfolioStatus, ReferenceSource, Track,
+    Agreement, Category, EvidenceStatus, Membership, Portfolio, PortfolioEventKind, PortfolioStatus, ReferenceSource,
+    Track,
 };
 use crate::domain::validate::{self, ValidationError};
 use crate::domain::workflow;
 use crate::services::Services;
+use crate::store::audit::PortfolioEvent;
 use crate::store::portfolio::{Applicant, ListFilter, PortfolioDocument, Projection, SCHEMA_VERSION};
 
 /// Most entries one change may add or replace: keeps documents far below
@@ -262,14 +264,44 @@ fn check_size(services: &Services, document: &PortfolioDocument) -> AppResult<()
 pub(crate) async fn save(
     services: &Services,
     actor: &Actor,
+    document: PortfolioDocument,
+    expected_version: i32,
+    audit: &ChangeAudit<'_>,
+) -> AppResult<PortfolioDocument> {
+    save_with(services, actor, document, expected_version, audit, false).await
+}
+
+/// [`save`] of a change that moved the status: subscribers hear of it.
+pub(crate) async fn save_new_status(
+    services: &Services,
+    actor: &Actor,
+    document: PortfolioDocument,
+    expected_version: i32,
+    audit: &ChangeAudit<'_>,
+) -> AppResult<PortfolioDocument> {
+    save_with(services, actor, document, expected_version, audit, true).await
+}
+
+async fn save_with(
+    services: &Services,
+    actor: &Actor,
     mut document: PortfolioDocument,
     expected_version: i32,
     audit: &ChangeAudit<'_>,
+    status_changed: bool,
 ) -> AppResult<PortfolioDocument> {
     document.version = expected_version + 1;
     document.schema_version = SCHEMA_VERSION;
     document.updated_at = Some(DateTime::now());
-    let record = audit.record(document.id.to_hex(), document.status.as_str());
+    let mut record = audit.record(document.id.to_hex(), document.status.as_str());
+    if status_changed {
+        record.event = Some(PortfolioEvent {
+            portfolio_id: document.id,
+            kind: PortfolioEventKind::StatusChanged,
+            status: Some(document.status.as_str().to_owned()),
+            subject_id: None,
+        });
+    }
     match services.portfolios(&actor.tenant)?.replace_if_version_audited(&document, expected_version, &record).await? {
         Some(saved) => {
             audit.stored();
@@ -420,5 +452,5 @@ pub async fn submit(
         workflow::submitted(document.status).map_err(|refused| AppError::Conflict(refused.to_string()))?;
     document.submitted_at = Some(DateTime::now());
     document.decided_at = None;
-    save(services, actor, document, expected_version, audit).await
+    save_new_status(services, actor, document, expected_version, audit).await
 }

@@ -6,7 +6,7 @@
 use mongodb::bson::{DateTime, oid::ObjectId};
 
 use super::error::{AppError, AppResult};
-use super::portfolios::{check_version, find, save};
+use super::portfolios::{check_version, find, save_new_status};
 use super::{Actor, ChangeAudit, policy};
 use crate::domain::workflow::{Decision, next_status};
 use crate::services::Services;
@@ -55,5 +55,5 @@ pub async fn decide(
         document.endorsed_at = Some(now);
     }
     document.review_note = note;
-    save(services, actor, document, expected_version, audit).await
+    save_new_status(services, actor, document, expected_version, audit).await
 }

@@ -159,6 +159,20 @@ vocabulary!(
     }
 );
 vocabulary!(
+    /// What happened to a portfolio, as subscribers are told.
+    PortfolioEventKind, "portfolio event" {
+        /// A decision or submission moved its status.
+        StatusChanged = "STATUS_CHANGED",
+        /// A rater submitted a requested rating.
+        ReferenceSubmitted = "REFERENCE_SUBMITTED",
+        /// A reviewer verified or rejected evidence.
+        EvidenceReviewed = "EVIDENCE_REVIEWED",
+        /// Events may have been missed (the subscriber fell behind, or the
+        /// server's feed restarted): read the portfolio again.
+        Resync = "RESYNC",
+    }
+);
+vocabulary!(
     /// A language the rater page and the mail are offered in.
     Language, "language" { En = "EN", Es = "ES" }
 );
@@ -531,6 +545,7 @@ mod tests {
         wire::<CredentialBasis>();
         wire::<ReferenceRequestStatus>();
         wire::<Language>();
+        wire::<PortfolioEventKind>();
         wire::<EvidenceKind>();
         wire::<EvidenceStatus>();
         wire::<Basis>();

@@ -97,6 +97,7 @@ impl RequestInfo {
             at: mongodb::bson::DateTime::now(),
             request_ids: Vec::new(),
             last_at: None,
+            event: None,
         }
     }
 

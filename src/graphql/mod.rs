@@ -14,8 +14,9 @@ mod query;
 pub mod reference;
 pub mod scalars;
 pub mod stats;
+pub mod subscription;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
 use portfolio::{PortfolioMutation, PortfolioQuery};
 use query::QueryRoot;
@@ -44,10 +45,10 @@ pub struct Mutation(
 use crate::config::Config;
 use crate::services::Services;
 
-pub type EndorseSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type EndorseSchema = Schema<Query, Mutation, subscription::Subscription>;
 
-fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+fn builder() -> SchemaBuilder<Query, Mutation, subscription::Subscription> {
+    Schema::build(Query::default(), Mutation::default(), subscription::Subscription)
 }
 
 /// The schema the server runs, with limits and extensions from `config`.

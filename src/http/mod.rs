@@ -9,6 +9,7 @@ mod rater;
 mod reports;
 pub mod request_id;
 pub mod serve;
+mod ws;
 
 use std::time::Duration;
 
@@ -88,7 +89,8 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .route("/r/{token}", get(rater::show).post(rater::post))
         .layer(RequestBodyLimitLayer::new(rater::MAX_FORM_BYTES));
     let routes = Router::new()
-        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql", get(get_or_upgrade).post(graphql::post))
+        .route("/ws", get(ws::upgrade))
         .merge(pages)
         .merge(rater_pages)
         .with_state(state);
@@ -96,6 +98,19 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .layer(cors(config))
         .layer(TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, backstop))
         .layer(middleware::from_fn(request_id::middleware))
+}
+
+/// `GET /graphql`: a WebSocket upgrade for subscriptions, else a query.
+async fn get_or_upgrade(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::handler::Handler;
+    if ws::is_upgrade(request.headers()) {
+        Handler::call(ws::upgrade, request, state).await
+    } else {
+        Handler::call(graphql::get, request, state).await
+    }
 }
 
 async fn graphiql() -> impl IntoResponse {

@@ -49,6 +49,25 @@ pub struct AuditRecord {
     /// With `request_ids`: when the last of them read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_at: Option<DateTime>,
+    /// What subscribers to the portfolio are told of this change, if
+    /// anything: the change stream on this collection feeds them, so an
+    /// event exists exactly when its change was committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<PortfolioEvent>,
+}
+
+/// A change to a portfolio that its subscribers hear of.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PortfolioEvent {
+    pub portfolio_id: mongodb::bson::oid::ObjectId,
+    pub kind: crate::domain::model::PortfolioEventKind,
+    /// The portfolio's new status, or the evidence's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The evidence or reference request it is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_id: Option<mongodb::bson::oid::ObjectId>,
 }
 
 impl AuditRecord {
@@ -304,6 +323,7 @@ mod tests {
             at: DateTime::from_millis(at_ms),
             request_ids: Vec::new(),
             last_at: None,
+            event: None,
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod associations;
 pub mod audit;
 mod error;
+pub mod events;
 pub mod evidence;
 pub mod idempotency;
 pub mod migrate;

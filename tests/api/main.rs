@@ -27,4 +27,5 @@ mod restarts;
 mod review;
 mod schema;
 mod stats;
+mod subscriptions;
 mod tenancy;

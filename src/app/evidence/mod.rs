@@ -306,7 +306,13 @@ pub async fn review(
     }
     let review = Review { verified, reviewer: actor.subject().to_owned(), at: DateTime::now(), note };
     let status = if verified { EvidenceStatus::Verified } else { EvidenceStatus::Rejected };
-    let change = audit.record(id.to_hex(), status.as_str());
+    let mut change = audit.record(id.to_hex(), status.as_str());
+    change.event = Some(crate::store::audit::PortfolioEvent {
+        portfolio_id: record.portfolio_id,
+        kind: crate::domain::model::PortfolioEventKind::EvidenceReviewed,
+        status: Some(status.as_str().to_owned()),
+        subject_id: Some(id),
+    });
     let updated = services
         .evidence(&actor.tenant)?
         .record_review(id, &review, &change)

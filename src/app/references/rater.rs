@@ -11,10 +11,12 @@ use mongodb::bson::DateTime;
 use super::super::error::{AppError, AppResult};
 use super::super::{ChangeAudit, Tenant};
 use super::link;
-use crate::domain::model::{Credential, CredentialBasis, Language, ReferenceEntry, ReferenceSource};
+use crate::domain::model::{
+    Credential, CredentialBasis, Language, PortfolioEventKind, ReferenceEntry, ReferenceSource,
+};
 use crate::domain::reference::{self as rules, LinkRefused, Rating, ReferenceForm};
 use crate::services::Services;
-use crate::store::audit::AuditRecord;
+use crate::store::audit::{AuditRecord, PortfolioEvent};
 use crate::store::portfolio::Projection;
 use crate::store::references::{self, ReferenceRequestDocument, Submission};
 
@@ -151,6 +153,7 @@ pub fn submission_record(form: &RaterForm, request_id: String, client_request_id
         at: DateTime::now(),
         request_ids: Vec::new(),
         last_at: None,
+        event: None,
     }
 }
 
@@ -190,6 +193,12 @@ pub async fn submit(services: &Services, token: &str, rating: Rating, audit: &Ch
     let mut record = audit.record(request.portfolio_id.to_hex(), "REFERENCE_SUBMITTED");
     record.association = Some(tenant.code().clone());
     record.actor = format!("rater:{}", request.id.to_hex());
+    record.event = Some(PortfolioEvent {
+        portfolio_id: request.portfolio_id,
+        kind: PortfolioEventKind::ReferenceSubmitted,
+        status: None,
+        subject_id: Some(request.id),
+    });
     let submission = Submission { rating, rater_credential, credential_basis, entry };
     let submitted = services
         .references(tenant)?
