@@ -1,7 +1,84 @@
 //! What people call the vocabulary's terms, in each language offered:
 //! "Infant Mental Health Specialist", never MENTAL_HEALTH_SPECIALIST.
 
-use super::model::{Category, Language, ReferenceRole};
+use super::model::{Category, Credential, DegreeLevel, Language, ReferenceRole, TrainingTopic, WorkKind};
+
+/// A term's name in the English sentences the engine and the rulebook
+/// write (explanations, what is missing, requirement descriptions).
+pub trait Human: Copy {
+    fn human(self) -> &'static str;
+}
+
+impl Human for Category {
+    fn human(self) -> &'static str {
+        category(self, Language::En)
+    }
+}
+
+impl Human for ReferenceRole {
+    fn human(self) -> &'static str {
+        role(self, Language::En)
+    }
+}
+
+impl Human for Credential {
+    fn human(self) -> &'static str {
+        use Credential::*;
+        match self {
+            None => "not endorsed",
+            Peer => "peer",
+            Vetted => "vetted provider",
+            FamilyAssociate => category(Category::FamilyAssociate, Language::En),
+            FamilySpecialist => category(Category::FamilySpecialist, Language::En),
+            MentalHealthSpecialist => category(Category::MentalHealthSpecialist, Language::En),
+            MentorClinical => category(Category::MentorClinical, Language::En),
+            MentorPolicy => category(Category::MentorPolicy, Language::En),
+            MentorResearchFaculty => category(Category::MentorResearchFaculty, Language::En),
+            ReflectiveSupervisor => category(Category::ReflectiveSupervisor, Language::En),
+        }
+    }
+}
+
+impl Human for WorkKind {
+    fn human(self) -> &'static str {
+        match self {
+            WorkKind::DirectService => "direct service",
+            WorkKind::RscProvision => "RS/C provision",
+            WorkKind::PolicyLeadership => "policy leadership",
+            WorkKind::ResearchFaculty => "research or faculty",
+            WorkKind::Internship => "internship",
+            WorkKind::Other => "other",
+        }
+    }
+}
+
+impl Human for TrainingTopic {
+    fn human(self) -> &'static str {
+        match self {
+            TrainingTopic::Iecmh => "IECMH",
+            TrainingTopic::Dei => "diversity, equity and inclusion",
+            TrainingTopic::RscProvision => "RS/C provision",
+            TrainingTopic::Other => "other",
+        }
+    }
+}
+
+impl Human for DegreeLevel {
+    fn human(self) -> &'static str {
+        match self {
+            DegreeLevel::Cda => "CDA",
+            DegreeLevel::Associate => "associate",
+            DegreeLevel::Bachelor => "bachelor's",
+            DegreeLevel::Master => "master's",
+            DegreeLevel::Doctorate => "doctoral",
+        }
+    }
+}
+
+/// The English names of `terms`, in order.
+pub fn humans<T: Human>(terms: &[T]) -> Vec<&'static str> {
+    terms.iter().map(|t| t.human()).collect()
+}
 
 /// The endorsement category as people name it.
 pub fn category(category: Category, language: Language) -> &'static str {
@@ -58,5 +135,15 @@ mod tests {
                 assert!(!role(*r, *language).contains('_'), "{r:?}");
             }
         }
+        fn spelled_out<T: Human + std::fmt::Debug>(all: &[T]) {
+            for t in all {
+                assert!(!t.human().is_empty() && !t.human().contains('_'), "{t:?}");
+            }
+        }
+        spelled_out(Credential::ALL);
+        spelled_out(WorkKind::ALL);
+        spelled_out(TrainingTopic::ALL);
+        spelled_out(DegreeLevel::ALL);
+        {}
     }
 }

@@ -6,6 +6,7 @@ use chrono::{Months, NaiveDate};
 use super::super::model::{
     Basis, CredentialBasis, DegreeLevel, EducationEntry, ReferenceEntry, ReferenceRole, ReferenceSource, TrainingTopic,
 };
+use super::super::names::{Human, humans};
 use super::super::rulebook::{DegreeRule, LeadershipRule, PriorEndorsementRule, ReferencesRule, TrainingRule};
 use super::super::words::{both, count, either, num, one_decimal};
 use super::{Assessment, Ctx, EntryId, Progress};
@@ -29,10 +30,9 @@ pub fn months_before(as_of: NaiveDate, months: u32) -> NaiveDate {
 pub fn levels_phrase(levels: &[DegreeLevel]) -> String {
     let all = DegreeLevel::ALL;
     if levels.len() > 1 && all.ends_with(levels) {
-        format!("{} or higher", levels[0])
+        format!("{} or higher", levels[0].human())
     } else {
-        let names: Vec<&str> = levels.iter().map(|l| l.as_str()).collect();
-        either(&names)
+        either(&humans(levels))
     }
 }
 
@@ -161,7 +161,7 @@ pub fn training(ctx: &Ctx<'_>, rule: &TrainingRule) -> Assessment {
 }
 
 fn topic_name(topic: TrainingTopic) -> &'static str {
-    topic.as_str()
+    topic.human()
 }
 
 /// Why a reference rating does not count, if it does not.
@@ -221,7 +221,7 @@ pub fn references(ctx: &Ctx<'_>, rule: &ReferencesRule) -> Assessment {
         let needed = rule.roles[..=i].iter().filter(|r| *r == role).count();
         if valid.iter().filter(|r| r.role == *role).count() < needed {
             uncovered.push(*role);
-            missing.push(format!("a reference from a {role}"));
+            missing.push(format!("a reference from a {}", role.human()));
         }
     }
     let met = missing.is_empty();
@@ -231,10 +231,10 @@ pub fn references(ctx: &Ctx<'_>, rule: &ReferencesRule) -> Assessment {
     }
     if !rule.roles.is_empty() {
         if uncovered.is_empty() {
-            let roles: Vec<&str> = rule.roles.iter().map(|r| r.as_str()).collect();
+            let roles = humans(&rule.roles);
             explanation.push_str(&format!(", with {} covered", both(&roles)));
         } else {
-            let roles: Vec<&str> = uncovered.iter().map(|r| r.as_str()).collect();
+            let roles = humans(&uncovered);
             explanation.push_str(&format!(", no valid rating yet from a {}", both(&roles)));
         }
     }
@@ -289,7 +289,7 @@ pub fn prior(ctx: &Ctx<'_>, rule: &PriorEndorsementRule) -> Assessment {
         .filter(|p| rule.categories.contains(&p.category) && p.endorsed_on <= ctx.as_of)
         .collect();
     found.sort_by(|a, b| (a.endorsed_on, &a.id).cmp(&(b.endorsed_on, &b.id)));
-    let names: Vec<&str> = rule.categories.iter().map(|c| c.as_str()).collect();
+    let names = humans(&rule.categories);
     match found.first() {
         Some(first) => Assessment {
             met: true,

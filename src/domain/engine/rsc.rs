@@ -123,7 +123,7 @@ fn span_phrase(rule: &RscRule) -> String {
 }
 
 fn nothing(ctx: &Ctx<'_>, rule: &RscRule) -> Assessment {
-    let providers: Vec<&str> = rule.providers.iter().map(|c| c.as_str()).collect();
+    let providers = crate::domain::names::humans(&rule.providers);
     let about = if rule.about_providing_only { " about providing RS/C" } else { "" };
     Assessment {
         met: false,

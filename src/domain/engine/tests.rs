@@ -118,7 +118,7 @@ fn ers_training_needs_rsc_provision_topic() {
     ];
     let t = req(&nys_eval(&p, Category::ReflectiveSupervisor, as_of()), "training.hours").clone();
     assert!(!t.met);
-    assert_eq!(t.missing, vec!["1.0 more RSC_PROVISION training hours"]);
+    assert_eq!(t.missing, vec!["1.0 more RS/C provision training hours"]);
     p.training.push(training("c", 1.0, date(2024, 1, 2), &[TrainingTopic::RscProvision, TrainingTopic::Dei]));
     assert!(req(&nys_eval(&p, Category::ReflectiveSupervisor, as_of()), "training.hours").met);
 }
@@ -179,7 +179,7 @@ fn fte_weighting_and_overlap_merging() {
     let w = ifs_work(&p, as_of());
     assert!(!w.met);
     assert!(w.explanation.contains("729.5 of 730"), "{}", w.explanation);
-    assert_eq!(w.missing[0], "0.5 more days (about 0.00 years) of paid DIRECT_SERVICE work with infants");
+    assert_eq!(w.missing[0], "0.5 more days (about 0.00 years) of paid direct service work with infants");
 }
 
 #[test]
@@ -213,7 +213,7 @@ fn post_degree_cut() {
     p.education.clear();
     let w = ifs_work(&p, as_of());
     assert!(!w.met);
-    assert!(w.missing.iter().any(|m| m == "a BACHELOR or higher degree"), "{:?}", w.missing);
+    assert!(w.missing.iter().any(|m| m == "a bachelor's or higher degree"), "{:?}", w.missing);
 }
 
 #[test]
@@ -511,7 +511,7 @@ fn references_level_two_and_roles() {
     assert!(!r.met);
     assert_eq!(
         r.missing,
-        vec!["1 more rating from a rater endorsed at Level II or above", "a reference from a SUPERVISEE"]
+        vec!["1 more rating from a rater endorsed at Level II or above", "a reference from a supervisee"]
     );
     p.references[2].role = ReferenceRole::Supervisee;
     p.references[2].rater_credential = Credential::MentorPolicy;
@@ -744,7 +744,7 @@ fn sub_minimum_look_back_and_licence_primitives() {
     assert!(degree.met, "{}", degree.explanation);
     assert_eq!(degree.counted_entry_ids, vec![EntryId::from("lic")]);
     let t = req(&e, "training.hours");
-    assert_eq!(t.missing, vec!["1.0 more DEI training hours"]);
+    assert_eq!(t.missing, vec!["1.0 more diversity, equity and inclusion training hours"]);
     assert!(t.explanation.starts_with("15.0 of 15 training hours completed between 2024-06-01 and 2025-06-01"));
     let r = req(&e, "rsc.hours");
     assert!(!r.met);
@@ -756,4 +756,19 @@ fn sub_minimum_look_back_and_licence_primitives() {
     let later = date(2025, 6, 2);
     let e = evaluate(&p, Category::MentalHealthSpecialist, Track::Infant, later, Basis::Claimed, &rb).unwrap();
     assert!(!req(&e, "education.degree").met);
+}
+
+#[test]
+fn explanations_name_terms_as_people_do() {
+    let mut p = full(Track::Infant);
+    p.reflective_supervision.clear();
+    let e = nys_eval(&p, Category::MentalHealthSpecialist, as_of());
+    let rsc = e.requirements.iter().find(|r| r.key.starts_with("rsc") && !r.met).expect("an unmet RS/C rule");
+    assert!(rsc.explanation.contains("Mental Health Specialist"), "{}", rsc.explanation);
+    for r in &e.requirements {
+        for text in std::iter::once(&r.explanation).chain(&r.missing) {
+            let shouty = text.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').any(|w| w.contains('_'));
+            assert!(!shouty, "an enum spelling in {:?}: {text}", r.key);
+        }
+    }
 }

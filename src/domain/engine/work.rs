@@ -46,7 +46,9 @@ pub fn work(ctx: &Ctx<'_>, rule: &WorkRule) -> Assessment {
     let required = (rule.years * 365.0 * DAY as f64).round() as i64;
     let met = credit >= required;
     let after = match cut {
-        Some((date, level)) => format!(" after the {level} degree conferred on {date}"),
+        Some((date, level)) => {
+            format!(" after the {} degree conferred on {date}", crate::domain::names::Human::human(level))
+        }
         None => String::new(),
     };
     let missing = if met {
@@ -130,7 +132,7 @@ fn what(rule: &WorkRule, track: Track) -> String {
         Compensation::Any => "",
     };
     let supervised = if rule.require_supervised { "supervised " } else { "" };
-    let kinds: Vec<&str> = rule.kinds.iter().map(|k| k.as_str()).collect();
+    let kinds = crate::domain::names::humans(&rule.kinds);
     let kind = if kinds.is_empty() { String::new() } else { format!("{} ", either(&kinds)) };
     let with = match track {
         Track::Infant => "with infants",

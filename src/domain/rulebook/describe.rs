@@ -2,13 +2,14 @@
 
 use super::super::words::{both, either, num};
 use super::{Compensation, Requirement, Rule};
+use crate::domain::names::humans;
 
 pub fn describe(req: &Requirement) -> String {
     match &req.rule {
         Rule::AllOf(children) => format!("All of: {}.", titles(children).join("; ")),
         Rule::AnyOf(children) => format!("One of: {}.", titles(children).join("; ")),
         Rule::Degree(r) => {
-            let levels: Vec<&str> = r.levels.iter().map(|l| l.as_str()).collect();
+            let levels = humans(&r.levels);
             let related = if r.related_field { " in a related field" } else { "" };
             let license =
                 if r.or_license { ", or a professional mental-health licence valid on that date" } else { "" };
@@ -34,7 +35,7 @@ pub fn describe(req: &Requirement) -> String {
                 Compensation::Any => "",
             };
             let supervised = if r.require_supervised { "supervised " } else { "" };
-            let kinds: Vec<&str> = r.kinds.iter().map(|k| k.as_str()).collect();
+            let kinds = humans(&r.kinds);
             let kind = if kinds.is_empty() { String::new() } else { format!("{} ", either(&kinds)) };
             let after = r.post_degree.map(|l| format!(" after the first {l} or higher degree")).unwrap_or_default();
             format!(
@@ -45,7 +46,7 @@ pub fn describe(req: &Requirement) -> String {
             )
         }
         Rule::ReflectiveSupervision(r) => {
-            let providers: Vec<&str> = r.providers.iter().map(|c| c.as_str()).collect();
+            let providers = humans(&r.providers);
             let about = if r.about_providing_only {
                 " about providing RS/C".to_owned()
             } else if r.about_providing_min_hours > 0.0 {
@@ -75,7 +76,7 @@ pub fn describe(req: &Requirement) -> String {
                 text.push_str(&format!(", at least {} from a rater endorsed at Level II or above", r.min_level_two));
             }
             if !r.roles.is_empty() {
-                let roles: Vec<&str> = r.roles.iter().map(|x| x.as_str()).collect();
+                let roles = humans(&r.roles);
                 text.push_str(&format!(", one from each of {}", both(&roles)));
             }
             text.push('.');
@@ -83,7 +84,7 @@ pub fn describe(req: &Requirement) -> String {
         }
         Rule::Leadership(r) => format!("At least {} leadership activities.", r.count),
         Rule::PriorEndorsement(r) => {
-            let cats: Vec<&str> = r.categories.iter().map(|c| c.as_str()).collect();
+            let cats = humans(&r.categories);
             format!("Already endorsed as {}.", either(&cats))
         }
         Rule::Agreement => {

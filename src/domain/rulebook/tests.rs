@@ -85,7 +85,7 @@ fn rules_are_flattened_with_descriptions() {
     let rsc = rules.iter().find(|r| r.key == "rsc.hours").unwrap();
     assert_eq!(
         rsc.description,
-        "At least 50 hours of reflective supervision/consultation from a MENTOR_CLINICAL provider, \
+        "At least 50 hours of reflective supervision/consultation from a Mentor (Clinical) provider, \
          first to last session spanning 12 to 24 calendar months."
     );
     assert!(rules.iter().all(|r| !r.description.is_empty() && !r.title.is_empty()));
