@@ -238,6 +238,18 @@ impl ReferenceStore {
             "nextReminderAt": relink.next_reminder_at,
             "status": if opened { "OPENED" } else { "SENT" },
         } };
+        self.update_audited(filter, update, mail, record).await
+    }
+
+    /// `update` on the request matching `filter`, with its mail and audit
+    /// record in the same transaction when it matched; the request after.
+    async fn update_audited(
+        &self,
+        filter: Document,
+        update: Document,
+        mail: &[OutboxMessage],
+        record: &AuditRecord,
+    ) -> Result<Option<ReferenceRequestDocument>, StoreError> {
         in_transaction!(&self.store, &self.audit, record, |session| async {
             let updated = self
                 .requests
@@ -273,17 +285,7 @@ impl ReferenceStore {
             },
             "$unset": { "tokenHash": "", "nextReminderAt": "" },
         };
-        in_transaction!(&self.store, &self.audit, record, |session| async {
-            let updated = self
-                .requests
-                .find_one_and_update(filter.clone(), update.clone())
-                .return_document(ReturnDocument::After)
-                .session(&mut *session)
-                .await?;
-            let changed = updated.is_some();
-            Ok((updated, changed))
-        }
-        .await)
+        self.update_audited(filter, update, &[], record).await
     }
 
     /// Counts reminder `sent` as sent and queues its mail, unless another

@@ -185,6 +185,18 @@ fn may_manage(actor: &Actor, request: &ReferenceRequestDocument) -> AppResult<()
     policy::may_judge(&actor.viewer, &request.owner_id, COORDINATORS)
 }
 
+/// The request a conditional change left, or CONFLICT when it had
+/// changed meanwhile (then nothing was written).
+fn settled(
+    updated: Option<ReferenceRequestDocument>,
+    actor: &Actor,
+    audit: &ChangeAudit<'_>,
+) -> AppResult<RequestView> {
+    let updated = updated.ok_or_else(|| conflict("The request changed meanwhile; reload it."))?;
+    audit.stored();
+    Ok(RequestView::new(updated, actor))
+}
+
 /// Sends a new link (the old one dies), at most once per 12 hours.
 pub async fn resend(
     services: &Services,
@@ -211,14 +223,11 @@ pub async fn resend(
     renewed.expires_at = expires_at;
     let mail = mail::link(&actor.tenant, &renewed, false)?;
     let record = audit.record(id.to_hex(), "RESENT");
-    let updated = services
-        .references(&actor.tenant)?
-        .relink_audited(id, &request.nonce, &relink, &[mail], &record)
-        .await?
-        .ok_or_else(|| conflict("The request changed meanwhile; reload it."))?;
-    audit.stored();
+    let updated =
+        services.references(&actor.tenant)?.relink_audited(id, &request.nonce, &relink, &[mail], &record).await?;
+    let view = settled(updated, actor, audit)?;
     services.outbox_wake.notify_one();
-    Ok(RequestView::new(updated, actor))
+    Ok(view)
 }
 
 /// Withdraws a request not yet submitted; its link dies at once.
@@ -233,13 +242,8 @@ pub async fn revoke(
     may_manage(actor, &request)?;
     rules::check_revocable(request.status).map_err(conflict)?;
     let record = audit.record(id.to_hex(), ReferenceRequestStatus::Revoked.as_str());
-    let updated = services
-        .references(&actor.tenant)?
-        .revoke_audited(&request, actor.subject(), &record)
-        .await?
-        .ok_or_else(|| conflict("The request changed meanwhile; reload it."))?;
-    audit.stored();
-    Ok(RequestView::new(updated, actor))
+    let updated = services.references(&actor.tenant)?.revoke_audited(&request, actor.subject(), &record).await?;
+    settled(updated, actor, audit)
 }
 
 /// A coordinator checked the rater's own endorsement (a phone call):
@@ -260,13 +264,9 @@ pub async fn vet(
         return Err(conflict("Only a submitted rating's rater can be vetted."));
     }
     let record = audit.record(id.to_hex(), CredentialBasis::Vetted.as_str());
-    let updated = services
-        .references(&actor.tenant)?
-        .vet_audited(&request, actor.subject(), note.trim(), &record)
-        .await?
-        .ok_or_else(|| conflict("The request changed meanwhile; reload it."))?;
-    audit.stored();
-    Ok(RequestView::new(updated, actor))
+    let updated =
+        services.references(&actor.tenant)?.vet_audited(&request, actor.subject(), note.trim(), &record).await?;
+    settled(updated, actor, audit)
 }
 
 /// The portfolio's requests as the caller may see them (the caller has
