@@ -10,6 +10,7 @@ pub mod audit;
 pub mod error;
 pub mod events;
 pub mod evidence;
+pub mod mail;
 pub mod outbox;
 pub mod policy;
 pub mod portfolios;

@@ -268,18 +268,20 @@ pub(crate) async fn save(
     expected_version: i32,
     audit: &ChangeAudit<'_>,
 ) -> AppResult<PortfolioDocument> {
-    save_with(services, actor, document, expected_version, audit, false).await
+    save_with(services, actor, document, expected_version, audit, false, Vec::new()).await
 }
 
-/// [`save`] of a change that moved the status: subscribers hear of it.
+/// [`save`] of a change that moved the status: subscribers hear of it,
+/// and `mail` (to the applicant) goes with it.
 pub(crate) async fn save_new_status(
     services: &Services,
     actor: &Actor,
     document: PortfolioDocument,
     expected_version: i32,
     audit: &ChangeAudit<'_>,
+    mail: Vec<crate::store::outbox::OutboxMessage>,
 ) -> AppResult<PortfolioDocument> {
-    save_with(services, actor, document, expected_version, audit, true).await
+    save_with(services, actor, document, expected_version, audit, true, mail).await
 }
 
 async fn save_with(
@@ -289,7 +291,9 @@ async fn save_with(
     expected_version: i32,
     audit: &ChangeAudit<'_>,
     status_changed: bool,
+    mail: Vec<crate::store::outbox::OutboxMessage>,
 ) -> AppResult<PortfolioDocument> {
+    let mails = !mail.is_empty();
     document.version = expected_version + 1;
     document.schema_version = SCHEMA_VERSION;
     document.updated_at = Some(DateTime::now());
@@ -302,9 +306,13 @@ async fn save_with(
             subject_id: None,
         });
     }
+    record.mail = mail;
     match services.portfolios(&actor.tenant)?.replace_if_version_audited(&document, expected_version, &record).await? {
         Some(saved) => {
             audit.stored();
+            if mails {
+                services.outbox_wake.notify_one();
+            }
             Ok(saved)
         }
         // Changed between our read and write: the guard did its job.
@@ -452,5 +460,5 @@ pub async fn submit(
         workflow::submitted(document.status).map_err(|refused| AppError::Conflict(refused.to_string()))?;
     document.submitted_at = Some(DateTime::now());
     document.decided_at = None;
-    save_new_status(services, actor, document, expected_version, audit).await
+    save_new_status(services, actor, document, expected_version, audit, Vec::new()).await
 }

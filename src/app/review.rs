@@ -55,5 +55,7 @@ pub async fn decide(
         document.endorsed_at = Some(now);
     }
     document.review_note = note;
-    save_new_status(services, actor, document, expected_version, audit).await
+    // The applicant hears of every verdict (not of a reviewer taking it up).
+    let mail = if decision.is_verdict() { super::mail::decision(&actor.tenant, &document)? } else { Vec::new() };
+    save_new_status(services, actor, document, expected_version, audit, mail).await
 }

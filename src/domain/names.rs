@@ -1,7 +1,57 @@
 //! What people call the vocabulary's terms, in each language offered:
 //! "Infant Mental Health Specialist", never MENTAL_HEALTH_SPECIALIST.
 
-use super::model::{Category, Credential, DegreeLevel, Language, ReferenceRole, TrainingTopic, WorkKind};
+use super::model::{
+    Category, Credential, DegreeLevel, EvidenceKind, Language, PortfolioStatus, ReferenceRole, TrainingTopic, WorkKind,
+};
+
+/// A portfolio's status as the applicant is told it.
+pub fn status(status: PortfolioStatus, language: Language) -> &'static str {
+    use PortfolioStatus::*;
+    match (language, status) {
+        (Language::En, Draft) => "a draft",
+        (Language::En, Submitted) => "submitted",
+        (Language::En, InReview) => "in review",
+        (Language::En, Returned) => "returned for revision",
+        (Language::En, Approved) => "approved",
+        (Language::En, ExamEligible) => "approved and eligible for the exam",
+        (Language::En, Endorsed) => "endorsed",
+        (Language::En, Withdrawn) => "withdrawn",
+        (Language::Es, Draft) => "en borrador",
+        (Language::Es, Submitted) => "enviado",
+        (Language::Es, InReview) => "en revisión",
+        (Language::Es, Returned) => "devuelto para revisión",
+        (Language::Es, Approved) => "aprobado",
+        (Language::Es, ExamEligible) => "aprobado y habilitado para el examen",
+        (Language::Es, Endorsed) => "endorsado",
+        (Language::Es, Withdrawn) => "retirado",
+    }
+}
+
+/// A kind of evidence as people name it.
+pub fn evidence_kind(kind: EvidenceKind, language: Language) -> &'static str {
+    use EvidenceKind::*;
+    match (language, kind) {
+        (Language::En, Transcript) => "transcript",
+        (Language::En, CdaCertificate) => "CDA certificate",
+        (Language::En, TrainingCertificate) => "training certificate",
+        (Language::En, EthicsAgreement) => "signed ethics agreement",
+        (Language::En, License) => "licence",
+        (Language::En, Membership) => "membership",
+        (Language::En, ExamResult) => "exam result",
+        (Language::En, ReferenceRating) => "reference rating",
+        (Language::En, Other) => "document",
+        (Language::Es, Transcript) => "certificado de estudios",
+        (Language::Es, CdaCertificate) => "certificado CDA",
+        (Language::Es, TrainingCertificate) => "certificado de capacitación",
+        (Language::Es, EthicsAgreement) => "acuerdo de ética firmado",
+        (Language::Es, License) => "licencia",
+        (Language::Es, Membership) => "membresía",
+        (Language::Es, ExamResult) => "resultado del examen",
+        (Language::Es, ReferenceRating) => "evaluación de referencia",
+        (Language::Es, Other) => "documento",
+    }
+}
 
 /// A term's name in the English sentences the engine and the rulebook
 /// write (explanations, what is missing, requirement descriptions).

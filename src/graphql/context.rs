@@ -98,6 +98,7 @@ impl RequestInfo {
             request_ids: Vec::new(),
             last_at: None,
             event: None,
+            mail: Vec::new(),
         }
     }
 

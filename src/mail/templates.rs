@@ -13,6 +13,8 @@ pub const REFERENCE_REQUEST: &str = "reference-request";
 pub const REFERENCE_REMINDER: &str = "reference-reminder";
 pub const REFERENCE_RECEIVED: &str = "reference-received";
 pub const REFERENCE_SUBMITTED: &str = "reference-submitted";
+pub const EVIDENCE_REJECTED: &str = "evidence-rejected";
+pub const DECISION: &str = "decision";
 
 macro_rules! built_in {
     ($($language:literal / $kind:literal),+ $(,)?) => {
@@ -29,6 +31,10 @@ const BUILT_IN: &[(&str, &str)] = built_in![
     "es" / "reference-received",
     "en" / "reference-submitted",
     "es" / "reference-submitted",
+    "en" / "evidence-rejected",
+    "es" / "evidence-rejected",
+    "en" / "decision",
+    "es" / "decision",
 ];
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -96,11 +102,13 @@ mod tests {
         }
         assert_ne!(request(Language::En, true).text, request(Language::Es, true).text);
         assert_ne!(request(Language::En, true).text, request(Language::En, false).text);
-        for kind in [REFERENCE_REMINDER, REFERENCE_RECEIVED, REFERENCE_SUBMITTED] {
+        for kind in [REFERENCE_REMINDER, REFERENCE_RECEIVED, REFERENCE_SUBMITTED, EVIDENCE_REJECTED, DECISION] {
             for language in Language::ALL {
                 let context = context! {
                     association_name => "A", rater_name => "R", applicant_name => "P", role_name => "colleague",
                     link => "https://x.example/r/t", expires_on => "2026-12-31", waived => false,
+                    file_name => "t.pdf", kind_name => "transcript", note => "Illegible.",
+                    status_name => "returned for revision", category_name => "Family Specialist",
                 };
                 let mail = render(kind, *language, context).unwrap();
                 assert!(!mail.subject.is_empty() && !mail.text.is_empty() && mail.html.starts_with("<!doctype html>"));

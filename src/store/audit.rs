@@ -54,6 +54,10 @@ pub struct AuditRecord {
     /// event exists exactly when its change was committed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<PortfolioEvent>,
+    /// The mail this change sends: queued in the outbox in the same
+    /// transaction as the change and this record (never stored here).
+    #[serde(skip)]
+    pub mail: Vec<super::outbox::OutboxMessage>,
 }
 
 /// A change to a portfolio that its subscribers hear of.
@@ -141,6 +145,11 @@ impl Identified {
 
     pub fn id(&self) -> ObjectId {
         self.id
+    }
+
+    /// The mail to queue with the record.
+    pub fn mail(&self) -> &[super::outbox::OutboxMessage] {
+        &self.record.mail
     }
 }
 
@@ -324,6 +333,7 @@ mod tests {
             request_ids: Vec::new(),
             last_at: None,
             event: None,
+            mail: Vec::new(),
         }
     }
 

@@ -134,7 +134,8 @@ impl Store {
 pub(crate) const TRANSACTION_ATTEMPTS: u32 = 3;
 
 /// Runs `$body` in a transaction on `$store` together with the audit
-/// record of the change, committed as a whole or not at all; evaluates to
+/// record of the change (and the mail it carries, into the outbox),
+/// committed as a whole or not at all; evaluates to
 /// `Result<T, StoreError>`. `$body` may use `$session` and evaluates to
 /// `Result<(T, bool), mongodb::error::Error>`: the value, and whether it
 /// changed anything (only then is `$record` written into `$audit`).
@@ -180,6 +181,12 @@ macro_rules! in_transaction {
                         let (value, changed) = body?;
                         if changed {
                             audit.insert_one(&identified).session(&mut *$session).await?;
+                            // The mail the change sends commits with it, or not at all.
+                            if !identified.mail().is_empty() {
+                                $crate::store::outbox::Outbox::new(store)
+                                    .queue_in(&mut *$session, identified.mail())
+                                    .await?;
+                            }
                         }
                         Ok((value, changed))
                     }

@@ -199,12 +199,10 @@ impl ReferenceStore {
     pub async fn insert_audited(
         &self,
         request: &ReferenceRequestDocument,
-        mail: &[OutboxMessage],
         record: &AuditRecord,
     ) -> Result<(), StoreError> {
         in_transaction!(&self.store, &self.audit, record, |session| async {
             self.requests.insert_one(request).session(&mut *session).await?;
-            self.outbox.queue_in(session, mail).await?;
             Ok(((), true))
         }
         .await)
@@ -217,7 +215,6 @@ impl ReferenceStore {
         id: ObjectId,
         old_nonce: &str,
         relink: &Relink,
-        mail: &[OutboxMessage],
         record: &AuditRecord,
     ) -> Result<Option<ReferenceRequestDocument>, StoreError> {
         // A rater who had started keeps their draft, and the request stays
@@ -238,16 +235,16 @@ impl ReferenceStore {
             "nextReminderAt": relink.next_reminder_at,
             "status": if opened { "OPENED" } else { "SENT" },
         } };
-        self.update_audited(filter, update, mail, record).await
+        self.update_audited(filter, update, record).await
     }
 
-    /// `update` on the request matching `filter`, with its mail and audit
-    /// record in the same transaction when it matched; the request after.
+    /// `update` on the request matching `filter`, with its audit record
+    /// (and the record's mail) in the same transaction when it matched;
+    /// the request after.
     async fn update_audited(
         &self,
         filter: Document,
         update: Document,
-        mail: &[OutboxMessage],
         record: &AuditRecord,
     ) -> Result<Option<ReferenceRequestDocument>, StoreError> {
         in_transaction!(&self.store, &self.audit, record, |session| async {
@@ -257,9 +254,6 @@ impl ReferenceStore {
                 .return_document(ReturnDocument::After)
                 .session(&mut *session)
                 .await?;
-            if updated.is_some() {
-                self.outbox.queue_in(session, mail).await?;
-            }
             let changed = updated.is_some();
             Ok((updated, changed))
         }
@@ -285,7 +279,7 @@ impl ReferenceStore {
             },
             "$unset": { "tokenHash": "", "nextReminderAt": "" },
         };
-        self.update_audited(filter, update, &[], record).await
+        self.update_audited(filter, update, record).await
     }
 
     /// Counts reminder `sent` as sent and queues its mail, unless another
@@ -339,7 +333,6 @@ impl ReferenceStore {
         token_hash: &str,
         request: &ReferenceRequestDocument,
         submission: &Submission,
-        mail: &[OutboxMessage],
         record: &AuditRecord,
     ) -> Result<Option<DateTime>, StoreError> {
         let now = DateTime::now();
@@ -369,7 +362,6 @@ impl ReferenceStore {
                 return Ok((None, false));
             }
             self.portfolios.update_one(portfolio.clone(), add.clone()).session(&mut *session).await?;
-            self.outbox.queue_in(session, mail).await?;
             Ok((Some(now), true))
         }
         .await)

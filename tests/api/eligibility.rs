@@ -158,7 +158,10 @@ async fn outcomes_follow_the_rules_in_force() {
         .await;
     let eligibility = &body["data"]["portfolio"]["eligibility"];
     assert_eq!(eligibility["category"], "MENTAL_HEALTH_SPECIALIST");
-    assert_eq!(eligibility["asOf"], chrono::Utc::now().date_naive().to_string());
+    // Today is the association's calendar day (NYS-AIMH keeps New York time),
+    // which differs from UTC's for several hours of every day.
+    let new_york_today = chrono::Utc::now().with_timezone(&chrono_tz::America::New_York).date_naive();
+    assert_eq!(eligibility["asOf"], new_york_today.to_string());
     assert_eq!(eligibility["basis"], "CLAIMED");
 
     // The early-childhood track did not exist under the 2017 rules.

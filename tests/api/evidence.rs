@@ -411,7 +411,9 @@ async fn oversize_uploads_are_refused_before_buffering() {
 #[tokio::test]
 async fn access_review_and_verified_eligibility() {
     let app = spawn_app().await;
-    let (portfolio, ada) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
+    let owner = format!("ada-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let owner_address = format!("{owner}@example.org");
+    let (portfolio, ada) = create(&app, &owner, "INFANT", "FAMILY_ASSOCIATE").await;
     let response = upload(&app, &ada, &portfolio, "TRAINING_CERTIFICATE", "cert.pdf", testdata::pdf(), true).await;
     let body: Value = response.json().await.unwrap();
     let evidence_id = body["data"]["uploadEvidence"]["id"].as_str().unwrap().to_owned();
@@ -472,6 +474,12 @@ async fn access_review_and_verified_eligibility() {
         app.graphql(Some(&reviewer), review, json!({ "id": evidence_id, "ok": false, "note": "Wrong name" })).await;
     assert_eq!(body["data"]["reviewEvidence"]["status"], "REJECTED");
     assert_eq!(training_hours(&app.graphql(Some(&reviewer), hours, json!({ "id": portfolio })).await), 0.0);
+
+    // The applicant is told which file and why; verifying told nobody.
+    let told = crate::mail::wait_for(&crate::mail::maildir(), &owner_address, 1, 30).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(told[0].subject.starts_with("Evidence not accepted: "), "{:?}", told[0]);
+    assert!(told[0].text.contains("Wrong name"), "{}", told[0].text);
 }
 
 #[tokio::test]

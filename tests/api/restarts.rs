@@ -295,6 +295,7 @@ async fn a_retried_write_that_was_applied_counts_once() {
         request_ids: Vec::new(),
         last_at: None,
         event: None,
+        mail: Vec::new(),
     });
     log.append_all(std::slice::from_ref(&entry)).await.unwrap();
     log.append_all(std::slice::from_ref(&entry)).await.expect("the retry of an applied audit write succeeds");

@@ -6,6 +6,7 @@ use endorse::auth::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, first_error_code, spawn_app_with};
+use crate::mail;
 use crate::portfolios::{SUBMIT, create};
 
 const DECIDE: &str = "mutation($id: ID!, $v: Int!, $d: Decision!, $note: String) {
@@ -66,7 +67,8 @@ async fn reviewers_take_portfolios_through_review_to_endorsement() {
 async fn returned_portfolios_carry_the_note_and_start_a_new_round_when_resubmitted() {
     let app = spawn_app_with(&[]).await;
     let reviewer = app.token("rae", &[Role::Reviewer]);
-    let (id, applicant, v) = submitted(&app, "ned", "FAMILY_SPECIALIST").await;
+    let owner = format!("ned-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let (id, applicant, v) = submitted(&app, &owner, "FAMILY_SPECIALIST").await;
     let body = app
         .graphql(
             Some(&reviewer),
@@ -78,6 +80,13 @@ async fn returned_portfolios_carry_the_note_and_start_a_new_round_when_resubmitt
     assert_eq!(returned["status"], "RETURNED", "{body}");
     assert_eq!(returned["reviewNote"], "Please add your RS/C log for 2024.");
     assert!(returned["decidedAt"].is_string());
+
+    // The applicant is told, with the note, by mail.
+    let address = format!("{owner}@example.org");
+    let told = mail::wait_for(&mail::maildir(), &address, 1, 30).await;
+    assert_eq!(told[0].subject, "Your Endorsement portfolio: returned for revision", "{:?}", told[0]);
+    assert!(told[0].text.contains("Please add your RS/C log for 2024."), "{}", told[0].text);
+    assert!(told[0].text.contains("Family Specialist"), "{}", told[0].text);
 
     let body = app.graphql(Some(&applicant), SUBMIT, json!({ "id": id, "v": 3 })).await;
     assert_eq!(body["data"]["submitPortfolio"]["status"], "SUBMITTED", "{body}");

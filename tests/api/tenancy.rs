@@ -277,7 +277,8 @@ async fn admins_publish_rulebooks_that_never_change_the_past() {
 
     // The past is fixed: a version from yesterday, a changed version in
     // force, another association's rulebook, a malformed one.
-    let yesterday = (chrono::Utc::now().date_naive() - chrono::Days::new(1)).to_string();
+    // Two days back in UTC is in the past in every time zone.
+    let yesterday = (chrono::Utc::now().date_naive() - chrono::Days::new(2)).to_string();
     let body = app.graphql(Some(&admin), publish, json!({ "s": ct_rulebook_with(&yesterday) })).await;
     assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{body}");
     let mut changed: Value = serde_json::from_str(&ct_rulebook_with(&future)).unwrap();

@@ -313,12 +313,22 @@ pub async fn review(
         status: Some(status.as_str().to_owned()),
         subject_id: Some(id),
     });
+    if !verified {
+        let projection = crate::store::portfolio::Projection::only(["applicant"]);
+        if let Some(portfolio) = super::portfolios::find(services, actor, record.portfolio_id, &projection).await? {
+            change.mail = super::mail::evidence_rejected(&actor.tenant, &portfolio, &record, review.note.as_deref())?;
+        }
+    }
+    let mails = !change.mail.is_empty();
     let updated = services
         .evidence(&actor.tenant)?
         .record_review(id, &review, &change)
         .await?
         .ok_or_else(|| AppError::Conflict("The evidence changed meanwhile; reload it.".into()))?;
     audit.stored();
+    if mails {
+        services.outbox_wake.notify_one();
+    }
     Ok(updated)
 }
 

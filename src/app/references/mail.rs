@@ -3,31 +3,17 @@
 use minijinja::context;
 
 use super::super::Tenant;
-use super::super::error::{AppError, AppResult};
+use super::super::error::AppResult;
+use super::super::mail::compose;
 use crate::domain::model::Language;
 use crate::domain::names;
-use crate::mail::templates::{self, REFERENCE_RECEIVED, REFERENCE_REMINDER, REFERENCE_REQUEST, REFERENCE_SUBMITTED};
+use crate::mail::templates::{REFERENCE_RECEIVED, REFERENCE_REMINDER, REFERENCE_REQUEST, REFERENCE_SUBMITTED};
 use crate::store::outbox::{CarriedLink, LINK_PLACEHOLDER, OutboxMessage};
 use crate::store::references::ReferenceRequestDocument;
 
 fn expires_on(request: &ReferenceRequestDocument, tenant: &Tenant) -> String {
     let day = tenant.association.today(request.expires_at.to_chrono());
     day.format("%Y-%m-%d").to_string()
-}
-
-fn message(
-    tenant: &Tenant,
-    kind: &str,
-    language: Language,
-    to: (&str, &str),
-    context: minijinja::Value,
-) -> AppResult<OutboxMessage> {
-    let rendered = templates::render(kind, language, context).map_err(AppError::internal)?;
-    let mut message = OutboxMessage::new(tenant.code(), kind, language, to);
-    message.subject = rendered.subject;
-    message.text = rendered.text;
-    message.html = rendered.html;
-    Ok(message)
 }
 
 /// The link mail to the rater: the first one, or a reminder.
@@ -45,7 +31,7 @@ pub fn link(tenant: &Tenant, request: &ReferenceRequestDocument, reminder: bool)
         waived => request.waived,
     };
     let kind = if reminder { REFERENCE_REMINDER } else { REFERENCE_REQUEST };
-    let mut mail = message(tenant, kind, language, (&request.rater_name, &request.rater_email), context)?;
+    let mut mail = compose(tenant, kind, language, (&request.rater_name, &request.rater_email), context)?;
     mail.link = Some(CarriedLink { request_id: request.id, nonce: request.nonce.clone() });
     Ok(mail)
 }
@@ -67,11 +53,11 @@ pub fn submitted(
         }
     };
     let to_rater = (request.rater_name.as_str(), request.rater_email.as_str());
-    let mut mail = vec![message(tenant, REFERENCE_RECEIVED, request.language, to_rater, context(request.language))?];
+    let mut mail = vec![compose(tenant, REFERENCE_RECEIVED, request.language, to_rater, context(request.language))?];
     if let Some(address) = applicant_email {
         let language = tenant.association.settings.language();
         let to_applicant = (request.applicant_name.as_str(), address);
-        mail.push(message(tenant, REFERENCE_SUBMITTED, language, to_applicant, context(language))?);
+        mail.push(compose(tenant, REFERENCE_SUBMITTED, language, to_applicant, context(language))?);
     }
     Ok(mail)
 }

@@ -158,9 +158,9 @@ pub async fn request(
         vetted_by: None,
         vetted_note: None,
     };
-    let mail = mail::link(&actor.tenant, &request, false)?;
-    let record = audit.record(id.to_hex(), ReferenceRequestStatus::Sent.as_str());
-    references.insert_audited(&request, &[mail], &record).await?;
+    let mut record = audit.record(id.to_hex(), ReferenceRequestStatus::Sent.as_str());
+    record.mail = vec![mail::link(&actor.tenant, &request, false)?];
+    references.insert_audited(&request, &record).await?;
     audit.stored();
     services.outbox_wake.notify_one();
     Ok(RequestView::new(request, actor))
@@ -221,10 +221,9 @@ pub async fn resend(
     let mut renewed = request.clone();
     renewed.nonce = relink.nonce.clone();
     renewed.expires_at = expires_at;
-    let mail = mail::link(&actor.tenant, &renewed, false)?;
-    let record = audit.record(id.to_hex(), "RESENT");
-    let updated =
-        services.references(&actor.tenant)?.relink_audited(id, &request.nonce, &relink, &[mail], &record).await?;
+    let mut record = audit.record(id.to_hex(), "RESENT");
+    record.mail = vec![mail::link(&actor.tenant, &renewed, false)?];
+    let updated = services.references(&actor.tenant)?.relink_audited(id, &request.nonce, &relink, &record).await?;
     let view = settled(updated, actor, audit)?;
     services.outbox_wake.notify_one();
     Ok(view)

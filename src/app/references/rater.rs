@@ -154,6 +154,7 @@ pub fn submission_record(form: &RaterForm, request_id: String, client_request_id
         request_ids: Vec::new(),
         last_at: None,
         event: None,
+        mail: Vec::new(),
     }
 }
 
@@ -189,8 +190,8 @@ pub async fn submit(services: &Services, token: &str, rating: Rating, audit: &Ch
         )
         .await?;
     let applicant_email = portfolio.as_ref().and_then(|p| p.applicant.as_ref()).and_then(|a| a.email.clone());
-    let mail = super::mail::submitted(tenant, request, applicant_email.as_deref())?;
     let mut record = audit.record(request.portfolio_id.to_hex(), "REFERENCE_SUBMITTED");
+    record.mail = super::mail::submitted(tenant, request, applicant_email.as_deref())?;
     record.association = Some(tenant.code().clone());
     record.actor = format!("rater:{}", request.id.to_hex());
     record.event = Some(PortfolioEvent {
@@ -202,7 +203,7 @@ pub async fn submit(services: &Services, token: &str, rating: Rating, audit: &Ch
     let submission = Submission { rating, rater_credential, credential_basis, entry };
     let submitted = services
         .references(tenant)?
-        .submit_audited(&link::digest(token), request, &submission, &mail, &record)
+        .submit_audited(&link::digest(token), request, &submission, &record)
         .await?
         .ok_or_else(|| LinkRefused::Submitted.into_error())?;
     audit.stored();

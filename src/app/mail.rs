@@ -1,0 +1,69 @@
+//! Mail the application sends about a portfolio: composed from the
+//! templates of its kind and language when the change is made, then carried
+//! on the change's audit record into the outbox (see `store::in_transaction!`).
+
+use minijinja::context;
+
+use super::Tenant;
+use super::error::{AppError, AppResult};
+use crate::domain::model::Language;
+use crate::domain::names;
+use crate::mail::templates::{self, DECISION, EVIDENCE_REJECTED};
+use crate::store::evidence::EvidenceRecord;
+use crate::store::outbox::OutboxMessage;
+use crate::store::portfolio::PortfolioDocument;
+
+/// One message of `kind` in `language` to `to` (name, address).
+pub(crate) fn compose(
+    tenant: &Tenant,
+    kind: &str,
+    language: Language,
+    to: (&str, &str),
+    context: minijinja::Value,
+) -> AppResult<OutboxMessage> {
+    let rendered = templates::render(kind, language, context).map_err(AppError::internal)?;
+    let mut message = OutboxMessage::new(tenant.code(), kind, language, to);
+    message.subject = rendered.subject;
+    message.text = rendered.text;
+    message.html = rendered.html;
+    Ok(message)
+}
+
+/// The applicant's name and address, when they gave one.
+fn applicant(portfolio: &PortfolioDocument) -> Option<(&str, &str)> {
+    let applicant = portfolio.applicant.as_ref()?;
+    Some((applicant.name.as_str(), applicant.email.as_deref()?))
+}
+
+/// To the applicant: a reviewer rejected evidence they uploaded.
+pub fn evidence_rejected(
+    tenant: &Tenant,
+    portfolio: &PortfolioDocument,
+    evidence: &EvidenceRecord,
+    note: Option<&str>,
+) -> AppResult<Vec<OutboxMessage>> {
+    let Some(to) = applicant(portfolio) else { return Ok(Vec::new()) };
+    let language = tenant.association.settings.language();
+    let context = context! {
+        association_name => &tenant.association.name,
+        applicant_name => to.0,
+        file_name => &evidence.file_name,
+        kind_name => names::evidence_kind(evidence.kind, language),
+        note => note,
+    };
+    Ok(vec![compose(tenant, EVIDENCE_REJECTED, language, to, context)?])
+}
+
+/// To the applicant: reviewers decided (the portfolio's new status).
+pub fn decision(tenant: &Tenant, portfolio: &PortfolioDocument) -> AppResult<Vec<OutboxMessage>> {
+    let Some(to) = applicant(portfolio) else { return Ok(Vec::new()) };
+    let language = tenant.association.settings.language();
+    let context = context! {
+        association_name => &tenant.association.name,
+        applicant_name => to.0,
+        status_name => names::status(portfolio.status, language),
+        category_name => names::category(portfolio.content.target_category, language),
+        note => portfolio.review_note.as_deref(),
+    };
+    Ok(vec![compose(tenant, DECISION, language, to, context)?])
+}
