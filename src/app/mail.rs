@@ -6,23 +6,37 @@ use minijinja::context;
 
 use super::Tenant;
 use super::error::{AppError, AppResult};
-use crate::domain::model::Language;
+use crate::domain::model::{Language, MailKind};
 use crate::domain::names;
-use crate::mail::templates::{self, DECISION, EVIDENCE_REJECTED};
+use crate::mail::templates;
 use crate::store::evidence::EvidenceRecord;
 use crate::store::outbox::OutboxMessage;
 use crate::store::portfolio::PortfolioDocument;
 
-/// One message of `kind` in `language` to `to` (name, address).
+/// One message of `kind` in `language` to `to` (name, address), in the
+/// association's words when it published a template for them. A
+/// published template was checked with the same variables; should it
+/// still fail on real values, the built-in one is used (the change that
+/// causes the mail must not fail for its wording).
 pub(crate) fn compose(
     tenant: &Tenant,
-    kind: &str,
+    kind: MailKind,
     language: Language,
     to: (&str, &str),
     context: minijinja::Value,
 ) -> AppResult<OutboxMessage> {
-    let rendered = templates::render(kind, language, context).map_err(AppError::internal)?;
-    let mut message = OutboxMessage::new(tenant.code(), kind, language, to);
+    let built_in = templates::built_in(kind, language);
+    let custom = tenant.mail_templates.get(&(kind, language)).and_then(|revision| revision.source.as_ref());
+    let rendered = match custom.map(|source| templates::render(kind, source, context.clone())) {
+        Some(Ok(rendered)) => rendered,
+        Some(Err(error)) => {
+            tracing::warn!(association = %tenant.code(), kind = %kind, language = %language, error = %error,
+                "the association's mail template failed; the built-in one is used");
+            templates::render(kind, built_in, context).map_err(AppError::internal)?
+        }
+        None => templates::render(kind, built_in, context).map_err(AppError::internal)?,
+    };
+    let mut message = OutboxMessage::new(tenant.code(), kind.template_name(), language, to);
     message.subject = rendered.subject;
     message.text = rendered.text;
     message.html = rendered.html;
@@ -51,7 +65,7 @@ pub fn evidence_rejected(
         kind_name => names::evidence_kind(evidence.kind, language),
         note => note,
     };
-    Ok(vec![compose(tenant, EVIDENCE_REJECTED, language, to, context)?])
+    Ok(vec![compose(tenant, MailKind::EvidenceRejected, language, to, context)?])
 }
 
 /// To the applicant: reviewers decided (the portfolio's new status).
@@ -65,5 +79,5 @@ pub fn decision(tenant: &Tenant, portfolio: &PortfolioDocument) -> AppResult<Vec
         category_name => names::category(portfolio.content.target_category, language),
         note => portfolio.review_note.as_deref(),
     };
-    Ok(vec![compose(tenant, DECISION, language, to, context)?])
+    Ok(vec![compose(tenant, MailKind::Decision, language, to, context)?])
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod evidence;
 pub mod mail;
+pub mod mail_templates;
 pub mod outbox;
 pub mod policy;
 pub mod portfolios;

@@ -11,9 +11,10 @@ use mongodb::bson::DateTime;
 
 use super::error::AppResult;
 use super::references::{link, reminders};
+use crate::mail::templates::LINK_PLACEHOLDER;
 use crate::mail::{MailError, Mailer, Outgoing};
 use crate::services::Services;
-use crate::store::outbox::{LINK_PLACEHOLDER, OutboxMessage};
+use crate::store::outbox::OutboxMessage;
 
 /// How long a claim holds: far longer than one SMTP conversation.
 const LEASE: Duration = Duration::from_secs(120);

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use crate::app::error::{AppError, AppResult};
 use crate::domain::Rulebook;
 use crate::domain::association::{Association, AssociationCode, parse_time_zone};
-use crate::store::associations::{AssociationDocument, AssociationStore};
+use crate::domain::model::{Language, MailKind};
+use crate::store::associations::{AssociationDocument, AssociationStore, MailTemplateRevision};
 
 /// How long an instance trusts what it read about an association.
 pub const FRESH_FOR: Duration = Duration::from_secs(15);
@@ -27,6 +28,9 @@ pub struct Tenant {
     pub rulebook: Option<Arc<Rulebook>>,
     /// The latest published revision (0: the built-in rulebook or none).
     pub rulebook_revision: i32,
+    /// The latest revision of each mail template the association published
+    /// (a kind and language not here is sent with the built-in template).
+    pub mail_templates: HashMap<(MailKind, Language), MailTemplateRevision>,
 }
 
 impl Tenant {
@@ -156,7 +160,10 @@ impl Tenants {
                 Some(Arc::new(parsed))
             }
         };
-        let tenant = Arc::new(tenant_of(document, rulebook, revision)?);
+        let mail_templates = self.store.latest_mail_templates(code).await?;
+        let mut tenant = tenant_of(document, rulebook, revision)?;
+        tenant.mail_templates = mail_templates.into_iter().map(|t| ((t.kind, t.language), t)).collect();
+        let tenant = Arc::new(tenant);
         if let Ok(mut cache) = self.cache.write() {
             cache.insert(code.clone(), (Instant::now(), tenant.clone()));
         }
@@ -171,5 +178,6 @@ fn tenant_of(document: AssociationDocument, rulebook: Option<Arc<Rulebook>>, rev
         admins: document.admins,
         rulebook,
         rulebook_revision: revision,
+        mail_templates: HashMap::new(),
     })
 }

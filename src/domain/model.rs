@@ -177,6 +177,23 @@ vocabulary!(
     Language, "language" { En = "EN", Es = "ES" }
 );
 vocabulary!(
+    /// The messages an association sends; each has its templates per language.
+    MailKind, "mail kind" {
+        /// To a rater: the link to the rating form.
+        ReferenceRequest = "REFERENCE_REQUEST",
+        /// To a rater who has not submitted yet: the link again.
+        ReferenceReminder = "REFERENCE_REMINDER",
+        /// To a rater: thanks, their rating arrived.
+        ReferenceReceived = "REFERENCE_RECEIVED",
+        /// To the applicant: a rater submitted (never what they said).
+        ReferenceSubmitted = "REFERENCE_SUBMITTED",
+        /// To the applicant: a reviewer did not accept a file.
+        EvidenceRejected = "EVIDENCE_REJECTED",
+        /// To the applicant: reviewers decided on the portfolio.
+        Decision = "DECISION",
+    }
+);
+vocabulary!(
     EvidenceKind, "evidence kind" {
         Transcript = "TRANSCRIPT", CdaCertificate = "CDA_CERTIFICATE",
         TrainingCertificate = "TRAINING_CERTIFICATE", EthicsAgreement = "ETHICS_AGREEMENT",

@@ -8,6 +8,7 @@ pub mod documents;
 pub mod error;
 pub mod evidence;
 pub mod execution;
+pub mod mail_template;
 pub mod node;
 pub mod portfolio;
 mod query;
@@ -30,6 +31,7 @@ pub struct Query(
     association::AssociationQuery,
     node::NodeQuery,
     reference::ReferenceQuery,
+    mail_template::MailTemplateQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -40,6 +42,7 @@ pub struct Mutation(
     evidence::EvidenceMutation,
     association::AssociationMutation,
     reference::ReferenceMutation,
+    mail_template::MailTemplateMutation,
 );
 
 use crate::config::Config;

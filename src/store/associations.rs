@@ -12,10 +12,32 @@ use serde::{Deserialize, Serialize};
 use super::audit::{AuditRecord, Identified};
 use super::{Store, StoreError, in_transaction};
 use crate::domain::association::{AssociationCode, AssociationSettings};
+use crate::domain::model::{Language, MailKind};
+use crate::mail::templates::TemplateSource;
 
 pub const COLLECTION: &str = "associations";
 pub const RULEBOOKS: &str = "rulebooks";
 pub const REFERENCE_FORMS: &str = "reference_forms";
+pub const MAIL_TEMPLATES: &str = "mail_templates";
+
+/// One published revision of an association's template for one kind of
+/// mail in one language, numbered from 1 per kind and language and kept
+/// for ever (what was sent can be traced to the words it was sent with).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MailTemplateRevision {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub association: AssociationCode,
+    pub kind: MailKind,
+    pub language: Language,
+    pub revision: i32,
+    /// `None`: the association went back to the built-in template.
+    #[serde(default)]
+    pub source: Option<TemplateSource>,
+    pub published_at: DateTime,
+    pub published_by: String,
+}
 
 /// One published revision of an association's reference rating form,
 /// numbered from 1 and kept for ever: a request is answered on the
@@ -69,6 +91,7 @@ pub struct AssociationStore {
     associations: Collection<AssociationDocument>,
     rulebooks: Collection<RulebookRevision>,
     forms: Collection<ReferenceFormRevision>,
+    mail_templates: Collection<MailTemplateRevision>,
     audit: Collection<Identified>,
 }
 
@@ -80,6 +103,7 @@ impl AssociationStore {
             associations: db.collection(COLLECTION),
             rulebooks: db.collection(RULEBOOKS),
             forms: db.collection(REFERENCE_FORMS),
+            mail_templates: db.collection(MAIL_TEMPLATES),
             audit: db.collection(super::audit::COLLECTION),
         }
     }
@@ -89,6 +113,9 @@ impl AssociationStore {
         let by_revision = IndexModel::builder().keys(doc! { "association": 1, "revision": -1 }).options(unique).build();
         self.rulebooks.create_indexes([by_revision.clone()]).await?;
         self.forms.create_indexes([by_revision]).await?;
+        let unique = IndexOptions::builder().name("association_kind_language_revision".to_owned()).unique(true).build();
+        let keys = doc! { "association": 1, "kind": 1, "language": 1, "revision": -1 };
+        self.mail_templates.create_indexes([IndexModel::builder().keys(keys).options(unique).build()]).await?;
         Ok(())
     }
 
@@ -193,6 +220,36 @@ impl AssociationStore {
     ) -> Result<(), StoreError> {
         in_transaction!(&self.store, &self.audit, record, |session| async {
             self.forms.insert_one(revision).session(&mut *session).await?;
+            Ok(((), true))
+        }
+        .await)
+    }
+
+    /// The latest revision of each of `code`'s mail templates (kind and
+    /// language) it ever published.
+    pub async fn latest_mail_templates(&self, code: &AssociationCode) -> Result<Vec<MailTemplateRevision>, StoreError> {
+        // Few revisions per association: newest first, the first of each
+        // kind and language wins.
+        let all: Vec<MailTemplateRevision> = self
+            .mail_templates
+            .find(doc! { "association": code.as_str() })
+            .sort(doc! { "revision": -1 })
+            .await?
+            .try_collect()
+            .await?;
+        let mut seen = std::collections::HashSet::new();
+        Ok(all.into_iter().filter(|revision| seen.insert((revision.kind, revision.language))).collect())
+    }
+
+    /// Stores a template revision and its audit record; a race for one
+    /// revision number is a duplicate (CONFLICT) for the loser.
+    pub async fn publish_mail_template_audited(
+        &self,
+        revision: &MailTemplateRevision,
+        record: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        in_transaction!(&self.store, &self.audit, record, |session| async {
+            self.mail_templates.insert_one(revision).session(&mut *session).await?;
             Ok(((), true))
         }
         .await)

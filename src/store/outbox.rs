@@ -49,7 +49,7 @@ pub struct OutboxMessage {
     pub to_address: String,
     pub subject: String,
     /// Rendered when the change was made: a retry sends the same words.
-    /// Where a link goes, the bodies hold [`LINK_PLACEHOLDER`].
+    /// Where a link goes, the bodies hold [`crate::mail::templates::LINK_PLACEHOLDER`].
     pub text: String,
     pub html: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,9 +67,6 @@ pub struct OutboxMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent_at: Option<DateTime>,
 }
-
-/// Stands for the link in a stored body; replaced when the mail is sent.
-pub const LINK_PLACEHOLDER: &str = "https://endorse.invalid/reference-link";
 
 impl OutboxMessage {
     /// A message ready to send now.

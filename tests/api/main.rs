@@ -17,6 +17,7 @@ mod http_rules;
 mod idempotency;
 mod limits;
 mod mail;
+mod mail_templates;
 mod observability;
 mod portfolios;
 mod private_mongo;

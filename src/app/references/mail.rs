@@ -5,10 +5,10 @@ use minijinja::context;
 use super::super::Tenant;
 use super::super::error::AppResult;
 use super::super::mail::compose;
-use crate::domain::model::Language;
+use crate::domain::model::{Language, MailKind};
 use crate::domain::names;
-use crate::mail::templates::{REFERENCE_RECEIVED, REFERENCE_REMINDER, REFERENCE_REQUEST, REFERENCE_SUBMITTED};
-use crate::store::outbox::{CarriedLink, LINK_PLACEHOLDER, OutboxMessage};
+use crate::mail::templates::LINK_PLACEHOLDER;
+use crate::store::outbox::{CarriedLink, OutboxMessage};
 use crate::store::references::ReferenceRequestDocument;
 
 fn expires_on(request: &ReferenceRequestDocument, tenant: &Tenant) -> String {
@@ -30,7 +30,7 @@ pub fn link(tenant: &Tenant, request: &ReferenceRequestDocument, reminder: bool)
         expires_on => expires_on(request, tenant),
         waived => request.waived,
     };
-    let kind = if reminder { REFERENCE_REMINDER } else { REFERENCE_REQUEST };
+    let kind = if reminder { MailKind::ReferenceReminder } else { MailKind::ReferenceRequest };
     let mut mail = compose(tenant, kind, language, (&request.rater_name, &request.rater_email), context)?;
     mail.link = Some(CarriedLink { request_id: request.id, nonce: request.nonce.clone() });
     Ok(mail)
@@ -53,11 +53,12 @@ pub fn submitted(
         }
     };
     let to_rater = (request.rater_name.as_str(), request.rater_email.as_str());
-    let mut mail = vec![compose(tenant, REFERENCE_RECEIVED, request.language, to_rater, context(request.language))?];
+    let mut mail =
+        vec![compose(tenant, MailKind::ReferenceReceived, request.language, to_rater, context(request.language))?];
     if let Some(address) = applicant_email {
         let language = tenant.association.settings.language();
         let to_applicant = (request.applicant_name.as_str(), address);
-        mail.push(compose(tenant, REFERENCE_SUBMITTED, language, to_applicant, context(language))?);
+        mail.push(compose(tenant, MailKind::ReferenceSubmitted, language, to_applicant, context(language))?);
     }
     Ok(mail)
 }
