@@ -114,7 +114,8 @@ async fn admins_publish_their_own_wording_and_mail_is_sent_with_it() {
     crate::references::publish_form(&app).await;
     let (other, other_token) = create(&app, &unique("uma"), "INFANT", "FAMILY_ASSOCIATE").await;
     let rater = mail::address("custom");
-    let input = json!({ "raterName": "Dana Whitfield", "raterEmail": rater, "role": "PROGRAM_SUPERVISOR", "waived": false });
+    let input =
+        json!({ "raterName": "Dana Whitfield", "raterEmail": rater, "role": "PROGRAM_SUPERVISOR", "waived": false });
     let body = app
         .graphql(
             Some(&other_token),
