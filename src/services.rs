@@ -68,6 +68,16 @@ impl Services {
         Ok(PortfolioStore::new(self.store()?, &tenant.scope()))
     }
 
+    /// The association's registrations, or SERVICE_UNAVAILABLE while MongoDB is down.
+    pub fn applications(&self, tenant: &Tenant) -> AppResult<crate::store::applications::ApplicationStore> {
+        Ok(crate::store::applications::ApplicationStore::new(self.store()?, tenant.code()))
+    }
+
+    /// The association's ledger, or SERVICE_UNAVAILABLE while MongoDB is down.
+    pub fn ledger(&self, tenant: &Tenant) -> AppResult<crate::store::ledger::LedgerStore> {
+        Ok(crate::store::ledger::LedgerStore::new(self.store()?, tenant.code()))
+    }
+
     /// The association's evidence, or SERVICE_UNAVAILABLE while MongoDB is down.
     pub fn evidence(&self, tenant: &Tenant) -> AppResult<EvidenceStore> {
         Ok(EvidenceStore::new(self.store()?, tenant.code()))

@@ -51,18 +51,7 @@ pub async fn create(
     if first_admin.is_empty() || first_admin.len() > 256 {
         return Err(AppError::bad_input("input.firstAdmin", "`firstAdmin` must be a token subject"));
     }
-    if let Some(days) = &input.settings.reference_reminder_days {
-        let ascending = days.windows(2).all(|pair| pair[0] < pair[1]);
-        if days.len() > 10 || !ascending || days.iter().any(|d| !(1..=365).contains(d)) {
-            return Err(AppError::bad_input(
-                "input.referenceReminderDays",
-                "reminder days are at most 10 distinct days from 1 to 365, ascending",
-            ));
-        }
-    }
-    if input.settings.stats_min_cell == Some(0) || input.settings.max_upload_bytes == Some(0) {
-        return Err(AppError::bad_input("input.settings", "settings must be positive"));
-    }
+    check_settings(&input.settings)?;
     let document = AssociationDocument {
         code: code.clone(),
         name,
@@ -192,4 +181,59 @@ fn check_publishable(tenant: &Tenant, rulebook: &Rulebook) -> AppResult<()> {
         }
     }
     Ok(())
+}
+
+/// Settings an association may hold: reminder days ascending within a
+/// year, positive limits.
+fn check_settings(settings: &AssociationSettings) -> AppResult<()> {
+    if let Some(days) = &settings.reference_reminder_days {
+        let ascending = days.windows(2).all(|pair| pair[0] < pair[1]);
+        if days.len() > 10 || !ascending || days.iter().any(|d| !(1..=365).contains(d)) {
+            return Err(AppError::bad_input(
+                "input.referenceReminderDays",
+                "reminder days are at most 10 distinct days from 1 to 365, ascending",
+            ));
+        }
+    }
+    if settings.stats_min_cell == Some(0) || settings.max_upload_bytes == Some(0) {
+        return Err(AppError::bad_input("input.settings", "settings must be positive"));
+    }
+    Ok(())
+}
+
+/// Changes the caller's association's settings (ADMIN): each field given
+/// replaces the current one, the others stay.
+pub async fn update_settings(
+    services: &Services,
+    actor: &Actor,
+    patch: AssociationSettings,
+    audit: &ChangeAudit<'_>,
+) -> AppResult<AssociationDocument> {
+    policy::require_role(&actor.viewer, &[Role::Admin])?;
+    let code = actor.tenant.code().clone();
+    audit.target(code.to_string());
+    check_settings(&patch)?;
+    let store = services.tenants.store();
+    let current = store.get(&code).await?.ok_or_else(|| AppError::not_found("Association"))?;
+    let mut settings = current.settings;
+    macro_rules! take {
+        ($($field:ident),+) => { $( if patch.$field.is_some() { settings.$field = patch.$field; } )+ };
+    }
+    take!(
+        stats_min_cell,
+        max_upload_bytes,
+        language,
+        reference_reminder_days,
+        allow_incomplete_submissions,
+        processing_fee_due,
+        require_registration
+    );
+    let record = audit.record(code.to_string(), "SETTINGS_CHANGED");
+    let updated = store
+        .set_settings_audited(&code, &settings, &record)
+        .await?
+        .ok_or_else(|| AppError::not_found("Association"))?;
+    audit.stored();
+    services.tenants.load(&code).await?;
+    Ok(updated)
 }

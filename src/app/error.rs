@@ -16,6 +16,9 @@ pub mod code {
     pub const NOT_FOUND: &str = "NOT_FOUND";
     pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
     pub const CONFLICT: &str = "CONFLICT";
+    /// A step refused because something it needs is missing (a fee unpaid,
+    /// requirements unmet); `extensions.missing` lists what.
+    pub const FAILED_PRECONDITION: &str = "FAILED_PRECONDITION";
     pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
     pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
@@ -42,6 +45,9 @@ pub enum AppError {
     /// CONFLICT: the current state does not allow the step (wrong status,
     /// a stale version, a duplicate).
     Conflict(String),
+    /// FAILED_PRECONDITION: something the step needs is missing; `missing`
+    /// names each thing (requirement keys, "processingFee").
+    FailedPrecondition { message: String, missing: Vec<String> },
     /// PAYLOAD_TOO_LARGE: a body, file or document over its limit.
     PayloadTooLarge(String),
     /// PAYLOAD_TOO_LARGE, naming the input field (or section) that is.
@@ -78,6 +84,7 @@ impl AppError {
             AppError::NotFound(_) => code::NOT_FOUND,
             AppError::BadUserInput { .. } => code::BAD_USER_INPUT,
             AppError::Conflict(_) => code::CONFLICT,
+            AppError::FailedPrecondition { .. } => code::FAILED_PRECONDITION,
             AppError::PayloadTooLarge(_) | AppError::FieldTooLarge { .. } => code::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => code::UNSUPPORTED_MEDIA_TYPE,
             AppError::QueryTooComplex(_) => code::QUERY_TOO_COMPLEX,

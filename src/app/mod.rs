@@ -5,11 +5,13 @@
 //! ([`policy`]), and the orchestration of store, blob, media and engine.
 //! GraphQL resolvers and HTTP handlers only translate to and from it.
 
+pub mod applications;
 pub mod associations;
 pub mod audit;
 pub mod error;
 pub mod events;
 pub mod evidence;
+pub mod fees;
 pub mod mail;
 pub mod mail_templates;
 pub mod outbox;

@@ -162,8 +162,24 @@ pub async fn count(services: &Services, actor: &Actor, filter: &ListFilter) -> A
 }
 
 /// Starts a DRAFT portfolio owned by the caller (APPLICANT), within the
-/// association's cap per applicant.
+/// association's cap per applicant. It is not registered: see
+/// [`super::applications::register`].
 pub async fn create(
+    services: &Services,
+    actor: &Actor,
+    input: NewPortfolio,
+    audit: &ChangeAudit<'_>,
+) -> AppResult<PortfolioDocument> {
+    let document = prepare(services, actor, input, audit).await?;
+    let record = audit.record(document.id.to_hex(), document.status.as_str());
+    services.portfolios(&actor.tenant)?.insert_audited(&document, &record).await?;
+    audit.stored();
+    Ok(document)
+}
+
+/// A new DRAFT portfolio of the caller (APPLICANT), checked and within the
+/// association's cap per applicant, not stored yet.
+pub(crate) async fn prepare(
     services: &Services,
     actor: &Actor,
     input: NewPortfolio,
@@ -199,9 +215,6 @@ pub async fn create(
             "You already have {cap} portfolios, the most one applicant may hold; continue one of them."
         )));
     }
-    let record = audit.record(document.id.to_hex(), document.status.as_str());
-    portfolios.insert_audited(&document, &record).await?;
-    audit.stored();
     Ok(document)
 }
 
@@ -381,6 +394,13 @@ pub async fn change(
     if let Some(input) = changes.applicant {
         document.applicant = Some(applicant(input, "changes.applicant")?);
     }
+    if (changes.target_category.is_some() || changes.track.is_some())
+        && services.applications(&actor.tenant)?.of_portfolio(document.id).await?.is_some()
+    {
+        return Err(AppError::Conflict(
+            "The portfolio is registered for its category and track; register again for another one.".into(),
+        ));
+    }
     if let Some(category) = changes.target_category {
         document.content.target_category = category;
     }
@@ -447,7 +467,8 @@ pub async fn change(
 }
 
 /// DRAFT or RETURNED -> SUBMITTED; sets `submittedAt`. A resubmission
-/// starts a new review round: the earlier decision time is cleared.
+/// starts a new review round: the earlier decision time is cleared. The
+/// gates of [`super::applications::check_submission`] come first.
 pub async fn submit(
     services: &Services,
     actor: &Actor,
@@ -456,6 +477,7 @@ pub async fn submit(
     audit: &ChangeAudit<'_>,
 ) -> AppResult<PortfolioDocument> {
     let mut document = load_for_change(services, actor, id, expected_version, audit).await?;
+    super::applications::check_submission(services, actor, &document, audit).await?;
     document.status =
         workflow::submitted(document.status).map_err(|refused| AppError::Conflict(refused.to_string()))?;
     document.submitted_at = Some(DateTime::now());

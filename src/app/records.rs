@@ -3,9 +3,11 @@
 //! so that `graphql` and `http` depend on the application alone (a test
 //! keeps them from importing `store`).
 
+pub use crate::store::applications::ApplicationDocument;
 pub use crate::store::associations::{AssociationDocument, ReferenceFormRevision};
 pub use crate::store::audit::AuditRecord;
 pub use crate::store::evidence::EvidenceRecord;
+pub use crate::store::ledger::LedgerEntry;
 pub use crate::store::portfolio::{Applicant, ListFilter, PortfolioDocument, Projection, SECTION_FIELDS};
 pub use crate::store::stats::{Distribution, Facet, PortfolioAggregates, StatsFilter};
 

@@ -7,7 +7,8 @@ use mongodb::bson::{DateTime, oid::ObjectId};
 
 use super::error::{AppError, AppResult};
 use super::portfolios::{check_version, find, save_new_status};
-use super::{Actor, ChangeAudit, policy};
+use super::{Actor, ChangeAudit, fees, policy};
+use crate::domain::model::FeeKind;
 use crate::domain::workflow::{Decision, next_status};
 use crate::services::Services;
 use crate::store::portfolio::{PortfolioDocument, Projection};
@@ -47,6 +48,14 @@ pub async fn decide(
         .is_some_and(|rulebook| rulebook.exam_required(document.content.target_category, as_of));
     document.status = next_status(document.status, decision, exam_required)
         .map_err(|refused| AppError::Conflict(refused.to_string()))?;
+    // Fees are owed to the association before approval and endorsement.
+    match decision {
+        Decision::Approve => {
+            fees::require_settled(services, &actor.tenant, id, &[FeeKind::Processing], "Approval").await?;
+        }
+        Decision::Endorse => fees::require_settled(services, &actor.tenant, id, &[], "Endorsement").await?,
+        _ => {}
+    }
     let now = DateTime::now();
     if decision.is_verdict() && document.decided_at.is_none() {
         document.decided_at = Some(now);

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use crate::app::error::{AppError, AppResult};
 use crate::domain::Rulebook;
 use crate::domain::association::{Association, AssociationCode, parse_time_zone};
+use crate::domain::fees::FeeSchedule;
 use crate::domain::model::{Language, MailKind};
 use crate::store::associations::{AssociationDocument, AssociationStore, MailTemplateRevision};
 
@@ -31,6 +32,9 @@ pub struct Tenant {
     /// The latest revision of each mail template the association published
     /// (a kind and language not here is sent with the built-in template).
     pub mail_templates: HashMap<(MailKind, Language), MailTemplateRevision>,
+    /// Its fees: those of its rulebook's versions, and NYS-AIMH's
+    /// membership fees (see [`FeeSchedule::compose`]).
+    pub fees: Arc<FeeSchedule>,
 }
 
 impl Tenant {
@@ -173,11 +177,18 @@ impl Tenants {
 
 fn tenant_of(document: AssociationDocument, rulebook: Option<Arc<Rulebook>>, revision: i32) -> AppResult<Tenant> {
     let time_zone = parse_time_zone(&document.time_zone).map_err(AppError::internal)?;
+    let document_code = document.code.clone();
     Ok(Tenant {
         association: Association { code: document.code, name: document.name, time_zone, settings: document.settings },
         admins: document.admins,
-        rulebook,
+        rulebook: rulebook.clone(),
         rulebook_revision: revision,
         mail_templates: HashMap::new(),
+        fees: Arc::new(FeeSchedule::compose(rulebook.as_deref(), &other_fees(&document_code))),
     })
+}
+
+/// The fees an association charges besides those in its rulebook.
+fn other_fees(code: &AssociationCode) -> FeeSchedule {
+    if *code == AssociationCode::nys_aimh() { FeeSchedule::nys_aimh_memberships() } else { FeeSchedule::default() }
 }

@@ -116,6 +116,18 @@ pub struct Config {
     )]
     pub cors_origins: Vec<String>,
 
+    /// Key the payment provider signs its webhook calls with (at least 32 bytes; the `whsec_...` of a Stripe-style endpoint). Unset, `/webhooks/payments/...` answers 404 [default: none].
+    #[arg(
+        long = "payment-webhook-secret",
+        env = "ENDORSE_PAYMENT_WEBHOOK_SECRET",
+        value_name = "ENDORSE_PAYMENT_WEBHOOK_SECRET",
+        value_parser = parse::Redacted(parse::jwt_secret),
+        default_value = "",
+        hide_default_value = true,
+        hide_env_values = true
+    )]
+    pub payment_webhook_secret: Secret,
+
     #[command(flatten)]
     pub evidence: EvidenceConfig,
 

@@ -90,6 +90,16 @@ pub struct AssociationSettings {
     /// ascending ([3, 7, 14] otherwise; empty: no reminders).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_reminder_days: Option<Vec<u32>>,
+    /// Whether a portfolio that does not meet its requirements yet may be
+    /// submitted (no otherwise; a coordinator may let one through).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_incomplete_submissions: Option<bool>,
+    /// When the processing fee must be settled (AT_SUBMISSION otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processing_fee_due: Option<crate::domain::model::ProcessingFeeDue>,
+    /// Whether only registered portfolios may be submitted (yes otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_registration: Option<bool>,
 }
 
 /// Reminder days when the association sets none.
@@ -98,6 +108,18 @@ pub const DEFAULT_REMINDER_DAYS: [u32; 3] = [3, 7, 14];
 impl AssociationSettings {
     pub fn language(&self) -> crate::domain::model::Language {
         self.language.unwrap_or(crate::domain::model::Language::En)
+    }
+
+    pub fn allows_incomplete_submissions(&self) -> bool {
+        self.allow_incomplete_submissions.unwrap_or(false)
+    }
+
+    pub fn processing_fee_due(&self) -> crate::domain::model::ProcessingFeeDue {
+        self.processing_fee_due.unwrap_or(crate::domain::model::ProcessingFeeDue::AtSubmission)
+    }
+
+    pub fn requires_registration(&self) -> bool {
+        self.require_registration.unwrap_or(true)
     }
 
     pub fn reminder_days(&self) -> &[u32] {

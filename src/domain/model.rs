@@ -177,6 +177,48 @@ vocabulary!(
     Language, "language" { En = "EN", Es = "ES" }
 );
 vocabulary!(
+    /// What a fee is for.
+    FeeKind, "fee" {
+        /// Charged when an applicant registers for a category (never refunded).
+        Registration = "REGISTRATION",
+        /// Due when the applicant asks to submit the portfolio.
+        Processing = "PROCESSING",
+        /// Paid to the Alliance when registering for the exam (shown, not charged here).
+        Exam = "EXAM",
+        Membership = "MEMBERSHIP",
+        Renewal = "RENEWAL",
+        Reinstatement = "REINSTATEMENT",
+    }
+);
+vocabulary!(
+    /// The kinds of association membership a fee schedule prices.
+    MembershipType, "membership type" {
+        Individual = "INDIVIDUAL", TwoYear = "TWO_YEAR", Student = "STUDENT",
+        Organisational = "ORGANISATIONAL", OrganisationalTwoYear = "ORGANISATIONAL_TWO_YEAR",
+    }
+);
+vocabulary!(Currency, "currency" { Usd = "USD" });
+vocabulary!(
+    /// Who is paid a fee: the association (charged in its ledger) or the
+    /// Alliance (the exam: shown to the applicant, paid elsewhere).
+    Payee, "payee" { Association = "ASSOCIATION", Alliance = "ALLIANCE" }
+);
+vocabulary!(
+    /// One line of an applicant's ledger.
+    LedgerEntryKind, "ledger entry" {
+        Charge = "CHARGE", Payment = "PAYMENT", Waiver = "WAIVER", Refund = "REFUND",
+    }
+);
+vocabulary!(
+    /// When the processing fee must be settled (an association setting).
+    ProcessingFeeDue, "processing fee timing" {
+        /// Submission waits until it is paid or waived (the default).
+        AtSubmission = "AT_SUBMISSION",
+        /// The portfolio may be submitted; approval waits for the fee.
+        BeforeApproval = "BEFORE_APPROVAL",
+    }
+);
+vocabulary!(
     /// The messages an association sends; each has its templates per language.
     MailKind, "mail kind" {
         /// To a rater: the link to the rating form.

@@ -9,7 +9,7 @@ use crate::app::associations::{self, NewAssociation};
 use crate::app::error::AppResult;
 use crate::app::records::AssociationDocument;
 use crate::domain::association::AssociationSettings;
-use crate::domain::model::Language;
+use crate::domain::model::{Language, ProcessingFeeDue};
 
 #[derive(InputObject)]
 pub struct CreateAssociationInput {
@@ -30,6 +30,22 @@ pub struct CreateAssociationInput {
     pub reference_reminder_days: Option<Vec<i32>>,
 }
 
+/// Settings to change; a field left out keeps its value.
+#[derive(InputObject)]
+pub struct AssociationSettingsInput {
+    pub stats_min_cell: Option<i32>,
+    pub max_upload_bytes: Option<i32>,
+    pub language: Option<Language>,
+    pub reference_reminder_days: Option<Vec<i32>>,
+    /// Let portfolios that do not meet their requirements be submitted.
+    pub allow_incomplete_submissions: Option<bool>,
+    /// AT_SUBMISSION: submission waits for the processing fee;
+    /// BEFORE_APPROVAL: approval does.
+    pub processing_fee_due: Option<ProcessingFeeDue>,
+    /// Only registered portfolios may be submitted.
+    pub require_registration: Option<bool>,
+}
+
 /// An association, as its own staff or a platform admin see it.
 #[derive(SimpleObject)]
 #[graphql(name = "Association")]
@@ -41,6 +57,12 @@ pub struct AssociationObject {
     pub max_upload_bytes: Option<i32>,
     pub language: Language,
     pub reference_reminder_days: Vec<i32>,
+    /// Whether portfolios that do not meet their requirements may be submitted.
+    pub allow_incomplete_submissions: bool,
+    /// When the processing fee must be settled.
+    pub processing_fee_due: ProcessingFeeDue,
+    /// Whether only registered portfolios may be submitted.
+    pub require_registration: bool,
     pub created_at: DateTime,
 }
 
@@ -54,6 +76,9 @@ impl From<AssociationDocument> for AssociationObject {
             max_upload_bytes: document.settings.max_upload_bytes.and_then(|n| i32::try_from(n).ok()),
             language: document.settings.language(),
             reference_reminder_days: document.settings.reminder_days().iter().map(|d| *d as i32).collect(),
+            allow_incomplete_submissions: document.settings.allows_incomplete_submissions(),
+            processing_fee_due: document.settings.processing_fee_due(),
+            require_registration: document.settings.requires_registration(),
             created_at: document.created_at.into(),
         }
     }
@@ -108,10 +133,34 @@ impl AssociationMutation {
                 reference_reminder_days: input
                     .reference_reminder_days
                     .map(|days| days.into_iter().map(|d| u32::try_from(d).unwrap_or(u32::MAX)).collect()),
+                ..Default::default()
             },
         };
         let created = associations::create(services(ctx), viewer, input, &change_audit(ctx)).await?;
         Ok(created.into())
+    }
+
+    /// Changes the caller's association's settings (ADMIN); fields left
+    /// out keep their values.
+    async fn update_association_settings(
+        &self,
+        ctx: &Context<'_>,
+        input: AssociationSettingsInput,
+    ) -> AppResult<AssociationObject> {
+        let actor = actor(ctx).await?;
+        let count = |n: Option<i32>| n.map(|n| n.max(0) as u64);
+        let patch = AssociationSettings {
+            stats_min_cell: count(input.stats_min_cell).map(|n| n as u32),
+            max_upload_bytes: count(input.max_upload_bytes),
+            language: input.language,
+            reference_reminder_days: input
+                .reference_reminder_days
+                .map(|days| days.into_iter().map(|d| u32::try_from(d).unwrap_or(u32::MAX)).collect()),
+            allow_incomplete_submissions: input.allow_incomplete_submissions,
+            processing_fee_due: input.processing_fee_due,
+            require_registration: input.require_registration,
+        };
+        Ok(associations::update_settings(services(ctx), &actor, patch, &change_audit(ctx)).await?.into())
     }
 
     /// Publishes the caller's association's rulebook (ADMIN): the whole

@@ -10,12 +10,17 @@ use crate::app::error::{AppError, INTERNAL_MESSAGE};
 impl From<AppError> for async_graphql::Error {
     fn from(error: AppError) -> Self {
         let code = error.code();
+        let mut missing = Vec::new();
         let (message, field) = match error {
             AppError::Unauthenticated(why) => (format!("Authentication required: {why}."), None),
             AppError::Forbidden => ("You are not allowed to do this.".to_owned(), None),
             AppError::NotFound(what) => (format!("{what} was not found."), None),
             AppError::BadUserInput { message, field } => (message, field),
             AppError::FieldTooLarge { message, field } => (message, Some(field)),
+            AppError::FailedPrecondition { message, missing: what } => {
+                missing = what;
+                (message, None)
+            }
             AppError::Conflict(message)
             | AppError::PayloadTooLarge(message)
             | AppError::UnsupportedMediaType(message)
@@ -33,6 +38,9 @@ impl From<AppError> for async_graphql::Error {
             ext.set("code", code);
             if let Some(field) = field {
                 ext.set("field", field);
+            }
+            if !missing.is_empty() {
+                ext.set("missing", missing.clone());
             }
         })
     }

@@ -8,6 +8,7 @@ pub mod documents;
 pub mod error;
 pub mod evidence;
 pub mod execution;
+pub mod fees;
 pub mod mail_template;
 pub mod node;
 pub mod portfolio;
@@ -32,6 +33,7 @@ pub struct Query(
     node::NodeQuery,
     reference::ReferenceQuery,
     mail_template::MailTemplateQuery,
+    fees::FeeQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -43,6 +45,7 @@ pub struct Mutation(
     association::AssociationMutation,
     reference::ReferenceMutation,
     mail_template::MailTemplateMutation,
+    fees::FeeMutation,
 );
 
 use crate::config::Config;

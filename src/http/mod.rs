@@ -4,6 +4,7 @@ mod graphql;
 mod health;
 pub mod identity;
 pub mod metrics;
+pub mod payments;
 pub mod rate_limit;
 mod rater;
 mod reports;
@@ -88,11 +89,15 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .route("/r/assets/form.css", get(rater::stylesheet))
         .route("/r/{token}", get(rater::show).post(rater::post))
         .layer(RequestBodyLimitLayer::new(rater::MAX_FORM_BYTES));
+    let webhooks = Router::new()
+        .route("/webhooks/payments/{association}", axum::routing::post(payments::receive))
+        .layer(RequestBodyLimitLayer::new(payments::MAX_BODY_BYTES));
     let routes = Router::new()
         .route("/graphql", get(get_or_upgrade).post(graphql::post))
         .route("/ws", get(ws::upgrade))
         .merge(pages)
         .merge(rater_pages)
+        .merge(webhooks)
         .with_state(state);
     metrics::measured(routes)
         .layer(cors(config))

@@ -138,6 +138,27 @@ impl AssociationStore {
         .await)
     }
 
+    /// Replaces the association's settings, with the audit record.
+    pub async fn set_settings_audited(
+        &self,
+        code: &AssociationCode,
+        settings: &crate::domain::association::AssociationSettings,
+        record: &AuditRecord,
+    ) -> Result<Option<AssociationDocument>, StoreError> {
+        let settings = mongodb::bson::to_bson(settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        in_transaction!(&self.store, &self.audit, record, |session| async {
+            let updated = self
+                .associations
+                .find_one_and_update(doc! { "_id": code.as_str() }, doc! { "$set": { "settings": &settings } })
+                .return_document(mongodb::options::ReturnDocument::After)
+                .session(&mut *session)
+                .await?;
+            let changed = updated.is_some();
+            Ok((updated, changed))
+        }
+        .await)
+    }
+
     /// Creates the association unless it exists (start-up, demo data);
     /// whether it was created.
     pub async fn ensure(&self, document: &AssociationDocument) -> Result<bool, StoreError> {

@@ -1,12 +1,14 @@
 //! MongoDB: one client for the process, the collections Endorse owns, and the
 //! indexes they need. Everything that talks to MongoDB lives under this module.
 
+pub mod applications;
 pub mod associations;
 pub mod audit;
 mod error;
 pub mod events;
 pub mod evidence;
 pub mod idempotency;
+pub mod ledger;
 pub mod migrate;
 pub mod outbox;
 pub mod portfolio;
@@ -126,6 +128,8 @@ impl Store {
         associations::AssociationStore::new(self).ensure_indexes().await?;
         references::ReferenceStore::ensure_indexes(self).await?;
         outbox::Outbox::new(self).ensure_indexes().await?;
+        applications::ApplicationStore::ensure_indexes(self).await?;
+        ledger::LedgerStore::ensure_indexes(self).await?;
         Ok(())
     }
 }

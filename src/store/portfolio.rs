@@ -395,6 +395,32 @@ impl PortfolioStore {
         .await)
     }
 
+    /// Inserts a registered portfolio with its application, the
+    /// registration fee's charge (when one is due) and the audit record:
+    /// all or nothing. A second open application of the owner is a
+    /// duplicate on `one_open_application`.
+    pub async fn insert_registered_audited(
+        &self,
+        document: &PortfolioDocument,
+        application: &super::applications::ApplicationDocument,
+        charge: Option<&super::ledger::LedgerEntry>,
+        record: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        let document = self.own(document)?;
+        let db = self.store.database();
+        let applications = db.collection::<super::applications::ApplicationDocument>(super::applications::COLLECTION);
+        let ledger = db.collection::<super::ledger::LedgerEntry>(super::ledger::COLLECTION);
+        in_transaction!(&self.store, &self.audit, record, |session| async {
+            applications.insert_one(application).session(&mut *session).await?;
+            self.typed.insert_one(document).session(&mut *session).await?;
+            if let Some(charge) = charge {
+                ledger.insert_one(charge).session(&mut *session).await?;
+            }
+            Ok(((), true))
+        }
+        .await)
+    }
+
     /// [`PortfolioStore::replace_if_version`] with the change's audit
     /// record written in the same transaction: no change without its
     /// record, and no record of a change that did not happen.

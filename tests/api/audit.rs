@@ -23,7 +23,7 @@ async fn records(db: &mongodb::Database, filter: Document) -> Vec<Document> {
 
 #[tokio::test]
 async fn a_change_and_its_record_are_written_together_or_not_at_all() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let db = database(&app).await;
     let (first, token) = create(&app, "ann", "INFANT", "FAMILY_ASSOCIATE").await;
     let (second, _) = create(&app, "ann", "INFANT", "MENTOR_CLINICAL").await;
@@ -73,7 +73,7 @@ async fn a_change_and_its_record_are_written_together_or_not_at_all() {
 
 #[tokio::test]
 async fn records_say_what_was_decided_and_carry_both_request_ids() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let db = database(&app).await;
     let (id, token) = create(&app, "ann", "INFANT", "FAMILY_ASSOCIATE").await;
     app.graphql(Some(&token), SUBMIT, json!({ "id": id, "v": 1 })).await;
@@ -126,7 +126,9 @@ async fn reads_are_recorded_before_the_server_stops() {
         let _ = stopped.await;
     }));
     let test_app =
-        TestApp { address, metrics_address: None, client: reqwest::Client::new(), config: std::sync::Arc::new(config) };
+        TestApp { address, metrics_address: None, client: reqwest::Client::new(), config: std::sync::Arc::new(config) }
+            .accepting_any_submission()
+            .await;
     let (id, token) = create(&test_app, "ann", "INFANT", "FAMILY_ASSOCIATE").await;
     test_app.graphql(Some(&token), SUBMIT, json!({ "id": id, "v": 1 })).await;
     let reviewer = test_app.token("rae", &[Role::Reviewer]);

@@ -34,7 +34,7 @@ async fn a_rater_fills_and_submits_the_page_in_chromium_and_it_passes_axe() {
     let screenshot = artefacts.join("rater-form-filled.png");
     let _ = std::fs::remove_file(&screenshot);
 
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     publish_form(&app).await;
     let (id, owner) = create(&app, "browser-owner", "INFANT", "FAMILY_SPECIALIST").await;
     let rater = mail::address("browser");

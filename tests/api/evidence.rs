@@ -95,7 +95,7 @@ async fn evidence_of(app: &TestApp, token: &str, portfolio: &str) -> Vec<Value> 
 
 #[tokio::test]
 async fn direct_upload_end_to_end() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let (portfolio, token) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
     let pdf = testdata::pdf();
     let ticket = ticket(&app, &token, &portfolio, "../../transcript.pdf", "application/pdf", &pdf).await;
@@ -156,7 +156,7 @@ async fn set_record(app: &TestApp, id: &str, set: mongodb::bson::Document) {
 
 #[tokio::test]
 async fn a_used_upload_url_cannot_replace_verified_bytes() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let (portfolio, token) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
     let pdf = testdata::pdf();
     let ticket = ticket(&app, &token, &portfolio, "t.pdf", "application/pdf", &pdf).await;
@@ -190,7 +190,7 @@ async fn a_used_upload_url_cannot_replace_verified_bytes() {
 
 #[tokio::test]
 async fn only_one_completion_verifies() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let (portfolio, token) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
     let pdf = testdata::pdf();
     let ticket = ticket(&app, &token, &portfolio, "t.pdf", "application/pdf", &pdf).await;
@@ -235,7 +235,7 @@ async fn only_one_completion_verifies() {
 
 #[tokio::test]
 async fn completing_after_the_upload_window_closed_is_refused() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let (portfolio, token) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
     let pdf = testdata::pdf();
     let ticket = ticket(&app, &token, &portfolio, "t.pdf", "application/pdf", &pdf).await;
@@ -257,7 +257,7 @@ async fn completing_after_the_upload_window_closed_is_refused() {
 
 #[tokio::test]
 async fn tampered_direct_uploads_never_count() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let (portfolio, token) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
     let pdf = testdata::pdf();
 
@@ -336,7 +336,7 @@ async fn tampered_direct_uploads_never_count() {
 
 #[tokio::test]
 async fn api_uploads_check_types_and_make_clean_upright_previews() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let (portfolio, token) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
 
     // Without the preflight header: refused before anything runs.
@@ -387,7 +387,7 @@ async fn api_uploads_check_types_and_make_clean_upright_previews() {
 
 #[tokio::test]
 async fn oversize_uploads_are_refused_before_buffering() {
-    let app = spawn_app_with(&["--max-upload-bytes", "1048576"]).await;
+    let app = spawn_app_with(&["--max-upload-bytes", "1048576"]).await.accepting_any_submission().await;
     let (portfolio, token) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
     let mut big = testdata::pdf();
     big.resize(3 * 1024 * 1024, b' ');
@@ -410,7 +410,7 @@ async fn oversize_uploads_are_refused_before_buffering() {
 
 #[tokio::test]
 async fn access_review_and_verified_eligibility() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let owner = format!("ada-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let owner_address = format!("{owner}@example.org");
     let (portfolio, ada) = create(&app, &owner, "INFANT", "FAMILY_ASSOCIATE").await;
@@ -484,7 +484,7 @@ async fn access_review_and_verified_eligibility() {
 
 #[tokio::test]
 async fn only_uploaded_or_verified_evidence_of_the_portfolio_can_be_linked() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let (portfolio, ada) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
     let pdf = testdata::pdf();
     let pending = ticket(&app, &ada, &portfolio, "p.pdf", "application/pdf", &pdf).await["evidence"]["id"]
@@ -540,7 +540,7 @@ async fn only_uploaded_or_verified_evidence_of_the_portfolio_can_be_linked() {
 
 #[tokio::test]
 async fn deleting_evidence_unlinks_it_and_removes_the_files() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let (portfolio, ada) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
     let response = upload(&app, &ada, &portfolio, "CDA_CERTIFICATE", "photo.jpg", testdata::jpeg(800, 600), true).await;
     let body: Value = response.json().await.unwrap();
@@ -569,7 +569,7 @@ async fn deleting_evidence_unlinks_it_and_removes_the_files() {
 
 #[tokio::test]
 async fn the_sweeper_removes_expired_uploads_and_orphans() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let (portfolio, ada) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
     let pdf = testdata::pdf();
     // A direct upload that was never completed, its window long closed.
@@ -614,7 +614,7 @@ async fn keys(blob: &endorse::blob::BlobStore, prefix: &str) -> Vec<String> {
 #[tokio::test]
 async fn the_sweeper_never_removes_a_record_completed_after_it_was_listed() {
     use endorse::store::evidence::Abandoned;
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let (portfolio, ada) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
     let pdf = testdata::pdf();
     let services = endorse::startup::connect(&app.config).await.unwrap();
@@ -652,7 +652,7 @@ async fn the_sweeper_never_removes_a_record_completed_after_it_was_listed() {
 
 #[tokio::test]
 async fn the_sweeper_pages_through_the_bucket_and_keeps_what_records_need() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let (portfolio, ada) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
     let pdf = testdata::pdf();
     let services = endorse::startup::connect(&app.config).await.unwrap();
@@ -704,7 +704,7 @@ async fn the_sweeper_pages_through_the_bucket_and_keeps_what_records_need() {
 
 #[tokio::test]
 async fn the_sweeper_removes_verifications_that_died_only_when_stale_and_expired() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let (portfolio, ada) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
     let pdf = testdata::pdf();
     let mut ids = Vec::new();
@@ -739,7 +739,7 @@ async fn the_sweeper_removes_verifications_that_died_only_when_stale_and_expired
 #[tokio::test]
 async fn stale_multipart_uploads_can_be_aborted_where_the_server_lists_them() {
     use aws_sdk_s3::primitives::ByteStream;
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let services = endorse::startup::connect(&app.config).await.unwrap();
     let blob = &services.blob;
     let key =
@@ -830,7 +830,7 @@ impl PrivateS3 {
         let mut config = test_config(&["--s3-timeout-ms", "1000"]);
         config.s3.endpoint = self.endpoint();
         config.s3.public_endpoint = Some(self.endpoint());
-        spawn_app_config(config).await
+        spawn_app_config(config).await.accepting_any_submission().await
     }
 }
 

@@ -111,6 +111,23 @@ impl TestApp {
             .expect("token")
     }
 
+    /// Sets the default association to take any portfolio at submission,
+    /// registered or not, complete or not (`updateAssociationSettings`),
+    /// for tests of what happens after submission; `tests/api/fees.rs`
+    /// tests the gates themselves under the defaults.
+    pub async fn accepting_any_submission(self) -> Self {
+        let admin = self.token("settings-admin", &[Role::Admin]);
+        let body = self
+            .graphql(
+                Some(&admin),
+                "mutation { updateAssociationSettings(input: { requireRegistration: false, allowIncompleteSubmissions: true }) { code } }",
+                json!({}),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "settings not changed: {body}");
+        self
+    }
+
     /// POSTs a GraphQL request and returns the JSON body (any status).
     pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         self.graphql_response(token, query, variables).await.body

@@ -31,7 +31,7 @@ fn fragment_bomb(levels: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fragment_bomb_is_refused_while_others_are_served() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let token = app.token("ann", &[Role::Applicant]);
     let bomb = fragment_bomb(30);
     assert!(bomb.len() < 2_500, "{}", bomb.len());
@@ -86,7 +86,7 @@ async fn a_fragment_bomb_is_refused_while_others_are_served() {
 
 #[tokio::test]
 async fn deep_wide_and_costly_documents_are_query_too_complex() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let token = app.token("rae", &[Role::Reviewer]);
     // Nested 70 deep: refused by type (a limit), not reported as bad input.
     let deep = format!("{{ {}__typename{} }}", "me { ".repeat(70), " }".repeat(70));
@@ -133,7 +133,7 @@ async fn submitted(app: &TestApp, owner: &str) -> String {
 
 #[tokio::test]
 async fn nobody_decides_their_own_portfolio_whatever_their_roles() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let id = submitted(&app, "mia").await;
     let staff = app.token("cora", &[Role::Coordinator]);
     for roles in [vec![Role::Reviewer], vec![Role::Coordinator], vec![Role::Admin], vec![Role::Reviewer, Role::Admin]] {
@@ -154,7 +154,7 @@ async fn nobody_decides_their_own_portfolio_whatever_their_roles() {
 
 #[tokio::test]
 async fn a_draft_withdrawn_before_submission_stays_private() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let (draft, _) = create(&app, "wes", "INFANT", "FAMILY_ASSOCIATE").await;
     let staff = app.token("cora", &[Role::Coordinator]);
     let body = app.graphql(Some(&staff), DECIDE, json!({ "id": draft, "v": 1, "d": "WITHDRAW" })).await;
@@ -214,7 +214,7 @@ fn part(name: &str, value: &str) -> String {
 
 #[tokio::test]
 async fn uploads_are_refused_before_their_bodies_are_read() {
-    let app = spawn_app_with(&["--max-uploads-in-flight", "1"]).await;
+    let app = spawn_app_with(&["--max-uploads-in-flight", "1"]).await.accepting_any_submission().await;
     let token = app.token("ann", &[Role::Applicant]);
     // Anonymous: 10 MB announced, 100 bytes sent; the answer comes at once.
     let answer = raw_exchange(&app, &multipart_head(None, 10_000_000), &[b'x'; 100], Duration::from_secs(5)).await;
@@ -266,7 +266,10 @@ async fn uploads_are_refused_before_their_bodies_are_read() {
 
 #[tokio::test]
 async fn callers_are_rate_limited_by_what_they_ask() {
-    let app = spawn_app_with(&["--rate-limit-per-minute", "60", "--rate-limit-burst", "4"]).await;
+    let app = spawn_app_with(&["--rate-limit-per-minute", "60", "--rate-limit-burst", "4"])
+        .await
+        .accepting_any_submission()
+        .await;
     let ann = app.token("ann", &[Role::Applicant]);
     for _ in 0..4 {
         let body = app.graphql(Some(&ann), "{ me { subject } }", json!({})).await;

@@ -38,7 +38,7 @@ async fn decide(app: &TestApp, id: &str, version: i64, decision: &str, note: &st
 
 #[tokio::test]
 async fn admins_publish_their_own_wording_and_mail_is_sent_with_it() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let admin = app.token("admin-al", &[Role::Admin]);
     let coordinator = app.token("cory", &[Role::Coordinator]);
 

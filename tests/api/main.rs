@@ -10,6 +10,7 @@ mod config_errors;
 mod connections;
 mod eligibility;
 mod evidence;
+mod fees;
 mod helpers;
 mod hostile;
 mod http_audit;

@@ -45,7 +45,7 @@ fn training(hours: f64) -> Value {
 
 #[tokio::test]
 async fn create_change_and_submit_a_portfolio() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let (id, token) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
 
     let body = app
@@ -147,7 +147,7 @@ async fn create_change_and_submit_a_portfolio() {
 
 #[tokio::test]
 async fn access_follows_roles_and_ownership() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let (draft, ada) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
     let (submitted, ben) = create(&app, "ben", "INFANT", "FAMILY_SPECIALIST").await;
     app.graphql(Some(&ben), SUBMIT, json!({ "id": submitted, "v": 1 })).await;
@@ -190,7 +190,7 @@ async fn access_follows_roles_and_ownership() {
 
 #[tokio::test]
 async fn stale_versions_conflict_and_nothing_is_lost() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let (id, token) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
     // Two writers with the same version, at the same time: one wins.
     let (a, b) = tokio::join!(
@@ -214,7 +214,7 @@ async fn stale_versions_conflict_and_nothing_is_lost() {
 
 #[tokio::test]
 async fn bad_input_names_the_field_and_writes_nothing() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let (id, token) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
     let cases = [
         (json!({ "upsert": [training(10.0), training(0.0)] }), "changes.upsert[1].entry.training.hours"),
@@ -282,7 +282,7 @@ async fn bad_input_names_the_field_and_writes_nothing() {
 
 #[tokio::test]
 async fn the_connection_pages_with_keyset_cursors_and_filters() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let mut ids = Vec::new();
     for (i, owner) in ["a", "b", "c", "d", "e"].iter().enumerate() {
         let category = if i % 2 == 0 { "FAMILY_ASSOCIATE" } else { "MENTOR_POLICY" };
@@ -321,7 +321,7 @@ async fn the_connection_pages_with_keyset_cursors_and_filters() {
 
 #[tokio::test]
 async fn licences_are_entries_like_any_other() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let (id, token) = create(&app, "ada", "INFANT", "MENTAL_HEALTH_SPECIALIST").await;
     let query = "mutation($id: ID!, $v: Int!, $changes: PortfolioChanges!) {
       changePortfolio(id: $id, expectedVersion: $v, changes: $changes) { version licenses { id kind validFrom validUntil evidenceIds } }

@@ -83,7 +83,7 @@ async fn get_page(app: &TestApp, link: &str) -> (u16, reqwest::header::HeaderMap
 
 #[tokio::test]
 async fn a_rater_fills_the_form_from_the_mailed_link_and_eligibility_counts_it() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     publish_form(&app).await;
     let maildir = mail::maildir();
     let (id, owner) = create(&app, "ref-owner", "INFANT", "FAMILY_SPECIALIST").await;
@@ -188,7 +188,7 @@ async fn a_rater_fills_the_form_from_the_mailed_link_and_eligibility_counts_it()
 
 #[tokio::test]
 async fn a_waived_rating_is_hidden_from_the_applicant_and_shown_to_a_coordinator() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     publish_form(&app).await;
     let (id, owner) = create(&app, "waiver-owner", "INFANT", "FAMILY_SPECIALIST").await;
     let rater = mail::address("waived");
@@ -220,7 +220,7 @@ const REVOKE: &str = "mutation($id: ID!) { revokeReferenceRequest(id: $id) { sta
 
 #[tokio::test]
 async fn a_resend_kills_the_old_link_a_revoke_kills_the_new_one_and_links_expire() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     publish_form(&app).await;
     let maildir = mail::maildir();
     let db = database(&app).await;
@@ -272,7 +272,7 @@ async fn a_resend_kills_the_old_link_a_revoke_kills_the_new_one_and_links_expire
 
 #[tokio::test]
 async fn the_page_saves_a_draft_and_submits_without_javascript_and_refuses_cross_site_posts() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     publish_form(&app).await;
     let (id, owner) = create(&app, "page-owner", "INFANT", "FAMILY_SPECIALIST").await;
     let rater = mail::address("page");
@@ -342,7 +342,7 @@ async fn the_page_saves_a_draft_and_submits_without_javascript_and_refuses_cross
 
 #[tokio::test]
 async fn applicants_cannot_type_ratings_and_coordinators_import_them_audited() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let (id, owner) = create(&app, "typed-owner", "INFANT", "FAMILY_SPECIALIST").await;
     let typed = json!({ "upsert": [{ "entry": { "reference": { "raterName": "Me", "role": "COLLEAGUE", "raterCredential": "NONE", "completedOn": "2025-01-01" } } }] });
     let body = crate::portfolios::change(&app, &owner, &id, 1, typed).await;
@@ -402,7 +402,10 @@ fn start_smtp(port: u16, maildir: &std::path::Path) -> std::process::Child {
 async fn mail_waits_out_an_smtp_server_that_is_down_and_is_delivered_once() {
     let port = free_port();
     let smtp = format!("smtp://127.0.0.1:{port}");
-    let app = spawn_app_with(&["--smtp-url", &smtp, "--outbox-retry-ms", "200", "--outbox-poll-ms", "100"]).await;
+    let app = spawn_app_with(&["--smtp-url", &smtp, "--outbox-retry-ms", "200", "--outbox-poll-ms", "100"])
+        .await
+        .accepting_any_submission()
+        .await;
     publish_form(&app).await;
     let (id, owner) = create(&app, "down-owner", "INFANT", "FAMILY_SPECIALIST").await;
     let rater = mail::address("down");
@@ -466,12 +469,12 @@ async fn a_request_mail_given_up_shows_as_bounced() {
 
 #[tokio::test]
 async fn two_instances_on_one_database_send_each_mail_once() {
-    let first = spawn_app().await;
+    let first = spawn_app().await.accepting_any_submission().await;
     let database_name = first.config.mongodb.database.clone();
     let mut config = test_config(&[]);
     config.mongodb.database = database_name;
     config.s3.bucket = first.config.s3.bucket.clone();
-    let second = spawn_app_config(config).await;
+    let second = spawn_app_config(config).await.accepting_any_submission().await;
     publish_form(&first).await;
     let (id, owner) = create(&first, "twin-owner", "INFANT", "FAMILY_SPECIALIST").await;
     let raters: Vec<String> = (0..4).map(|i| mail::address(&format!("twin{i}"))).collect();
@@ -491,7 +494,7 @@ async fn two_instances_on_one_database_send_each_mail_once() {
 
 #[tokio::test]
 async fn a_rater_is_reminded_once_when_a_reminder_is_due_with_the_same_link() {
-    let app = spawn_app_with(&["--outbox-poll-ms", "100"]).await;
+    let app = spawn_app_with(&["--outbox-poll-ms", "100"]).await.accepting_any_submission().await;
     publish_form(&app).await;
     let (id, owner) = create(&app, "remind-owner", "INFANT", "FAMILY_SPECIALIST").await;
     let rater = mail::address("remind");
@@ -524,7 +527,7 @@ async fn a_rater_is_reminded_once_when_a_reminder_is_due_with_the_same_link() {
 
 #[tokio::test]
 async fn a_rater_endorsed_here_is_confirmed_and_a_coordinator_vets_the_others() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     publish_form(&app).await;
     let maildir = mail::maildir();
     // An endorsed Mentor-Clinical whose address the rater uses.

@@ -29,7 +29,7 @@ async fn submitted(app: &TestApp, owner: &str, category: &str) -> (String, Strin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reviewers_take_portfolios_through_review_to_endorsement() {
-    let app = spawn_app_with(&["--stats-min-cell", "1"]).await;
+    let app = spawn_app_with(&["--stats-min-cell", "1"]).await.accepting_any_submission().await;
     let reviewer = app.token("rae", &[Role::Reviewer]);
 
     // A category with an exam: approval makes it EXAM_ELIGIBLE.
@@ -65,7 +65,7 @@ async fn reviewers_take_portfolios_through_review_to_endorsement() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn returned_portfolios_carry_the_note_and_start_a_new_round_when_resubmitted() {
-    let app = spawn_app_with(&[]).await;
+    let app = spawn_app_with(&[]).await.accepting_any_submission().await;
     let reviewer = app.token("rae", &[Role::Reviewer]);
     let owner = format!("ned-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let (id, applicant, v) = submitted(&app, &owner, "FAMILY_SPECIALIST").await;
@@ -98,7 +98,7 @@ async fn returned_portfolios_carry_the_note_and_start_a_new_round_when_resubmitt
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn decisions_follow_roles_the_workflow_and_versions() {
-    let app = spawn_app_with(&[]).await;
+    let app = spawn_app_with(&[]).await.accepting_any_submission().await;
     let reviewer = app.token("rae", &[Role::Reviewer]);
     let (id, applicant, v) = submitted(&app, "ola", "FAMILY_ASSOCIATE").await;
 
@@ -138,7 +138,7 @@ async fn decisions_follow_roles_the_workflow_and_versions() {
 /// audit log, once per portfolio and request; the owner's own reads are not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_of_personal_data_by_others_are_audited() {
-    let app = spawn_app_with(&[]).await;
+    let app = spawn_app_with(&[]).await.accepting_any_submission().await;
     let (id, applicant, _) = submitted(&app, "pia", "FAMILY_ASSOCIATE").await;
     let (other, _, _) = submitted(&app, "quin", "FAMILY_ASSOCIATE").await;
     let reviewer = app.token("rae", &[Role::Reviewer]);

@@ -149,7 +149,7 @@ fn day(text: &str) -> NaiveDate {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_statistic_equals_a_brute_force_count() {
     // Threshold 1: nothing is suppressed, so every figure can be compared.
-    let app = spawn_app_with(&["--stats-min-cell", "1"]).await;
+    let app = spawn_app_with(&["--stats-min-cell", "1"]).await.accepting_any_submission().await;
     let (documents, evidence) = synthetic_fixture(11, 400);
     store_fixture(&app, &documents, &evidence).await;
 
@@ -200,7 +200,7 @@ async fn every_statistic_equals_a_brute_force_count() {
 /// portfolio through the public API.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unmet_requirements_agree_with_eligibility() {
-    let app = spawn_app_with(&["--stats-min-cell", "1"]).await;
+    let app = spawn_app_with(&["--stats-min-cell", "1"]).await.accepting_any_submission().await;
     let (documents, evidence) = synthetic_fixture(12, 300);
     store_fixture(&app, &documents, &evidence).await;
     let coordinator = app.token("cora", &[Role::Coordinator]);
@@ -306,7 +306,7 @@ fn assert_not_recoverable(cells: &[(String, Option<u64>, bool)], total: u64, k: 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn small_cells_are_suppressed_and_cannot_be_recovered_by_subtraction() {
-    let app = spawn_app_with(&[]).await; // the default threshold, 5
+    let app = spawn_app_with(&[]).await.accepting_any_submission().await; // the default threshold, 5
     let statuses = [PortfolioStatus::Draft; 9]
         .into_iter()
         .chain([PortfolioStatus::Submitted; 3])
@@ -420,7 +420,7 @@ async fn small_cells_are_suppressed_and_cannot_be_recovered_by_subtraction() {
 /// year (= ENDORSED), decision times (`n` = decided statuses).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn linked_tables_do_not_give_hidden_statuses_back() {
-    let app = spawn_app_with(&[]).await;
+    let app = spawn_app_with(&[]).await.accepting_any_submission().await;
     let at = |text: &str| mongodb::bson::DateTime::parse_rfc3339_str(text).unwrap();
     // Region A: DRAFT 3, SUBMITTED 8, ENDORSED 9. byStatus hides DRAFT (small)
     // and SUBMITTED (its complement); ENDORSED 9 stays.
@@ -470,7 +470,7 @@ async fn linked_tables_do_not_give_hidden_statuses_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_reporting_roles_may_read_statistics() {
-    let app = spawn_app_with(&[]).await;
+    let app = spawn_app_with(&[]).await.accepting_any_submission().await;
     let query = "{ stats { portfolios } }";
     let body = app.graphql(None, query, json!({})).await;
     assert_eq!(first_error_code(&body), "UNAUTHENTICATED");
@@ -534,7 +534,7 @@ fn no_personal_field_is_reachable_from_stats() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_csv_report_matches_the_graphql_answer() {
-    let app = spawn_app_with(&[]).await;
+    let app = spawn_app_with(&[]).await.accepting_any_submission().await;
     let (documents, evidence) = synthetic_fixture(13, 200);
     store_fixture(&app, &documents, &evidence).await;
     let reporter = app.token("rita", &[Role::Reporter]);
@@ -632,7 +632,7 @@ fn plan_stages(explain: &Document, found: &mut Vec<String>) {
 /// The filtered pipelines the API runs are served by an index.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filtered_pipelines_use_an_index() {
-    let app = spawn_app_with(&[]).await;
+    let app = spawn_app_with(&[]).await.accepting_any_submission().await;
     let (documents, _) = synthetic_fixture(14, 200);
     store_fixture(&app, &documents, &[]).await;
     let store = Store::connect(&app.config.mongodb).await.unwrap();
@@ -664,7 +664,7 @@ async fn filtered_pipelines_use_an_index() {
 /// writes nothing new (same ids, same documents).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_synthetic_seed_is_reproducible() {
-    let app = spawn_app_with(&[]).await;
+    let app = spawn_app_with(&[]).await.accepting_any_submission().await;
     let run = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_endorse"))
             .args(["seed", "--synthetic", "120", "--seed", "5", "--batch-size", "50"])

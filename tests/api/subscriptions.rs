@@ -64,11 +64,11 @@ async fn subscribe(socket: &mut Socket, id: &str, portfolio_id: &str) {
 
 #[tokio::test]
 async fn an_event_made_through_one_instance_reaches_a_subscriber_on_another() {
-    let first = spawn_app().await;
+    let first = spawn_app().await.accepting_any_submission().await;
     let mut config = test_config(&[]);
     config.mongodb.database = first.config.mongodb.database.clone();
     config.s3.bucket = first.config.s3.bucket.clone();
-    let second = spawn_app_config(config).await;
+    let second = spawn_app_config(config).await.accepting_any_submission().await;
     publish_form(&first).await;
     let (id, owner) = create(&first, "live-owner", "INFANT", "FAMILY_SPECIALIST").await;
 
@@ -118,7 +118,7 @@ async fn an_event_made_through_one_instance_reaches_a_subscriber_on_another() {
 
 #[tokio::test]
 async fn a_subscriber_needs_a_token_and_sees_only_what_they_could_query() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let (id, _owner) = create(&app, "private-owner", "INFANT", "FAMILY_SPECIALIST").await;
 
     // No token, or a bad one: the connection is closed saying why

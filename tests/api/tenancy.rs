@@ -44,7 +44,7 @@ async fn nys_fixture(app: &TestApp) -> (String, String) {
 
 #[tokio::test]
 async fn nothing_of_one_association_reaches_another() {
-    let app = spawn_app_with(&["--stats-min-cell", "1"]).await;
+    let app = spawn_app_with(&["--stats-min-cell", "1"]).await.accepting_any_submission().await;
     assert_eq!(create_association(&app, "ct-aimh", "America/New_York", "ct-admin").await["errors"], Value::Null);
     let (portfolio, evidence) = nys_fixture(&app).await;
     let nys_staff = app.token("nys-coordinator", &[Role::Coordinator, Role::Reporter]);
@@ -163,7 +163,7 @@ async fn nothing_of_one_association_reaches_another() {
 
 #[tokio::test]
 async fn one_person_in_two_associations_has_two_separate_records() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     create_association(&app, "ct-aimh", "America/New_York", "ct-admin").await;
     let (nys_id, nys_ada) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
     let ct_ada = token_in(&app, "ada", &[Role::Applicant], "ct-aimh");
@@ -188,7 +188,7 @@ async fn one_person_in_two_associations_has_two_separate_records() {
 
 #[tokio::test]
 async fn platform_admins_create_associations_and_name_their_first_admin() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let applicant = app.token("ada", &[Role::Applicant]);
     let nys_admin = app.token("nys-admin", &[Role::Admin]);
     let input =
@@ -227,7 +227,7 @@ async fn platform_admins_create_associations_and_name_their_first_admin() {
 
 #[tokio::test]
 async fn tokens_must_name_an_association_that_exists() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let none = endorse::auth::jwt::mint_dev_token(&app.config, "ada", &[Role::Applicant], None, 3600).unwrap();
     let body = app.graphql(Some(&none), "{ me { subject } }", json!({})).await;
     assert_eq!(first_error_code(&body), "UNAUTHENTICATED", "{body}");
@@ -252,7 +252,7 @@ fn ct_rulebook_with(effective_from: &str) -> String {
 
 #[tokio::test]
 async fn admins_publish_rulebooks_that_never_change_the_past() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     create_association(&app, "ct-aimh", "America/New_York", "ct-admin").await;
     let admin = token_in(&app, "ct-admin", &[], "ct-aimh");
     let publish = "mutation($s: String!) { publishRulebook(source: $s) { association revision versions } }";
@@ -297,7 +297,7 @@ async fn admins_publish_rulebooks_that_never_change_the_past() {
 #[tokio::test]
 async fn today_is_the_associations_calendar_day() {
     // UTC+14 and UTC-11: their calendar days always differ.
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     create_association(&app, "east-aimh", "Pacific/Kiritimati", "east-admin").await;
     create_association(&app, "west-aimh", "Pacific/Pago_Pago", "west-admin").await;
     let east_today = chrono::Utc::now().with_timezone(&chrono_tz::Pacific::Kiritimati).date_naive().to_string();
@@ -317,7 +317,7 @@ async fn today_is_the_associations_calendar_day() {
 
 #[tokio::test]
 async fn documents_from_before_associations_migrate_to_the_default_one() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     let (id, token) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
     let services = endorse::startup::connect(&app.config).await.unwrap();
     let portfolios = services.store().unwrap().database().collection::<mongodb::bson::Document>("portfolios");
@@ -349,7 +349,7 @@ async fn documents_from_before_associations_migrate_to_the_default_one() {
 
 #[tokio::test]
 async fn nodes_are_refetched_through_the_same_policy_and_association() {
-    let app = spawn_app().await;
+    let app = spawn_app().await.accepting_any_submission().await;
     create_association(&app, "ct-aimh", "America/New_York", "ct-admin").await;
     let (portfolio, evidence) = nys_fixture(&app).await;
     let query = "query($id: ID!, $ids: [ID!]!) {

@@ -159,6 +159,15 @@ impl PortfolioObject {
             .map(|entry| ReferenceObject { entry, reveal: !owner || !entry.waived })
             .collect()
     }
+    /// Its registration for Endorsement; null for a portfolio started with
+    /// `createPortfolio` and never registered.
+    async fn registration(&self, ctx: &Context<'_>) -> AppResult<Option<crate::graphql::fees::Registration>> {
+        crate::graphql::fees::registration(ctx, self).await
+    }
+    /// The fees charged for it, oldest first (its owner, COORDINATOR, ADMIN).
+    async fn fees(&self, ctx: &Context<'_>) -> AppResult<Vec<crate::graphql::fees::FeeCharge>> {
+        crate::graphql::fees::account(ctx, self).await
+    }
     /// The ratings asked of raters, with their status, oldest first.
     async fn reference_requests(
         &self,
