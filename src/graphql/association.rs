@@ -119,22 +119,17 @@ impl AssociationMutation {
         input: CreateAssociationInput,
     ) -> AppResult<AssociationObject> {
         let viewer = viewer(ctx)?;
-        let positive = |n: Option<i32>| n.map(|n| n.max(0) as u64);
         let input = NewAssociation {
             code: input.code,
             name: input.name,
             time_zone: input.time_zone,
             first_admin: input.first_admin,
-            settings: AssociationSettings {
-                stats_min_cell: positive(input.stats_min_cell).map(|n| n as u32),
-                max_upload_bytes: positive(input.max_upload_bytes),
-                language: input.language,
-                // Negative days are refused by the use case, not wrapped here.
-                reference_reminder_days: input
-                    .reference_reminder_days
-                    .map(|days| days.into_iter().map(|d| u32::try_from(d).unwrap_or(u32::MAX)).collect()),
-                ..Default::default()
-            },
+            settings: settings(
+                input.stats_min_cell,
+                input.max_upload_bytes,
+                input.language,
+                input.reference_reminder_days,
+            ),
         };
         let created = associations::create(services(ctx), viewer, input, &change_audit(ctx)).await?;
         Ok(created.into())
@@ -148,17 +143,11 @@ impl AssociationMutation {
         input: AssociationSettingsInput,
     ) -> AppResult<AssociationObject> {
         let actor = actor(ctx).await?;
-        let count = |n: Option<i32>| n.map(|n| n.max(0) as u64);
         let patch = AssociationSettings {
-            stats_min_cell: count(input.stats_min_cell).map(|n| n as u32),
-            max_upload_bytes: count(input.max_upload_bytes),
-            language: input.language,
-            reference_reminder_days: input
-                .reference_reminder_days
-                .map(|days| days.into_iter().map(|d| u32::try_from(d).unwrap_or(u32::MAX)).collect()),
             allow_incomplete_submissions: input.allow_incomplete_submissions,
             processing_fee_due: input.processing_fee_due,
             require_registration: input.require_registration,
+            ..settings(input.stats_min_cell, input.max_upload_bytes, input.language, input.reference_reminder_days)
         };
         Ok(associations::update_settings(services(ctx), &actor, patch, &change_audit(ctx)).await?.into())
     }
@@ -174,5 +163,24 @@ impl AssociationMutation {
             revision: tenant.rulebook_revision,
             versions: tenant.rulebook.iter().flat_map(|r| r.versions.iter().map(|v| v.id.clone())).collect(),
         })
+    }
+}
+
+/// The settings both inputs share, as the use cases take them: negative
+/// numbers are refused there, not wrapped here.
+fn settings(
+    stats_min_cell: Option<i32>,
+    max_upload_bytes: Option<i32>,
+    language: Option<Language>,
+    reference_reminder_days: Option<Vec<i32>>,
+) -> AssociationSettings {
+    let count = |n: Option<i32>| n.map(|n| u64::try_from(n).unwrap_or(0));
+    AssociationSettings {
+        stats_min_cell: count(stats_min_cell).map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+        max_upload_bytes: count(max_upload_bytes),
+        language,
+        reference_reminder_days: reference_reminder_days
+            .map(|days| days.into_iter().map(|d| u32::try_from(d).unwrap_or(u32::MAX)).collect()),
+        ..Default::default()
     }
 }

@@ -11,7 +11,7 @@ use mongodb::{Collection, IndexModel};
 use serde::{Deserialize, Serialize};
 
 use super::audit::{AuditRecord, Identified};
-use super::{Store, StoreError, in_transaction};
+use super::{Store, StoreError};
 use crate::domain::association::AssociationCode;
 use crate::domain::model::{Category, Track};
 
@@ -114,19 +114,7 @@ impl ApplicationStore {
         record: &AuditRecord,
     ) -> Result<Option<ApplicationDocument>, StoreError> {
         let allowance = mongodb::bson::to_bson(allowance).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        in_transaction!(&self.store, &self.audit, record, |session| async {
-            let updated = self
-                .applications
-                .find_one_and_update(
-                    self.tenant(doc! { "_id": id }),
-                    doc! { "$set": { "incompleteAllowed": &allowance } },
-                )
-                .return_document(mongodb::options::ReturnDocument::After)
-                .session(&mut *session)
-                .await?;
-            let changed = updated.is_some();
-            Ok((updated, changed))
-        }
-        .await)
+        let (filter, update) = (self.tenant(doc! { "_id": id }), doc! { "$set": { "incompleteAllowed": allowance } });
+        super::update_one_audited(&self.store, &self.audit, &self.applications, filter, update, record).await
     }
 }

@@ -146,17 +146,8 @@ impl AssociationStore {
         record: &AuditRecord,
     ) -> Result<Option<AssociationDocument>, StoreError> {
         let settings = mongodb::bson::to_bson(settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        in_transaction!(&self.store, &self.audit, record, |session| async {
-            let updated = self
-                .associations
-                .find_one_and_update(doc! { "_id": code.as_str() }, doc! { "$set": { "settings": &settings } })
-                .return_document(mongodb::options::ReturnDocument::After)
-                .session(&mut *session)
-                .await?;
-            let changed = updated.is_some();
-            Ok((updated, changed))
-        }
-        .await)
+        let (filter, update) = (doc! { "_id": code.as_str() }, doc! { "$set": { "settings": settings } });
+        super::update_one_audited(&self.store, &self.audit, &self.associations, filter, update, record).await
     }
 
     /// Creates the association unless it exists (start-up, demo data);

@@ -134,6 +134,32 @@ impl Store {
     }
 }
 
+/// Applies `update` to the one document `filter` finds in `collection`,
+/// with the change's audit record, both or neither; the document after
+/// it, or `None` (and no record) when nothing matched.
+pub(crate) async fn update_one_audited<T>(
+    store: &Store,
+    audit: &mongodb::Collection<audit::Identified>,
+    collection: &mongodb::Collection<T>,
+    filter: mongodb::bson::Document,
+    update: mongodb::bson::Document,
+    record: &audit::AuditRecord,
+) -> Result<Option<T>, StoreError>
+where
+    T: serde::de::DeserializeOwned + Send + Sync,
+{
+    in_transaction!(store, audit, record, |session| async {
+        let updated = collection
+            .find_one_and_update(filter.clone(), update.clone())
+            .return_document(mongodb::options::ReturnDocument::After)
+            .session(&mut *session)
+            .await?;
+        let changed = updated.is_some();
+        Ok((updated, changed))
+    }
+    .await)
+}
+
 /// Transaction attempts before a transient failure is given up on.
 pub(crate) const TRANSACTION_ATTEMPTS: u32 = 3;
 
