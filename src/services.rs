@@ -78,6 +78,11 @@ impl Services {
         Ok(crate::store::ledger::LedgerStore::new(self.store()?, tenant.code()))
     }
 
+    /// The association's membership records, or SERVICE_UNAVAILABLE while MongoDB is down.
+    pub fn memberships(&self, tenant: &Tenant) -> AppResult<crate::store::memberships::MembershipStore> {
+        Ok(crate::store::memberships::MembershipStore::new(self.store()?, tenant.code()))
+    }
+
     /// The association's evidence, or SERVICE_UNAVAILABLE while MongoDB is down.
     pub fn evidence(&self, tenant: &Tenant) -> AppResult<EvidenceStore> {
         Ok(EvidenceStore::new(self.store()?, tenant.code()))

@@ -104,7 +104,7 @@ pub async fn allow_incomplete(
     reason: String,
     audit: &ChangeAudit<'_>,
 ) -> AppResult<ApplicationDocument> {
-    policy::require_role(&actor.viewer, policy::FEE_KEEPERS)?;
+    policy::require_role(&actor.viewer, policy::STAFF)?;
     audit.target(portfolio_id.to_hex());
     let reason = reason.trim().to_owned();
     if reason.is_empty() || reason.chars().count() > fees::MAX_REASON_CHARS {
@@ -116,7 +116,7 @@ pub async fn allow_incomplete(
     let application = of_portfolio(services, actor, portfolio_id)
         .await?
         .ok_or_else(|| AppError::not_found("Registered portfolio"))?;
-    policy::may_judge(&actor.viewer, &application.owner_id, policy::FEE_KEEPERS)?;
+    policy::may_judge(&actor.viewer, &application.owner_id, policy::STAFF)?;
     let allowance = Allowance { reason, by: actor.subject().to_owned(), at: DateTime::now() };
     let record = audit.record(portfolio_id.to_hex(), "INCOMPLETE_SUBMISSION_ALLOWED");
     let updated = services
@@ -150,7 +150,7 @@ pub(crate) async fn check_submission(
     let allowed = settings.allows_incomplete_submissions()
         || application.as_ref().is_some_and(|application| application.incomplete_allowed.is_some());
     if !allowed {
-        check_requirements(actor, document)?;
+        check_requirements(services, actor, document).await?;
     }
     if application.is_some() {
         fees::charge_once(services, actor, document, FeeKind::Processing, audit).await?;
@@ -161,16 +161,17 @@ pub(crate) async fn check_submission(
     Ok(())
 }
 
-fn check_requirements(actor: &Actor, document: &PortfolioDocument) -> AppResult<()> {
+async fn check_requirements(services: &Services, actor: &Actor, document: &PortfolioDocument) -> AppResult<()> {
     let no_rules = || AppError::FailedPrecondition {
         message: format!("{} has no rules in force today to check the portfolio against.", actor.tenant.code()),
         missing: vec!["rulebook".into()],
     };
     let rulebook = actor.tenant.rulebook.as_ref().ok_or_else(no_rules)?;
     let today = actor.tenant.today();
-    let (content, category) = (&document.content, document.content.target_category);
+    let (mut content, category) = (document.content.clone(), document.content.target_category);
+    super::memberships::fill(services, &actor.tenant, document, &mut content).await?;
     let eligibility =
-        evaluate(content, category, content.track, today, Basis::Claimed, rulebook).map_err(|_| no_rules())?;
+        evaluate(&content, category, content.track, today, Basis::Claimed, rulebook).map_err(|_| no_rules())?;
     let definition = rulebook.in_force(today).ok().and_then(|version| version.category(category)).ok_or_else(|| {
         AppError::FailedPrecondition {
             message: format!("{} does not offer this category today.", actor.tenant.code()),

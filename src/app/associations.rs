@@ -226,7 +226,8 @@ pub async fn update_settings(
         reference_reminder_days,
         allow_incomplete_submissions,
         processing_fee_due,
-        require_registration
+        require_registration,
+        accept_other_memberships
     );
     let record = audit.record(code.to_string(), "SETTINGS_CHANGED");
     let updated = store

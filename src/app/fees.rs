@@ -43,7 +43,7 @@ impl ChargeView {
 /// keep fees.
 pub async fn account(services: &Services, actor: &Actor, portfolio: &PortfolioDocument) -> AppResult<Vec<ChargeView>> {
     if !policy::is_subject_of(&actor.viewer, &portfolio.owner_id) {
-        policy::require_role(&actor.viewer, policy::FEE_KEEPERS)?;
+        policy::require_role(&actor.viewer, policy::STAFF)?;
     }
     charges(services, &actor.tenant, portfolio.id).await
 }
@@ -156,7 +156,7 @@ pub async fn record(
     movement: StaffMovement,
     audit: &ChangeAudit<'_>,
 ) -> AppResult<ChargeView> {
-    policy::require_role(&actor.viewer, policy::FEE_KEEPERS)?;
+    policy::require_role(&actor.viewer, policy::STAFF)?;
     audit.target(format!("fee/{}", movement.charge_id.to_hex()));
     let store = services.ledger(&actor.tenant)?;
     let charge = store
@@ -164,7 +164,7 @@ pub async fn record(
         .await?
         .filter(|line| line.kind == LedgerEntryKind::Charge)
         .ok_or_else(|| AppError::not_found("Fee charge"))?;
-    policy::may_judge(&actor.viewer, &charge.owner_id, policy::FEE_KEEPERS)?;
+    policy::may_judge(&actor.viewer, &charge.owner_id, policy::STAFF)?;
     let today = actor.tenant.today();
     let reason = text("input.reason", movement.reason, movement.kind != LedgerEntryKind::Payment)?;
     let reference = text("input.reference", movement.reference, false)?;

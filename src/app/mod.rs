@@ -14,6 +14,7 @@ pub mod evidence;
 pub mod fees;
 pub mod mail;
 pub mod mail_templates;
+pub mod memberships;
 pub mod outbox;
 pub mod policy;
 pub mod portfolios;

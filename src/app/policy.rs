@@ -16,9 +16,9 @@ pub const JUDGES: &[Role] = &[Role::Reviewer, Role::Coordinator, Role::Admin];
 pub const EVIDENCE_REVIEWERS: &[Role] = &[Role::Reviewer, Role::Coordinator];
 /// Who may read aggregates.
 pub const REPORTING_ROLES: &[Role] = &[Role::Reporter, Role::Coordinator, Role::Admin];
-/// Who records payments, waives, reduces and refunds fees, and lets an
-/// incomplete portfolio be submitted.
-pub const FEE_KEEPERS: &[Role] = &[Role::Coordinator, Role::Admin];
+/// Who keeps the association's records: payments, waivers and refunds,
+/// memberships, checked claims, incomplete submissions let through.
+pub const STAFF: &[Role] = &[Role::Coordinator, Role::Admin];
 /// Who may read the audit log.
 pub const AUDIT_READERS: &[Role] = &[Role::Coordinator, Role::Admin];
 /// Who may download evidence besides its owner.

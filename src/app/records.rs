@@ -8,6 +8,7 @@ pub use crate::store::associations::{AssociationDocument, ReferenceFormRevision}
 pub use crate::store::audit::AuditRecord;
 pub use crate::store::evidence::EvidenceRecord;
 pub use crate::store::ledger::LedgerEntry;
+pub use crate::store::memberships::MembershipRecord;
 pub use crate::store::portfolio::{Applicant, ListFilter, PortfolioDocument, Projection, SECTION_FIELDS};
 pub use crate::store::stats::{Distribution, Facet, PortfolioAggregates, StatsFilter};
 

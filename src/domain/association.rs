@@ -100,6 +100,11 @@ pub struct AssociationSettings {
     /// Whether only registered portfolios may be submitted (yes otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_registration: Option<bool>,
+    /// Whether staff may accept another infant mental health association's
+    /// membership (a checked claim) for the membership requirement (no
+    /// otherwise: only the association's own records count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept_other_memberships: Option<bool>,
 }
 
 /// Reminder days when the association sets none.
@@ -116,6 +121,10 @@ impl AssociationSettings {
 
     pub fn processing_fee_due(&self) -> crate::domain::model::ProcessingFeeDue {
         self.processing_fee_due.unwrap_or(crate::domain::model::ProcessingFeeDue::AtSubmission)
+    }
+
+    pub fn accepts_other_memberships(&self) -> bool {
+        self.accept_other_memberships.unwrap_or(false)
     }
 
     pub fn requires_registration(&self) -> bool {

@@ -484,6 +484,23 @@ pub struct Agreement {
 pub struct Membership {
     pub association: String,
     pub valid_until: NaiveDate,
+    /// The staff member who checked this claim of another infant mental
+    /// health association's membership (where the association accepts
+    /// those); an unchecked claim never counts. A change by the applicant
+    /// clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_by: Option<String>,
+}
+
+/// A membership on the association's own records (imported or entered by
+/// staff), as the engine needs it: valid from the first day through the
+/// last, inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MembershipRecordRef {
+    pub kind: MembershipType,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -552,6 +569,10 @@ pub struct Portfolio {
     /// Filled by the caller from the evidence collection (basis VERIFIED).
     #[serde(default)]
     pub evidence: Vec<EvidenceRef>,
+    /// Filled by the caller from the association's membership records
+    /// (matched by the applicant's email); never stored with the portfolio.
+    #[serde(skip)]
+    pub membership_records: Vec<MembershipRecordRef>,
 }
 
 impl Portfolio {
@@ -572,6 +593,7 @@ impl Portfolio {
             prior_endorsements: Vec::new(),
             licenses: Vec::new(),
             evidence: Vec::new(),
+            membership_records: Vec::new(),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! "Infant Mental Health Specialist", never MENTAL_HEALTH_SPECIALIST.
 
 use super::model::{
-    Category, Credential, DegreeLevel, EvidenceKind, Language, PortfolioStatus, ReferenceRole, TrainingTopic, WorkKind,
+    Category, Credential, DegreeLevel, EvidenceKind, Language, MembershipType, PortfolioStatus, ReferenceRole,
+    TrainingTopic, WorkKind,
 };
 
 /// A portfolio's status as the applicant is told it.
@@ -109,6 +110,18 @@ impl Human for TrainingTopic {
             TrainingTopic::Dei => "diversity, equity and inclusion",
             TrainingTopic::RscProvision => "RS/C provision",
             TrainingTopic::Other => "other",
+        }
+    }
+}
+
+impl Human for MembershipType {
+    fn human(self) -> &'static str {
+        match self {
+            MembershipType::Individual => "individual",
+            MembershipType::TwoYear => "two-year individual",
+            MembershipType::Student => "student",
+            MembershipType::Organisational => "organisational",
+            MembershipType::OrganisationalTwoYear => "two-year organisational",
         }
     }
 }

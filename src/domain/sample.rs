@@ -6,8 +6,9 @@ use chrono::{Days, NaiveDate};
 
 use super::model::{
     AgeBand, Agreement, Category, Credential, CredentialBasis, DegreeLevel, EducationEntry, EvidenceKind, EvidenceRef,
-    EvidenceStatus, ExamResult, LeadershipEntry, Membership, Portfolio, PriorEndorsement, ReferenceEntry,
-    ReferenceRole, ReferenceSource, RscEntry, RscFormat, Track, TrainingEntry, TrainingTopic, WorkEntry, WorkKind,
+    EvidenceStatus, ExamResult, LeadershipEntry, Membership, MembershipRecordRef, MembershipType, Portfolio,
+    PriorEndorsement, ReferenceEntry, ReferenceRole, ReferenceSource, RscEntry, RscFormat, Track, TrainingEntry,
+    TrainingTopic, WorkEntry, WorkKind,
 };
 
 /// A date in the sample (panics on an impossible date: the sample is fixed).
@@ -58,7 +59,14 @@ pub fn realistic_portfolio() -> Portfolio {
         },
     ];
     p.agreement = Some(Agreement { signed_on: date(2025, 1, 10), evidence_ids: vec!["ev-agreement".into()] });
-    p.membership = Some(Membership { association: "NYS-AIMH".into(), valid_until: date(2025, 12, 31) });
+    // The applicant's own claim (shown, not counted) and the association's record.
+    p.membership =
+        Some(Membership { association: "NYS-AIMH".into(), valid_until: date(2025, 12, 31), checked_by: None });
+    p.membership_records = vec![MembershipRecordRef {
+        kind: MembershipType::Individual,
+        valid_from: date(2025, 1, 1),
+        valid_until: date(2025, 12, 31),
+    }];
     p.prior_endorsements = vec![PriorEndorsement {
         id: "prior-1".into(),
         category: Category::MentalHealthSpecialist,

@@ -338,7 +338,7 @@ mod tests {
 
     #[test]
     fn membership_may_run_into_the_future_but_other_dates_may_not() {
-        let m = Membership { association: "NYS-AIMH".into(), valid_until: date(2030, 1, 1) };
+        let m = Membership { association: "NYS-AIMH".into(), valid_until: date(2030, 1, 1), checked_by: None };
         membership(&m, today()).unwrap();
         let a = Agreement { signed_on: date(2025, 6, 2), evidence_ids: Vec::new() };
         assert_eq!(field(agreement(&a, today())), "signedOn");

@@ -44,6 +44,8 @@ pub struct AssociationSettingsInput {
     pub processing_fee_due: Option<ProcessingFeeDue>,
     /// Only registered portfolios may be submitted.
     pub require_registration: Option<bool>,
+    /// Staff may accept another infant mental health association's membership.
+    pub accept_other_memberships: Option<bool>,
 }
 
 /// An association, as its own staff or a platform admin see it.
@@ -63,6 +65,8 @@ pub struct AssociationObject {
     pub processing_fee_due: ProcessingFeeDue,
     /// Whether only registered portfolios may be submitted.
     pub require_registration: bool,
+    /// Whether staff may accept another infant mental health association's membership.
+    pub accept_other_memberships: bool,
     pub created_at: DateTime,
 }
 
@@ -79,6 +83,7 @@ impl From<AssociationDocument> for AssociationObject {
             allow_incomplete_submissions: document.settings.allows_incomplete_submissions(),
             processing_fee_due: document.settings.processing_fee_due(),
             require_registration: document.settings.requires_registration(),
+            accept_other_memberships: document.settings.accepts_other_memberships(),
             created_at: document.created_at.into(),
         }
     }
@@ -147,6 +152,7 @@ impl AssociationMutation {
             allow_incomplete_submissions: input.allow_incomplete_submissions,
             processing_fee_due: input.processing_fee_due,
             require_registration: input.require_registration,
+            accept_other_memberships: input.accept_other_memberships,
             ..settings(input.stats_min_cell, input.max_upload_bytes, input.language, input.reference_reminder_days)
         };
         Ok(associations::update_settings(services(ctx), &actor, patch, &change_audit(ctx)).await?.into())

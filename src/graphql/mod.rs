@@ -10,6 +10,7 @@ pub mod evidence;
 pub mod execution;
 pub mod fees;
 pub mod mail_template;
+pub mod membership;
 pub mod node;
 pub mod portfolio;
 mod query;
@@ -34,6 +35,7 @@ pub struct Query(
     reference::ReferenceQuery,
     mail_template::MailTemplateQuery,
     fees::FeeQuery,
+    membership::MembershipQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -46,6 +48,7 @@ pub struct Mutation(
     reference::ReferenceMutation,
     mail_template::MailTemplateMutation,
     fees::FeeMutation,
+    membership::MembershipMutation,
 );
 
 use crate::config::Config;

@@ -290,7 +290,8 @@ fn fill(p: &mut Portfolio, as_of: NaiveDate, completeness: f64, rng: &mut ChaCha
             Some(Agreement { signed_on: as_of - Days::new(rng.random_range(1..300)), evidence_ids: Vec::new() });
     }
     if rng.random_bool(completeness.clamp(0.0, 1.0)) {
-        p.membership = Some(Membership { association: "NYS-AIMH".into(), valid_until: as_of + Days::new(200) });
+        p.membership =
+            Some(Membership { association: "NYS-AIMH".into(), valid_until: as_of + Days::new(200), checked_by: None });
     }
 }
 

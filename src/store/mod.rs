@@ -9,6 +9,7 @@ pub mod events;
 pub mod evidence;
 pub mod idempotency;
 pub mod ledger;
+pub mod memberships;
 pub mod migrate;
 pub mod outbox;
 pub mod portfolio;
@@ -130,6 +131,7 @@ impl Store {
         outbox::Outbox::new(self).ensure_indexes().await?;
         applications::ApplicationStore::ensure_indexes(self).await?;
         ledger::LedgerStore::ensure_indexes(self).await?;
+        memberships::MembershipStore::ensure_indexes(self).await?;
         Ok(())
     }
 }

@@ -177,6 +177,7 @@ impl From<StoredPortfolio> for PortfolioDocument {
                 prior_endorsements: stored.prior_endorsements,
                 licenses: stored.licenses,
                 evidence: stored.evidence,
+                membership_records: Vec::new(),
             },
         }
     }
@@ -703,6 +704,8 @@ mod tests {
         document.review_note = Some("note".into());
         document.extra = Some(doc! { "k": "v" });
         let content = &mut document.content;
+        // Membership records come from their own collection, never stored here.
+        content.membership_records.clear();
         content.licenses.push(LicenseEntry {
             id: "l1".into(),
             kind: "LCSW".into(),

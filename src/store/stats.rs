@@ -322,8 +322,9 @@ impl StatsStore {
         &self,
         filter: &StatsFilter,
     ) -> Result<impl Stream<Item = Result<PortfolioDocument, StoreError>> + Send + use<>, StoreError> {
-        // The sections, and `submittedAt` for the default `asOf`.
-        let fields = SECTION_FIELDS.iter().copied().chain(["submittedAt"]);
+        // The sections, `submittedAt` for the default `asOf`, and the
+        // applicant (their email finds their membership records).
+        let fields = SECTION_FIELDS.iter().copied().chain(["submittedAt", "applicant"]);
         self.documents
             .stream(filter.to_match(self.scope.time_zone), &Projection::only(fields), ENGINE_BATCH, self.time_limit)
             .await

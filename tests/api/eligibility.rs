@@ -52,7 +52,20 @@ async fn sample_portfolio(app: &TestApp, owner: &str, track: Track) -> (String, 
     let body = change(app, &token, &id, 1, as_changes(&sample)).await;
     assert!(body["errors"].is_null(), "{body}");
     import_references(app, &id, &sample).await;
+    record_memberships(app, &format!("{owner}@example.org"), &sample).await;
     (id, token)
+}
+
+/// Records the sample's memberships on the association's records, as staff
+/// would, for the applicant's email (the claim alone does not count).
+pub async fn record_memberships(app: &TestApp, email: &str, portfolio: &Portfolio) {
+    let coordinator = app.token("coordinator-cy", &[endorse::auth::Role::Coordinator]);
+    let record = "mutation($input: MembershipRecordInput!) { recordMembership(input: $input) { validUntil } }";
+    for m in &portfolio.membership_records {
+        let input = json!({ "email": email, "name": "Member", "type": m.kind, "validFrom": m.valid_from, "validUntil": m.valid_until });
+        let body = app.graphql(Some(&coordinator), record, json!({ "input": input })).await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
 }
 
 /// Enters the sample's ratings as a coordinator moving them from an

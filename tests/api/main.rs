@@ -19,6 +19,7 @@ mod idempotency;
 mod limits;
 mod mail;
 mod mail_templates;
+mod memberships;
 mod observability;
 mod portfolios;
 mod private_mongo;

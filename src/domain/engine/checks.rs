@@ -341,18 +341,58 @@ pub fn agreement(ctx: &Ctx<'_>) -> Assessment {
     binary(true, format!("{WHAT} signed on {}.", a.signed_on), None, Vec::new())
 }
 
+/// Membership counts from the association's own records (imported or
+/// entered by staff, valid through `valid_until` inclusive). An applicant's
+/// own claim is shown as a claim and counts only once staff checked it
+/// (another infant mental health association's membership, where the
+/// association accepts those).
 pub fn membership(ctx: &Ctx<'_>) -> Assessment {
     let wanted = format!("a membership valid on {}", ctx.as_of);
-    match &ctx.portfolio.membership {
-        None => binary(false, "No association membership is on file.".into(), Some(wanted), Vec::new()),
+    let records = &ctx.portfolio.membership_records;
+    let current = records
+        .iter()
+        .filter(|r| r.valid_from <= ctx.as_of && ctx.as_of <= r.valid_until)
+        .max_by_key(|r| r.valid_until);
+    if let Some(record) = current {
+        let kind = super::super::names::Human::human(record.kind);
+        return binary(
+            true,
+            format!("A {kind} membership is on the association's records through {}.", record.valid_until),
+            None,
+            Vec::new(),
+        );
+    }
+    let claim = ctx.portfolio.membership.as_ref();
+    match claim {
+        Some(m) if m.checked_by.is_some() && ctx.as_of <= m.valid_until => binary(
+            true,
+            format!("Membership in {} valid until {}, checked by the association.", m.association, m.valid_until),
+            None,
+            Vec::new(),
+        ),
         Some(m) if m.valid_until < ctx.as_of => binary(
             false,
             format!("Membership in {} expired on {}, before {}.", m.association, m.valid_until, ctx.as_of),
             Some(wanted),
             Vec::new(),
         ),
-        Some(m) => {
-            binary(true, format!("Membership in {} valid until {}.", m.association, m.valid_until), None, Vec::new())
+        Some(m) => binary(
+            false,
+            format!(
+                "Membership in {} (until {}) is claimed but not on the association's records; it counts once the association records or checks it.",
+                m.association, m.valid_until
+            ),
+            Some(wanted),
+            Vec::new(),
+        ),
+        None => {
+            let explanation = match records.iter().filter(|r| r.valid_until < ctx.as_of).map(|r| r.valid_until).max() {
+                Some(ended) => {
+                    format!("The association's records show membership ended on {ended}, before {}.", ctx.as_of)
+                }
+                None => "No membership is on the association's records.".to_owned(),
+            };
+            binary(false, explanation, Some(wanted), Vec::new())
         }
     }
 }

@@ -151,7 +151,11 @@ pub fn full(track: Track) -> Portfolio {
     })
     .collect();
     p.agreement = Some(Agreement { signed_on: date(2024, 1, 15), evidence_ids: vec!["ev-agreement".into()] });
-    p.membership = Some(Membership { association: "NYS-AIMH".into(), valid_until: date(2026, 1, 1) });
+    p.membership_records = vec![MembershipRecordRef {
+        kind: MembershipType::TwoYear,
+        valid_from: date(2020, 1, 1),
+        valid_until: date(2026, 1, 1),
+    }];
     p.leadership = vec![LeadershipEntry {
         id: "lead-1".into(),
         description: "Board member".into(),

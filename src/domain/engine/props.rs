@@ -134,7 +134,14 @@ fn portfolio() -> impl Strategy<Value = Portfolio> {
                 p.exams = exams;
                 p.agreement =
                     signed.map(|signed_on| Agreement { signed_on, evidence_ids: vec!["ev-agreement".into()] });
-                p.membership = member.map(|valid_until| Membership { association: "A".into(), valid_until });
+                p.membership_records = member
+                    .map(|valid_until| MembershipRecordRef {
+                        kind: MembershipType::Individual,
+                        valid_from: date(2000, 1, 1),
+                        valid_until,
+                    })
+                    .into_iter()
+                    .collect();
                 p.leadership = (0..leaders)
                     .map(|i| LeadershipEntry {
                         id: format!("lead-{i}"),

@@ -561,16 +561,41 @@ fn exam_must_be_passed_for_this_category_by_as_of() {
 fn agreement_membership_prior_and_leadership_dates() {
     let mut p = full(Track::Infant);
     p.agreement.as_mut().unwrap().signed_on = date(2025, 6, 2);
-    p.membership.as_mut().unwrap().valid_until = date(2025, 5, 31);
+    p.membership_records[0].valid_until = date(2025, 5, 31);
     p.prior_endorsements[0].endorsed_on = date(2025, 6, 2);
     p.leadership[0].started_on = Some(date(2025, 6, 2));
     let e = nys_eval(&p, Category::ReflectiveSupervisor, as_of());
     assert!(!req(&e, "agreement").met);
-    assert_eq!(req(&e, "membership").explanation, "Membership in NYS-AIMH expired on 2025-05-31, before 2025-06-01.");
+    assert_eq!(
+        req(&e, "membership").explanation,
+        "The association's records show membership ended on 2025-05-31, before 2025-06-01."
+    );
     assert!(!req(&e, "prior").met);
     assert!(!req(&nys_eval(&p, Category::MentorClinical, as_of()), "leadership").met);
-    p.membership.as_mut().unwrap().valid_until = as_of();
-    assert!(req(&nys_eval(&p, Category::ReflectiveSupervisor, as_of()), "membership").met);
+    p.membership_records[0].valid_until = as_of();
+    assert!(
+        req(&nys_eval(&p, Category::ReflectiveSupervisor, as_of()), "membership").met,
+        "valid through its last day"
+    );
+    p.membership_records[0].valid_from = date(2025, 6, 2);
+    assert!(!req(&nys_eval(&p, Category::ReflectiveSupervisor, as_of()), "membership").met, "not yet valid");
+}
+
+#[test]
+fn a_membership_claim_counts_only_once_staff_checked_it() {
+    let mut p = full(Track::Infant);
+    p.membership_records.clear();
+    p.membership = Some(Membership { association: "MI-AIMH".into(), valid_until: date(2026, 3, 1), checked_by: None });
+    let membership = |p: &Portfolio| req(&nys_eval(p, Category::FamilyAssociate, as_of()), "membership").clone();
+    let claimed = membership(&p);
+    assert!(!claimed.met);
+    assert!(claimed.explanation.contains("claimed but not on the association's records"), "{}", claimed.explanation);
+    p.membership.as_mut().unwrap().checked_by = Some("coordinator-cora".into());
+    assert!(membership(&p).met);
+    p.membership.as_mut().unwrap().valid_until = date(2025, 5, 31);
+    assert!(!membership(&p).met, "a checked claim still expires");
+    p.membership = None;
+    assert_eq!(membership(&p).explanation, "No membership is on the association's records.");
 }
 
 // ---- basis ------------------------------------------------------------------

@@ -252,6 +252,11 @@ impl MembershipObject<'_> {
     async fn valid_until(&self) -> Date {
         Date(self.0.valid_until)
     }
+    /// The applicant's claim was checked by the association's staff (it
+    /// counts only then; the association's own records always count).
+    async fn checked(&self) -> bool {
+        self.0.checked_by.is_some()
+    }
 }
 
 pub struct PriorEndorsementObject<'a>(pub &'a PriorEndorsement);

@@ -292,6 +292,6 @@ impl AgreementInput {
 
 impl MembershipInput {
     pub fn into_domain(self) -> Membership {
-        Membership { association: self.association, valid_until: self.valid_until.0 }
+        Membership { association: self.association, valid_until: self.valid_until.0, checked_by: None }
     }
 }

@@ -14,8 +14,8 @@ use super::entries::*;
 use crate::app::error::{AppError, AppResult};
 use crate::app::portfolios::parse_id;
 use crate::app::records::{Applicant, PortfolioDocument};
-use crate::app::{Actor, evidence};
-use crate::domain::model::{Basis, Category, EvidenceRef, Portfolio, PortfolioStatus, Track};
+use crate::app::{Actor, evidence, memberships};
+use crate::domain::model::{Basis, Category, EvidenceRef, MembershipRecordRef, Portfolio, PortfolioStatus, Track};
 use crate::domain::{self, Eligibility, EvaluationError};
 use crate::graphql::context::services;
 use crate::graphql::evidence::EvidenceObject;
@@ -32,6 +32,8 @@ pub struct PortfolioObject(pub PortfolioDocument, pub Arc<Actor>, Computed);
 #[derive(Default)]
 struct Computed {
     evidence: tokio::sync::OnceCell<Vec<EvidenceRef>>,
+    /// The association's membership records of the applicant, read once.
+    memberships: tokio::sync::OnceCell<Vec<MembershipRecordRef>>,
     evaluations: Mutex<HashMap<(Category, NaiveDate, Basis), Eligibility>>,
 }
 
@@ -65,21 +67,33 @@ impl PortfolioObject {
 }
 
 impl PortfolioObject {
-    /// The engine's input: the stored sections, plus, for basis VERIFIED, the
+    /// The engine's input: the stored sections with the association's
+    /// membership records of the applicant, plus, for basis VERIFIED, the
     /// status of every evidence item (only then is the evidence read).
     async fn content_for(&self, ctx: &Context<'_>, basis: Basis) -> AppResult<Cow<'_, Portfolio>> {
-        if basis == Basis::Claimed {
-            return Ok(Cow::Borrowed(&self.0.content));
-        }
-        let evidence = self
+        let memberships = self
             .2
-            .evidence
+            .memberships
             .get_or_try_init(|| async {
-                AppResult::Ok(services(ctx).evidence(&self.1.tenant)?.refs_for_portfolio(self.0.id).await?)
+                let records = memberships::of_portfolio(services(ctx), &self.1.tenant, &self.0).await?;
+                AppResult::Ok(memberships::refs(&records))
             })
             .await?;
+        if basis == Basis::Claimed && memberships.is_empty() {
+            return Ok(Cow::Borrowed(&self.0.content));
+        }
         let mut content = self.0.content.clone();
-        content.evidence = evidence.clone();
+        content.membership_records = memberships.clone();
+        if basis == Basis::Verified {
+            let evidence = self
+                .2
+                .evidence
+                .get_or_try_init(|| async {
+                    AppResult::Ok(services(ctx).evidence(&self.1.tenant)?.refs_for_portfolio(self.0.id).await?)
+                })
+                .await?;
+            content.evidence = evidence.clone();
+        }
         Ok(Cow::Owned(content))
     }
 }
@@ -158,6 +172,15 @@ impl PortfolioObject {
             .iter()
             .map(|entry| ReferenceObject { entry, reveal: !owner || !entry.waived })
             .collect()
+    }
+    /// The association's membership records of the applicant (matched by
+    /// email), latest first: what the membership requirement counts.
+    async fn membership_records(
+        &self,
+        ctx: &Context<'_>,
+    ) -> AppResult<Vec<crate::graphql::membership::MembershipRecordObject>> {
+        let records = memberships::of_portfolio(services(ctx), &self.1.tenant, &self.0).await?;
+        Ok(records.into_iter().map(Into::into).collect())
     }
     /// Its registration for Endorsement; null for a portfolio started with
     /// `createPortfolio` and never registered.
