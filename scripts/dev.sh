@@ -40,7 +40,7 @@ MSG
   for association in nys-aimh ct-aimh; do
     printf '\n  %s\n' "$association"
     for who in "applicant-ada APPLICANT" "applicant-ben APPLICANT" "reviewer-rae REVIEWER" \
-               "coordinator-cy COORDINATOR" "reporter-rio REPORTER" "admin-al ADMIN"; do
+               "coordinator-cy COORDINATOR" "adviser-ana ADVISER" "reporter-rio REPORTER" "admin-al ADMIN"; do
       set -- $who
       printf '    %-16s %-12s %s\n' "$1" "$2" "$("$BIN" token --sub "$1" --role "$2" --association "$association")"
     done

@@ -83,6 +83,11 @@ impl Services {
         Ok(crate::store::memberships::MembershipStore::new(self.store()?, tenant.code()))
     }
 
+    /// Who is connected to the association's portfolios, and their comments.
+    pub fn assignments(&self, tenant: &Tenant) -> AppResult<crate::store::assignments::AssignmentStore> {
+        Ok(crate::store::assignments::AssignmentStore::new(self.store()?, tenant.code()))
+    }
+
     /// The association's evidence, or SERVICE_UNAVAILABLE while MongoDB is down.
     pub fn evidence(&self, tenant: &Tenant) -> AppResult<EvidenceStore> {
         Ok(EvidenceStore::new(self.store()?, tenant.code()))

@@ -5,6 +5,7 @@
 //! ([`policy`]), and the orchestration of store, blob, media and engine.
 //! GraphQL resolvers and HTTP handlers only translate to and from it.
 
+pub mod advisers;
 pub mod applications;
 pub mod associations;
 pub mod audit;

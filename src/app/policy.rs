@@ -36,18 +36,20 @@ pub fn require_role(viewer: &Viewer, roles: &[Role]) -> AppResult<()> {
 
 /// Which portfolios `viewer` sees: applicants their own, reviewers every
 /// portfolio submitted at least once (a draft withdrawn before submission
-/// stays private), coordinators and admins everything, reporters none
-/// (they get aggregates only). Several roles see the union.
-pub fn portfolio_access(viewer: &Viewer) -> PortfolioAccess {
+/// stays private), advisers those they are `assigned` to, coordinators and
+/// admins everything, reporters none (they get aggregates only). Several
+/// roles see the union.
+pub fn portfolio_access(viewer: &Viewer, assigned: Vec<String>) -> PortfolioAccess {
     if viewer.has_any_role(&[Role::Coordinator, Role::Admin]) {
         return PortfolioAccess::Everything;
     }
     let owner = viewer.has_role(Role::Applicant).then(|| viewer.subject.clone());
     let submitted = viewer.has_role(Role::Reviewer);
-    if owner.is_none() && !submitted {
+    let assigned = if viewer.has_role(Role::Adviser) { assigned } else { Vec::new() };
+    if owner.is_none() && !submitted && assigned.is_empty() {
         return PortfolioAccess::Nothing;
     }
-    PortfolioAccess::Some { owner, submitted }
+    PortfolioAccess::Some { owner, submitted, assigned }
 }
 
 /// Whether `viewer` may decide, review or verify a record of `owner_id`,
@@ -91,7 +93,8 @@ mod tests {
         }
     }
 
-    const EVERY_ROLE: [Role; 5] = [Role::Applicant, Role::Reviewer, Role::Coordinator, Role::Reporter, Role::Admin];
+    const EVERY_ROLE: [Role; 6] =
+        [Role::Applicant, Role::Reviewer, Role::Coordinator, Role::Reporter, Role::Admin, Role::Adviser];
 
     #[test]
     fn the_subject_owns_whatever_their_roles() {
@@ -113,7 +116,7 @@ mod tests {
 
     #[test]
     fn applicants_and_reporters_never_judge() {
-        for role in [Role::Applicant, Role::Reporter, Role::PlatformAdmin] {
+        for role in [Role::Applicant, Role::Reporter, Role::Adviser, Role::PlatformAdmin] {
             assert!(may_judge(&viewer("ann", &[role]), "bob", JUDGES).is_err(), "{role:?}");
         }
         assert!(may_judge(&viewer("ann", &[Role::Admin]), "bob", EVIDENCE_REVIEWERS).is_err());
@@ -121,16 +124,27 @@ mod tests {
 
     #[test]
     fn access_follows_roles() {
-        assert_eq!(portfolio_access(&viewer("ada", &[Role::Reporter])), PortfolioAccess::Nothing);
-        assert_eq!(portfolio_access(&viewer("ada", &[Role::PlatformAdmin])), PortfolioAccess::Nothing);
-        assert_eq!(portfolio_access(&viewer("ada", &[Role::Coordinator])), PortfolioAccess::Everything);
+        let none = Vec::new;
+        assert_eq!(portfolio_access(&viewer("ada", &[Role::Reporter]), none()), PortfolioAccess::Nothing);
+        assert_eq!(portfolio_access(&viewer("ada", &[Role::PlatformAdmin]), none()), PortfolioAccess::Nothing);
+        assert_eq!(portfolio_access(&viewer("ada", &[Role::Coordinator]), none()), PortfolioAccess::Everything);
         assert_eq!(
-            portfolio_access(&viewer("ada", &[Role::Applicant])),
-            PortfolioAccess::Some { owner: Some("ada".into()), submitted: false }
+            portfolio_access(&viewer("ada", &[Role::Applicant]), none()),
+            PortfolioAccess::Some { owner: Some("ada".into()), submitted: false, assigned: none() }
         );
         assert_eq!(
-            portfolio_access(&viewer("ada", &[Role::Applicant, Role::Reviewer])),
-            PortfolioAccess::Some { owner: Some("ada".into()), submitted: true }
+            portfolio_access(&viewer("ada", &[Role::Applicant, Role::Reviewer]), none()),
+            PortfolioAccess::Some { owner: Some("ada".into()), submitted: true, assigned: none() }
+        );
+        assert_eq!(portfolio_access(&viewer("ada", &[Role::Adviser]), none()), PortfolioAccess::Nothing);
+        assert_eq!(
+            portfolio_access(&viewer("ada", &[Role::Adviser]), vec!["p".into()]),
+            PortfolioAccess::Some { owner: None, submitted: false, assigned: vec!["p".into()] }
+        );
+        assert_eq!(
+            portfolio_access(&viewer("ada", &[Role::Applicant]), vec!["p".into()]),
+            PortfolioAccess::Some { owner: Some("ada".into()), submitted: false, assigned: none() },
+            "only advisers see what they are assigned to"
         );
     }
 }

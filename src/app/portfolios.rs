@@ -13,8 +13,8 @@ use super::{Actor, ChangeAudit, policy};
 use crate::auth::Role;
 use crate::domain::changes::{self, Entry};
 use crate::domain::model::{
-    Agreement, Category, EvidenceStatus, Membership, Portfolio, PortfolioEventKind, PortfolioStatus, ReferenceSource,
-    Track,
+    Agreement, AssignmentKind, Category, EvidenceStatus, Membership, Portfolio, PortfolioEventKind, PortfolioStatus,
+    ReferenceSource, Track,
 };
 use crate::domain::validate::{self, ValidationError};
 use crate::domain::workflow;
@@ -129,6 +129,18 @@ fn extra(value: serde_json::Value, field: &str) -> AppResult<Option<Document>> {
     }
 }
 
+/// Which portfolios the caller sees (see [`policy::portfolio_access`]); an
+/// adviser's assignments are read for it.
+pub(crate) async fn access(services: &Services, actor: &Actor) -> AppResult<crate::domain::access::PortfolioAccess> {
+    let assigned = if actor.viewer.has_role(Role::Adviser) {
+        let ids = services.assignments(&actor.tenant)?.portfolios_of(actor.subject(), AssignmentKind::Adviser).await?;
+        ids.into_iter().map(|id| id.to_hex()).collect()
+    } else {
+        Vec::new()
+    };
+    Ok(policy::portfolio_access(&actor.viewer, assigned))
+}
+
 /// The portfolio if the caller may see it (projected), else `None`.
 pub async fn find(
     services: &Services,
@@ -136,7 +148,7 @@ pub async fn find(
     id: ObjectId,
     projection: &Projection,
 ) -> AppResult<Option<PortfolioDocument>> {
-    let access = policy::portfolio_access(&actor.viewer);
+    let access = access(services, actor).await?;
     Ok(services.portfolios(&actor.tenant)?.find(id, &access, projection).await?)
 }
 
@@ -151,13 +163,13 @@ pub async fn page(
     limit: i64,
     projection: &Projection,
 ) -> AppResult<Vec<PortfolioDocument>> {
-    let access = policy::portfolio_access(&actor.viewer);
+    let access = access(services, actor).await?;
     Ok(services.portfolios(&actor.tenant)?.page(filter, &access, after, limit, projection).await?)
 }
 
 /// How many portfolios matching `filter` the caller may see.
 pub async fn count(services: &Services, actor: &Actor, filter: &ListFilter) -> AppResult<u64> {
-    let access = policy::portfolio_access(&actor.viewer);
+    let access = access(services, actor).await?;
     Ok(services.portfolios(&actor.tenant)?.count(filter, &access).await?)
 }
 

@@ -4,6 +4,7 @@
 //! keeps them from importing `store`).
 
 pub use crate::store::applications::ApplicationDocument;
+pub use crate::store::assignments::{AssignmentDocument, CommentDocument};
 pub use crate::store::associations::{AssociationDocument, ReferenceFormRevision};
 pub use crate::store::audit::AuditRecord;
 pub use crate::store::evidence::EvidenceRecord;

@@ -17,6 +17,9 @@ pub enum Role {
     Coordinator,
     Reporter,
     Admin,
+    /// Connected to applicants by a coordinator: reads their portfolios and
+    /// comments, never decides.
+    Adviser,
     /// Runs the deployment: creates associations and names their first
     /// admin. Holds no role inside any association.
     PlatformAdmin,
@@ -30,6 +33,7 @@ impl Role {
             "COORDINATOR" => Role::Coordinator,
             "REPORTER" => Role::Reporter,
             "ADMIN" => Role::Admin,
+            "ADVISER" => Role::Adviser,
             "PLATFORM_ADMIN" => Role::PlatformAdmin,
             _ => return None,
         })
@@ -42,6 +46,7 @@ impl Role {
             Role::Coordinator => "COORDINATOR",
             Role::Reporter => "REPORTER",
             Role::Admin => "ADMIN",
+            Role::Adviser => "ADVISER",
             Role::PlatformAdmin => "PLATFORM_ADMIN",
         }
     }

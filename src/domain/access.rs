@@ -6,11 +6,13 @@
 pub enum PortfolioAccess {
     Nothing,
     Everything,
-    /// The union of: the portfolios `owner` holds, and (when `submitted`)
-    /// every portfolio submitted at least once.
+    /// The union of: the portfolios `owner` holds, (when `submitted`)
+    /// every portfolio submitted at least once, and the portfolios the
+    /// caller is `assigned` to (an adviser's; ids in hex).
     Some {
         owner: Option<String>,
         submitted: bool,
+        assigned: Vec<String>,
     },
 }
 
@@ -18,12 +20,12 @@ impl PortfolioAccess {
     /// Whether a portfolio held by `owner`, submitted at least once or
     /// not, is visible: the same answer as the store's filter, for a
     /// document already fetched by its id.
-    pub fn allows(&self, owner: &str, submitted: bool) -> bool {
+    pub fn allows(&self, id: &str, owner: &str, submitted: bool) -> bool {
         match self {
             PortfolioAccess::Nothing => false,
             PortfolioAccess::Everything => true,
-            PortfolioAccess::Some { owner: own, submitted: any_submitted } => {
-                own.as_deref() == Some(owner) || (*any_submitted && submitted)
+            PortfolioAccess::Some { owner: own, submitted: any_submitted, assigned } => {
+                own.as_deref() == Some(owner) || (*any_submitted && submitted) || assigned.iter().any(|a| a == id)
             }
         }
     }
@@ -35,15 +37,17 @@ mod tests {
 
     #[test]
     fn allows_matches_the_union_the_filter_describes() {
-        let owner_only = PortfolioAccess::Some { owner: Some("me".into()), submitted: false };
-        assert!(owner_only.allows("me", false));
-        assert!(!owner_only.allows("you", true));
-        let reviewer = PortfolioAccess::Some { owner: None, submitted: true };
-        assert!(reviewer.allows("you", true));
-        assert!(!reviewer.allows("you", false));
-        let both = PortfolioAccess::Some { owner: Some("me".into()), submitted: true };
-        assert!(both.allows("me", false) && both.allows("you", true) && !both.allows("you", false));
-        assert!(PortfolioAccess::Everything.allows("you", false));
-        assert!(!PortfolioAccess::Nothing.allows("me", true));
+        let owner_only = PortfolioAccess::Some { owner: Some("me".into()), submitted: false, assigned: Vec::new() };
+        assert!(owner_only.allows("p", "me", false));
+        assert!(!owner_only.allows("p", "you", true));
+        let reviewer = PortfolioAccess::Some { owner: None, submitted: true, assigned: Vec::new() };
+        assert!(reviewer.allows("p", "you", true));
+        assert!(!reviewer.allows("p", "you", false));
+        let both = PortfolioAccess::Some { owner: Some("me".into()), submitted: true, assigned: Vec::new() };
+        assert!(both.allows("p", "me", false) && both.allows("p", "you", true) && !both.allows("p", "you", false));
+        let adviser = PortfolioAccess::Some { owner: None, submitted: false, assigned: vec!["p".into()] };
+        assert!(adviser.allows("p", "you", false) && !adviser.allows("q", "you", false));
+        assert!(PortfolioAccess::Everything.allows("p", "you", false));
+        assert!(!PortfolioAccess::Nothing.allows("p", "me", true));
     }
 }

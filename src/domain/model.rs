@@ -177,6 +177,20 @@ vocabulary!(
     Language, "language" { En = "EN", Es = "ES" }
 );
 vocabulary!(
+    /// How a person other than the applicant is connected to a portfolio.
+    AssignmentKind, "assignment" { Adviser = "ADVISER", Reviewer = "REVIEWER" }
+);
+vocabulary!(
+    /// The parts of a portfolio reviewers and advisers speak to.
+    PortfolioSection, "portfolio section" {
+        Education = "EDUCATION", Training = "TRAINING", Work = "WORK",
+        ReflectiveSupervision = "REFLECTIVE_SUPERVISION", References = "REFERENCES",
+        Agreement = "AGREEMENT", Membership = "MEMBERSHIP", Competencies = "COMPETENCIES",
+        /// The portfolio as a whole.
+        General = "GENERAL",
+    }
+);
+vocabulary!(
     /// What a fee is for.
     FeeKind, "fee" {
         /// Charged when an applicant registers for a category (never refunded).

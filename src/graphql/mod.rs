@@ -1,6 +1,7 @@
 //! The GraphQL schema: resolvers translate the contract to the use cases of
 //! [`crate::app`] and back; they hold no business rules themselves.
 
+pub mod adviser;
 pub mod association;
 pub mod context;
 pub mod cost;
@@ -49,6 +50,7 @@ pub struct Mutation(
     mail_template::MailTemplateMutation,
     fees::FeeMutation,
     membership::MembershipMutation,
+    adviser::AdviserMutation,
 );
 
 use crate::config::Config;

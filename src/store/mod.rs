@@ -2,6 +2,7 @@
 //! indexes they need. Everything that talks to MongoDB lives under this module.
 
 pub mod applications;
+pub mod assignments;
 pub mod associations;
 pub mod audit;
 mod error;
@@ -132,6 +133,7 @@ impl Store {
         applications::ApplicationStore::ensure_indexes(self).await?;
         ledger::LedgerStore::ensure_indexes(self).await?;
         memberships::MembershipStore::ensure_indexes(self).await?;
+        assignments::AssignmentStore::ensure_indexes(self).await?;
         Ok(())
     }
 }

@@ -251,8 +251,12 @@ fn access_filter(access: &PortfolioAccess) -> Option<Document> {
     match access {
         PortfolioAccess::Nothing => None,
         PortfolioAccess::Everything => Some(Document::new()),
-        PortfolioAccess::Some { owner, submitted } => {
+        PortfolioAccess::Some { owner, submitted, assigned } => {
             let mut scopes: Vec<Document> = Vec::new();
+            let assigned: Vec<ObjectId> = assigned.iter().filter_map(|id| ObjectId::parse_str(id).ok()).collect();
+            if !assigned.is_empty() {
+                scopes.push(doc! { "_id": { "$in": assigned } });
+            }
             if let Some(owner) = owner {
                 scopes.push(doc! { "ownerId": owner.as_str() });
             }
@@ -538,7 +542,7 @@ impl PortfolioStore {
         let association = raw.get_str("association").ok();
         let owner = raw.get_str("ownerId").unwrap_or_default();
         let submitted = !matches!(raw.get("submittedAt"), Ok(None) | Ok(Some(RawBsonRef::Null)) | Err(_));
-        if association != Some(self.association.as_str()) || !access.allows(owner, submitted) {
+        if association != Some(self.association.as_str()) || !access.allows(&id.to_hex(), owner, submitted) {
             return Ok(None);
         }
         decode(raw).map(Some)
@@ -763,7 +767,8 @@ mod tests {
         );
         assert_eq!(access_filter(&PortfolioAccess::Nothing), None);
         assert_eq!(access_filter(&PortfolioAccess::Everything), Some(doc! {}));
-        let both = access_filter(&PortfolioAccess::Some { owner: Some("ada".into()), submitted: true });
+        let both =
+            access_filter(&PortfolioAccess::Some { owner: Some("ada".into()), submitted: true, assigned: Vec::new() });
         assert_eq!(both, Some(doc! { "$or": [{ "ownerId": "ada" }, { "submittedAt": { "$ne": null } }] }));
     }
 

@@ -1,6 +1,7 @@
 //! All integration tests in one binary (one link, shared helpers). They talk
 //! to a real server over HTTP, backed by real MongoDB and S3 servers.
 
+mod advisers;
 mod architecture;
 mod audit;
 mod auth;

@@ -337,7 +337,7 @@ pub async fn find(services: &Services, actor: &Actor, id: ObjectId) -> AppResult
     let Some(record) = services.evidence(&actor.tenant)?.get(id).await? else {
         return Ok(None);
     };
-    let access = policy::portfolio_access(&actor.viewer);
+    let access = super::portfolios::access(services, actor).await?;
     let visible =
         services.portfolios(&actor.tenant)?.find(record.portfolio_id, &access, &Projection::only([])).await?.is_some();
     Ok(visible.then_some(record))

@@ -182,6 +182,19 @@ impl PortfolioObject {
         let records = memberships::of_portfolio(services(ctx), &self.1.tenant, &self.0).await?;
         Ok(records.into_iter().map(Into::into).collect())
     }
+    /// The advisers a coordinator connected to it.
+    async fn advisers(&self, ctx: &Context<'_>) -> AppResult<Vec<crate::graphql::adviser::Assignment>> {
+        crate::graphql::adviser::of_portfolio(ctx, self).await
+    }
+    /// What advisers, reviewers and coordinators said, oldest first: of one
+    /// section, or all.
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        section: Option<crate::domain::model::PortfolioSection>,
+    ) -> AppResult<Vec<crate::graphql::adviser::Comment>> {
+        crate::graphql::adviser::comments(ctx, self, section).await
+    }
     /// Its registration for Endorsement; null for a portfolio started with
     /// `createPortfolio` and never registered.
     async fn registration(&self, ctx: &Context<'_>) -> AppResult<Option<crate::graphql::fees::Registration>> {
