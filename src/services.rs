@@ -88,6 +88,11 @@ impl Services {
         Ok(crate::store::assignments::AssignmentStore::new(self.store()?, tenant.code()))
     }
 
+    /// The association's endorsement records.
+    pub fn endorsements(&self, tenant: &Tenant) -> AppResult<crate::store::endorsements::EndorsementStore> {
+        Ok(crate::store::endorsements::EndorsementStore::new(self.store()?, tenant.code()))
+    }
+
     /// The association's evidence, or SERVICE_UNAVAILABLE while MongoDB is down.
     pub fn evidence(&self, tenant: &Tenant) -> AppResult<EvidenceStore> {
         Ok(EvidenceStore::new(self.store()?, tenant.code()))

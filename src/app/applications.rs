@@ -169,7 +169,7 @@ async fn check_requirements(services: &Services, actor: &Actor, document: &Portf
     let rulebook = actor.tenant.rulebook.as_ref().ok_or_else(no_rules)?;
     let today = actor.tenant.today();
     let (mut content, category) = (document.content.clone(), document.content.target_category);
-    super::memberships::fill(services, &actor.tenant, document, &mut content).await?;
+    super::evaluation::records(services, &actor.tenant, document).await?.apply(&mut content);
     let eligibility =
         evaluate(&content, category, content.track, today, Basis::Claimed, rulebook).map_err(|_| no_rules())?;
     let definition = rulebook.in_force(today).ok().and_then(|version| version.category(category)).ok_or_else(|| {

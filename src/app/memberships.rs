@@ -14,7 +14,7 @@ use super::error::{AppError, AppResult};
 use super::portfolios::{check_version, find, save};
 use super::{Actor, ChangeAudit, Tenant, policy};
 use crate::domain::fees::Money;
-use crate::domain::model::{Currency, MembershipRecordRef, MembershipType, Portfolio, Term};
+use crate::domain::model::{Currency, MembershipRecordRef, MembershipType, Term};
 use crate::services::Services;
 use crate::store::memberships::MembershipRecord;
 use crate::store::portfolio::{PortfolioDocument, Projection};
@@ -199,18 +199,6 @@ pub async fn of_portfolio(
         Some(email) => Ok(services.memberships(tenant)?.for_email(email).await?),
         None => Ok(Vec::new()),
     }
-}
-
-/// `portfolio`'s content as the engine evaluates it: with the
-/// association's membership records of its applicant.
-pub async fn fill(
-    services: &Services,
-    tenant: &Tenant,
-    portfolio: &PortfolioDocument,
-    content: &mut Portfolio,
-) -> AppResult<()> {
-    content.membership_records = refs(&of_portfolio(services, tenant, portfolio).await?);
-    Ok(())
 }
 
 pub fn refs(records: &[MembershipRecord]) -> Vec<MembershipRecordRef> {

@@ -293,7 +293,7 @@ pub(crate) async fn save(
     expected_version: i32,
     audit: &ChangeAudit<'_>,
 ) -> AppResult<PortfolioDocument> {
-    save_with(services, actor, document, expected_version, audit, false, Vec::new()).await
+    save_with(services, actor, document, expected_version, audit, false, Vec::new(), None).await.map(|(saved, _)| saved)
 }
 
 /// [`save`] of a change that moved the status: subscribers hear of it,
@@ -306,7 +306,21 @@ pub(crate) async fn save_new_status(
     audit: &ChangeAudit<'_>,
     mail: Vec<crate::store::outbox::OutboxMessage>,
 ) -> AppResult<PortfolioDocument> {
-    save_with(services, actor, document, expected_version, audit, true, mail).await
+    save_with(services, actor, document, expected_version, audit, true, mail, None).await.map(|(saved, _)| saved)
+}
+
+/// [`save_new_status`] of the change that grants an endorsement: its
+/// record is written in the same transaction.
+pub(crate) async fn save_granting(
+    services: &Services,
+    actor: &Actor,
+    document: PortfolioDocument,
+    expected_version: i32,
+    audit: &ChangeAudit<'_>,
+    mail: Vec<crate::store::outbox::OutboxMessage>,
+    grant: crate::store::endorsements::Grant,
+) -> AppResult<(PortfolioDocument, Option<crate::store::endorsements::EndorsementDocument>)> {
+    save_with(services, actor, document, expected_version, audit, true, mail, Some(&grant)).await
 }
 
 async fn save_with(
@@ -317,7 +331,8 @@ async fn save_with(
     audit: &ChangeAudit<'_>,
     status_changed: bool,
     mail: Vec<crate::store::outbox::OutboxMessage>,
-) -> AppResult<PortfolioDocument> {
+    grant: Option<&crate::store::endorsements::Grant>,
+) -> AppResult<(PortfolioDocument, Option<crate::store::endorsements::EndorsementDocument>)> {
     let mails = !mail.is_empty();
     document.version = expected_version + 1;
     document.schema_version = SCHEMA_VERSION;
@@ -332,7 +347,11 @@ async fn save_with(
         });
     }
     record.mail = mail;
-    match services.portfolios(&actor.tenant)?.replace_if_version_audited(&document, expected_version, &record).await? {
+    match services
+        .portfolios(&actor.tenant)?
+        .replace_if_version_audited(&document, expected_version, &record, grant)
+        .await?
+    {
         Some(saved) => {
             audit.stored();
             if mails {

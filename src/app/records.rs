@@ -7,6 +7,7 @@ pub use crate::store::applications::ApplicationDocument;
 pub use crate::store::assignments::{AssignmentDocument, CommentDocument};
 pub use crate::store::associations::{AssociationDocument, ReferenceFormRevision};
 pub use crate::store::audit::AuditRecord;
+pub use crate::store::endorsements::{EndorsementDocument, StatusChange};
 pub use crate::store::evidence::EvidenceRecord;
 pub use crate::store::ledger::LedgerEntry;
 pub use crate::store::memberships::MembershipRecord;

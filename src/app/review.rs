@@ -6,11 +6,12 @@
 use mongodb::bson::{DateTime, oid::ObjectId};
 
 use super::error::{AppError, AppResult};
-use super::portfolios::{check_version, find, save_new_status};
+use super::portfolios::{check_version, find, save_granting, save_new_status};
 use super::{Actor, ChangeAudit, fees, policy};
 use crate::domain::model::FeeKind;
 use crate::domain::workflow::{Decision, next_status};
 use crate::services::Services;
+use crate::store::endorsements::Grant;
 use crate::store::portfolio::{PortfolioDocument, Projection};
 
 /// Longest review note.
@@ -66,5 +67,25 @@ pub async fn decide(
     document.review_note = note;
     // The applicant hears of every verdict (not of a reviewer taking it up).
     let mail = if decision.is_verdict() { super::mail::decision(&actor.tenant, &document)? } else { Vec::new() };
+    if decision == Decision::Endorse {
+        let grant = grant(actor, &document);
+        return Ok(save_granting(services, actor, document, expected_version, audit, mail, grant).await?.0);
+    }
     save_new_status(services, actor, document, expected_version, audit, mail).await
+}
+
+/// The endorsement an ENDORSE decision grants: the portfolio's category
+/// and track, from the association's today.
+fn grant(actor: &Actor, document: &PortfolioDocument) -> Grant {
+    let applicant = document.applicant.as_ref();
+    Grant {
+        subject: document.owner_id.clone(),
+        name: applicant.map_or_else(|| document.owner_id.clone(), |a| a.name.clone()),
+        email: applicant.and_then(|a| a.email.clone()),
+        category: document.content.target_category,
+        track: document.content.track,
+        portfolio_id: document.id,
+        endorsed_on: actor.tenant.today(),
+        by: actor.subject().to_owned(),
+    }
 }

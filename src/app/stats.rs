@@ -11,15 +11,12 @@ use chrono::NaiveDate;
 use futures::TryStreamExt;
 
 use super::error::{AppError, AppResult};
+use super::evaluation::AllRecords;
 use super::{Actor, policy};
 use crate::domain::model::{Basis, Category};
-use crate::domain::model::{MembershipRecordRef, Portfolio};
 use crate::domain::stats::Suppression;
 use crate::domain::unmet::{UnmetRow, UnmetTally};
 use crate::domain::{Rulebook, evaluate};
-
-/// The association's membership records, by lowercased email.
-type MembersByEmail = std::collections::HashMap<String, Vec<MembershipRecordRef>>;
 use crate::services::Services;
 use crate::store::portfolio::PortfolioDocument;
 use crate::store::stats::{Facet, PortfolioAggregates, StatsFilter};
@@ -110,17 +107,17 @@ pub async fn unmet_requirements(
         None => UnmetTally::default(),
         Some(filter) => {
             let documents = services.stats(&actor.tenant)?.engine_inputs(&filter).await?;
-            let members = Arc::new(services.memberships(&actor.tenant)?.all_by_email().await?);
+            let records = Arc::new(AllRecords::load(services, &actor.tenant).await?);
             let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
             documents
                 .map_err(AppError::from)
                 .try_chunks(BATCH)
                 .map_err(|error| error.1)
                 .map_ok(|batch| {
-                    let (rulebook, members) = (rulebook.clone(), members.clone());
+                    let (rulebook, records) = (rulebook.clone(), records.clone());
                     async move {
                         tokio::task::spawn_blocking(move || {
-                            tally_batch(&batch, category, as_of, today, &rulebook, &members)
+                            tally_batch(&batch, category, as_of, today, &rulebook, &records)
                         })
                         .await
                         .map_err(AppError::internal)
@@ -143,20 +140,20 @@ fn tally_batch(
     as_of: Option<NaiveDate>,
     today: NaiveDate,
     rulebook: &Arc<Rulebook>,
-    members: &MembersByEmail,
+    records: &AllRecords,
 ) -> UnmetTally {
     let mut tally = UnmetTally::default();
     for document in batch {
         let as_of = as_of.unwrap_or_else(|| document.default_as_of(today));
-        let email = document.applicant.as_ref().and_then(|applicant| applicant.email.as_deref());
-        let records = email.and_then(|email| members.get(&email.to_lowercase()));
+        let applicant = records.of(document);
         let with_records;
-        let content = match records {
-            Some(records) => {
-                with_records = Portfolio { membership_records: records.clone(), ..document.content.clone() };
-                &with_records
-            }
-            None => &document.content,
+        let content = if applicant.is_empty() {
+            &document.content
+        } else {
+            let mut content = document.content.clone();
+            applicant.apply(&mut content);
+            with_records = content;
+            &with_records
         };
         // A portfolio dated before the first rulebook version has no rules to
         // fail; `eligibility` refuses it too. It is left out of the population.

@@ -191,6 +191,12 @@ vocabulary!(
     }
 );
 vocabulary!(
+    /// Where an endorsement stands.
+    EndorsementStatus, "endorsement status" {
+        Current = "CURRENT", Lapsed = "LAPSED", Inactive = "INACTIVE", Revoked = "REVOKED", Withdrawn = "WITHDRAWN",
+    }
+);
+vocabulary!(
     /// What a fee is for.
     FeeKind, "fee" {
         /// Charged when an applicant registers for a category (never refunded).

@@ -6,6 +6,7 @@ pub mod association;
 pub mod context;
 pub mod cost;
 pub mod documents;
+pub mod endorsement;
 pub mod error;
 pub mod evidence;
 pub mod execution;
@@ -37,6 +38,7 @@ pub struct Query(
     mail_template::MailTemplateQuery,
     fees::FeeQuery,
     membership::MembershipQuery,
+    endorsement::EndorsementQuery,
 );
 
 #[derive(MergedObject, Default)]

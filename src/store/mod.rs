@@ -5,6 +5,7 @@ pub mod applications;
 pub mod assignments;
 pub mod associations;
 pub mod audit;
+pub mod endorsements;
 mod error;
 pub mod events;
 pub mod evidence;
@@ -134,6 +135,7 @@ impl Store {
         ledger::LedgerStore::ensure_indexes(self).await?;
         memberships::MembershipStore::ensure_indexes(self).await?;
         assignments::AssignmentStore::ensure_indexes(self).await?;
+        endorsements::EndorsementStore::ensure_indexes(self).await?;
         Ok(())
     }
 }

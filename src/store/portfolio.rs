@@ -429,12 +429,15 @@ impl PortfolioStore {
     /// [`PortfolioStore::replace_if_version`] with the change's audit
     /// record written in the same transaction: no change without its
     /// record, and no record of a change that did not happen.
+    /// With `grant`, the endorsement it grants is numbered and written in
+    /// the same transaction, and returned beside the portfolio.
     pub async fn replace_if_version_audited(
         &self,
         document: &PortfolioDocument,
         expected_version: i32,
         record: &AuditRecord,
-    ) -> Result<Option<PortfolioDocument>, StoreError> {
+        grant: Option<&super::endorsements::Grant>,
+    ) -> Result<Option<(PortfolioDocument, Option<super::endorsements::EndorsementDocument>)>, StoreError> {
         let document = self.own(document)?;
         let guard = self.tenant(doc! { "_id": document.id, "version": expected_version });
         in_transaction!(&self.store, &self.audit, record, |session| async {
@@ -444,8 +447,14 @@ impl PortfolioStore {
                 .return_document(ReturnDocument::After)
                 .session(&mut *session)
                 .await?;
-            let changed = replaced.is_some();
-            Ok((replaced, changed))
+            let Some(replaced) = replaced else { return Ok((None, false)) };
+            let granted = match grant {
+                Some(grant) => {
+                    Some(super::endorsements::grant_in(&self.store, &self.association, grant, &mut *session).await?)
+                }
+                None => None,
+            };
+            Ok((Some((replaced, granted)), true))
         }
         .await)
     }

@@ -297,6 +297,23 @@ async fn an_association_may_take_the_fee_before_approval_instead() {
     let body = app.graphql(Some(&coordinator), DECIDE, decide(3, "ENDORSE")).await;
     assert_eq!(body["data"]["decidePortfolio"]["status"], "ENDORSED", "{body}");
 
+    // The endorsement is a record: numbered, current through the end of its
+    // renewal cycle, with its history; the endorsee lists their own.
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::America::New_York).date_naive();
+    let through = endorse::domain::endorsement::cycle_end(today).to_string();
+    let read = "query($id: ID!) { portfolio(id: $id) { endorsement { number code endorsedOn currentThrough status history { status on } } } }";
+    let body = app.graphql(Some(&token), read, json!({ "id": id })).await;
+    assert_eq!(
+        body["data"]["portfolio"]["endorsement"],
+        json!({ "number": "NYS-AIMH-IFS-000001", "code": "IFS", "endorsedOn": today.to_string(), "currentThrough": through,
+            "status": "CURRENT", "history": [{ "status": "CURRENT", "on": today.to_string() }] }),
+        "{body}"
+    );
+    let body = app.graphql(Some(&token), "{ endorsements { number } }", json!({})).await;
+    assert_eq!(body["data"]["endorsements"], json!([{ "number": "NYS-AIMH-IFS-000001" }]), "{body}");
+    let body = app.graphql(Some(&token), "{ endorsements(subject: \"someone-else\") { number } }", json!({})).await;
+    assert_eq!(first_error_code(&body), "FORBIDDEN", "{body}");
+
     // Endorsed: the application is closed, and the next one may start.
     let (body, _) = register(&app, "apr-eve", "MENTAL_HEALTH_SPECIALIST").await;
     assert_eq!(body["data"]["registerForEndorsement"]["registration"]["open"], true, "{body}");

@@ -12,10 +12,11 @@ use chrono::NaiveDate;
 use super::eligibility::EligibilityObject;
 use super::entries::*;
 use crate::app::error::{AppError, AppResult};
+use crate::app::evaluation::{self, ApplicantRecords};
 use crate::app::portfolios::parse_id;
 use crate::app::records::{Applicant, PortfolioDocument};
 use crate::app::{Actor, evidence, memberships};
-use crate::domain::model::{Basis, Category, EvidenceRef, MembershipRecordRef, Portfolio, PortfolioStatus, Track};
+use crate::domain::model::{Basis, Category, EvidenceRef, Portfolio, PortfolioStatus, Track};
 use crate::domain::{self, Eligibility, EvaluationError};
 use crate::graphql::context::services;
 use crate::graphql::evidence::EvidenceObject;
@@ -32,8 +33,8 @@ pub struct PortfolioObject(pub PortfolioDocument, pub Arc<Actor>, Computed);
 #[derive(Default)]
 struct Computed {
     evidence: tokio::sync::OnceCell<Vec<EvidenceRef>>,
-    /// The association's membership records of the applicant, read once.
-    memberships: tokio::sync::OnceCell<Vec<MembershipRecordRef>>,
+    /// The association's records of the applicant, read once.
+    records: tokio::sync::OnceCell<ApplicantRecords>,
     evaluations: Mutex<HashMap<(Category, NaiveDate, Basis), Eligibility>>,
 }
 
@@ -68,22 +69,16 @@ impl PortfolioObject {
 
 impl PortfolioObject {
     /// The engine's input: the stored sections with the association's
-    /// membership records of the applicant, plus, for basis VERIFIED, the
+    /// records of the applicant (see [`evaluation`]), plus, for basis VERIFIED, the
     /// status of every evidence item (only then is the evidence read).
     async fn content_for(&self, ctx: &Context<'_>, basis: Basis) -> AppResult<Cow<'_, Portfolio>> {
-        let memberships = self
-            .2
-            .memberships
-            .get_or_try_init(|| async {
-                let records = memberships::of_portfolio(services(ctx), &self.1.tenant, &self.0).await?;
-                AppResult::Ok(memberships::refs(&records))
-            })
-            .await?;
-        if basis == Basis::Claimed && memberships.is_empty() {
+        let records =
+            self.2.records.get_or_try_init(|| evaluation::records(services(ctx), &self.1.tenant, &self.0)).await?;
+        if basis == Basis::Claimed && records.is_empty() {
             return Ok(Cow::Borrowed(&self.0.content));
         }
         let mut content = self.0.content.clone();
-        content.membership_records = memberships.clone();
+        records.apply(&mut content);
         if basis == Basis::Verified {
             let evidence = self
                 .2
@@ -181,6 +176,10 @@ impl PortfolioObject {
     ) -> AppResult<Vec<crate::graphql::membership::MembershipRecordObject>> {
         let records = memberships::of_portfolio(services(ctx), &self.1.tenant, &self.0).await?;
         Ok(records.into_iter().map(Into::into).collect())
+    }
+    /// The endorsement it earned, once endorsed.
+    async fn endorsement(&self, ctx: &Context<'_>) -> AppResult<Option<crate::graphql::endorsement::Endorsement>> {
+        crate::graphql::endorsement::of_portfolio(ctx, self).await
     }
     /// The advisers a coordinator connected to it.
     async fn advisers(&self, ctx: &Context<'_>) -> AppResult<Vec<crate::graphql::adviser::Assignment>> {
