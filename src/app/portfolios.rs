@@ -293,7 +293,7 @@ pub(crate) async fn save(
     expected_version: i32,
     audit: &ChangeAudit<'_>,
 ) -> AppResult<PortfolioDocument> {
-    save_with(services, actor, document, expected_version, audit, false, Vec::new(), None).await.map(|(saved, _)| saved)
+    save_with(services, actor, document, expected_version, audit, Effects::default()).await.map(|(saved, _)| saved)
 }
 
 /// [`save`] of a change that moved the status: subscribers hear of it,
@@ -306,7 +306,8 @@ pub(crate) async fn save_new_status(
     audit: &ChangeAudit<'_>,
     mail: Vec<crate::store::outbox::OutboxMessage>,
 ) -> AppResult<PortfolioDocument> {
-    save_with(services, actor, document, expected_version, audit, true, mail, None).await.map(|(saved, _)| saved)
+    let effects = Effects { status_changed: true, mail, grant: None };
+    save_with(services, actor, document, expected_version, audit, effects).await.map(|(saved, _)| saved)
 }
 
 /// [`save_new_status`] of the change that grants an endorsement: its
@@ -320,7 +321,19 @@ pub(crate) async fn save_granting(
     mail: Vec<crate::store::outbox::OutboxMessage>,
     grant: crate::store::endorsements::Grant,
 ) -> AppResult<(PortfolioDocument, Option<crate::store::endorsements::EndorsementDocument>)> {
-    save_with(services, actor, document, expected_version, audit, true, mail, Some(&grant)).await
+    let effects = Effects { status_changed: true, mail, grant: Some(grant) };
+    save_with(services, actor, document, expected_version, audit, effects).await
+}
+
+/// What a saved change does besides replacing the document.
+#[derive(Default)]
+struct Effects {
+    /// Subscribers hear of the new status.
+    status_changed: bool,
+    /// Mail queued with the change.
+    mail: Vec<crate::store::outbox::OutboxMessage>,
+    /// The endorsement the change grants.
+    grant: Option<crate::store::endorsements::Grant>,
 }
 
 async fn save_with(
@@ -329,10 +342,9 @@ async fn save_with(
     mut document: PortfolioDocument,
     expected_version: i32,
     audit: &ChangeAudit<'_>,
-    status_changed: bool,
-    mail: Vec<crate::store::outbox::OutboxMessage>,
-    grant: Option<&crate::store::endorsements::Grant>,
+    effects: Effects,
 ) -> AppResult<(PortfolioDocument, Option<crate::store::endorsements::EndorsementDocument>)> {
+    let Effects { status_changed, mail, grant } = effects;
     let mails = !mail.is_empty();
     document.version = expected_version + 1;
     document.schema_version = SCHEMA_VERSION;
@@ -349,7 +361,7 @@ async fn save_with(
     record.mail = mail;
     match services
         .portfolios(&actor.tenant)?
-        .replace_if_version_audited(&document, expected_version, &record, grant)
+        .replace_if_version_audited(&document, expected_version, &record, grant.as_ref())
         .await?
     {
         Some(saved) => {
