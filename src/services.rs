@@ -93,6 +93,11 @@ impl Services {
         Ok(crate::store::endorsements::EndorsementStore::new(self.store()?, tenant.code()))
     }
 
+    /// The association's review rounds.
+    pub fn rounds(&self, tenant: &Tenant) -> AppResult<crate::store::rounds::RoundStore> {
+        Ok(crate::store::rounds::RoundStore::new(self.store()?, tenant.code()))
+    }
+
     /// The association's evidence, or SERVICE_UNAVAILABLE while MongoDB is down.
     pub fn evidence(&self, tenant: &Tenant) -> AppResult<EvidenceStore> {
         Ok(EvidenceStore::new(self.store()?, tenant.code()))

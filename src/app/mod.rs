@@ -24,6 +24,7 @@ pub mod portfolios;
 pub mod records;
 pub mod references;
 pub mod review;
+pub mod rounds;
 pub mod stats;
 pub mod tenants;
 

@@ -20,7 +20,7 @@ use crate::domain::validate::{self, ValidationError};
 use crate::domain::workflow;
 use crate::services::Services;
 use crate::store::audit::PortfolioEvent;
-use crate::store::portfolio::{Applicant, ListFilter, PortfolioDocument, Projection, SCHEMA_VERSION};
+use crate::store::portfolio::{Applicant, Companions, ListFilter, PortfolioDocument, Projection, SCHEMA_VERSION};
 
 /// Most entries one change may add or replace: keeps documents far below
 /// MongoDB's 16 MB limit.
@@ -306,22 +306,22 @@ pub(crate) async fn save_new_status(
     audit: &ChangeAudit<'_>,
     mail: Vec<crate::store::outbox::OutboxMessage>,
 ) -> AppResult<PortfolioDocument> {
-    let effects = Effects { status_changed: true, mail, grant: None };
+    let effects = Effects { status_changed: true, mail, companions: Companions::default() };
     save_with(services, actor, document, expected_version, audit, effects).await.map(|(saved, _)| saved)
 }
 
-/// [`save_new_status`] of the change that grants an endorsement: its
-/// record is written in the same transaction.
-pub(crate) async fn save_granting(
+/// [`save_new_status`] of a change that also writes `companions` (the
+/// endorsement it grants, the review round it decides) in its transaction.
+pub(crate) async fn save_new_status_with(
     services: &Services,
     actor: &Actor,
     document: PortfolioDocument,
     expected_version: i32,
     audit: &ChangeAudit<'_>,
     mail: Vec<crate::store::outbox::OutboxMessage>,
-    grant: crate::store::endorsements::Grant,
+    companions: Companions,
 ) -> AppResult<(PortfolioDocument, Option<crate::store::endorsements::EndorsementDocument>)> {
-    let effects = Effects { status_changed: true, mail, grant: Some(grant) };
+    let effects = Effects { status_changed: true, mail, companions };
     save_with(services, actor, document, expected_version, audit, effects).await
 }
 
@@ -332,8 +332,8 @@ struct Effects {
     status_changed: bool,
     /// Mail queued with the change.
     mail: Vec<crate::store::outbox::OutboxMessage>,
-    /// The endorsement the change grants.
-    grant: Option<crate::store::endorsements::Grant>,
+    /// What else it writes in its transaction.
+    companions: Companions,
 }
 
 async fn save_with(
@@ -344,7 +344,7 @@ async fn save_with(
     audit: &ChangeAudit<'_>,
     effects: Effects,
 ) -> AppResult<(PortfolioDocument, Option<crate::store::endorsements::EndorsementDocument>)> {
-    let Effects { status_changed, mail, grant } = effects;
+    let Effects { status_changed, mail, companions } = effects;
     let mails = !mail.is_empty();
     document.version = expected_version + 1;
     document.schema_version = SCHEMA_VERSION;
@@ -361,7 +361,7 @@ async fn save_with(
     record.mail = mail;
     match services
         .portfolios(&actor.tenant)?
-        .replace_if_version_audited(&document, expected_version, &record, grant.as_ref())
+        .replace_if_version_audited(&document, expected_version, &record, &companions)
         .await?
     {
         Some(saved) => {

@@ -6,13 +6,15 @@
 use mongodb::bson::{DateTime, oid::ObjectId};
 
 use super::error::{AppError, AppResult};
-use super::portfolios::{check_version, find, save_granting, save_new_status};
+use super::portfolios::{check_version, find, save_new_status_with};
 use super::{Actor, ChangeAudit, fees, policy};
 use crate::domain::model::FeeKind;
 use crate::domain::workflow::{Decision, next_status};
 use crate::services::Services;
 use crate::store::endorsements::Grant;
+use crate::store::portfolio::Companions;
 use crate::store::portfolio::{PortfolioDocument, Projection};
+use crate::store::rounds::ReviewRoundDocument;
 
 /// Longest review note.
 pub const MAX_NOTE_CHARS: usize = 2000;
@@ -37,10 +39,34 @@ pub async fn decide(
     if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
         return Err(AppError::bad_input("note", format!("`note` is longer than {MAX_NOTE_CHARS} characters")));
     }
-    let mut document =
+    let document =
         find(services, actor, id, &Projection::all()).await?.ok_or_else(|| AppError::not_found("Portfolio"))?;
     policy::may_judge(&actor.viewer, &document.owner_id, policy::JUDGES)?;
     check_version(&document, expected_version)?;
+    // A verdict closes the submission's review round (one is opened for it
+    // when reviewers were never assigned).
+    let round = if matches!(decision, Decision::Return | Decision::Approve) {
+        let by = if actor.viewer.has_any_role(policy::STAFF) { "COORDINATOR" } else { "REVIEWER" };
+        Some(super::rounds::closing(services, actor, &document, decision, by, note.clone()).await?)
+    } else {
+        None
+    };
+    apply(services, actor, document, decision, note, audit, round).await
+}
+
+/// Moves `document` (read at its current version) by `decision`, with
+/// what the decision implies: the fee gates, the applicant's mail, the
+/// endorsement it grants, the review round it closes.
+pub(crate) async fn apply(
+    services: &Services,
+    actor: &Actor,
+    mut document: PortfolioDocument,
+    decision: Decision,
+    note: Option<String>,
+    audit: &ChangeAudit<'_>,
+    round: Option<(ReviewRoundDocument, Option<i32>)>,
+) -> AppResult<PortfolioDocument> {
+    let (id, expected_version) = (document.id, document.version);
     let as_of = document.default_as_of(actor.tenant.today());
     let exam_required = actor
         .tenant
@@ -67,11 +93,9 @@ pub async fn decide(
     document.review_note = note;
     // The applicant hears of every verdict (not of a reviewer taking it up).
     let mail = if decision.is_verdict() { super::mail::decision(&actor.tenant, &document)? } else { Vec::new() };
-    if decision == Decision::Endorse {
-        let grant = grant(actor, &document);
-        return Ok(save_granting(services, actor, document, expected_version, audit, mail, grant).await?.0);
-    }
-    save_new_status(services, actor, document, expected_version, audit, mail).await
+    let grant = (decision == Decision::Endorse).then(|| grant(actor, &document));
+    let companions = Companions { grant, round };
+    Ok(save_new_status_with(services, actor, document, expected_version, audit, mail, companions).await?.0)
 }
 
 /// The endorsement an ENDORSE decision grants: the portfolio's category
@@ -88,4 +112,47 @@ fn grant(actor: &Actor, document: &PortfolioDocument) -> Grant {
         endorsed_on: actor.tenant.today(),
         by: actor.subject().to_owned(),
     }
+}
+
+/// Records the result of the Alliance's exam for an EXAM_ELIGIBLE
+/// portfolio (COORDINATOR, ADMIN; never one's own). A pass endorses it
+/// (fees settled; the endorsement record is written with it); a fail
+/// keeps it EXAM_ELIGIBLE for a retake. Either way the result is kept in
+/// the portfolio's exams.
+pub async fn record_exam_result(
+    services: &Services,
+    actor: &Actor,
+    id: ObjectId,
+    expected_version: i32,
+    taken_on: chrono::NaiveDate,
+    passed: bool,
+    audit: &ChangeAudit<'_>,
+) -> AppResult<PortfolioDocument> {
+    policy::require_role(&actor.viewer, policy::STAFF)?;
+    audit.target(id.to_hex());
+    let mut document =
+        find(services, actor, id, &Projection::all()).await?.ok_or_else(|| AppError::not_found("Portfolio"))?;
+    policy::may_judge(&actor.viewer, &document.owner_id, policy::STAFF)?;
+    check_version(&document, expected_version)?;
+    if document.status != crate::domain::model::PortfolioStatus::ExamEligible {
+        return Err(AppError::Conflict(format!(
+            "A {} portfolio has no exam to record; only EXAM_ELIGIBLE ones do.",
+            document.status
+        )));
+    }
+    if taken_on > actor.tenant.today() {
+        return Err(AppError::bad_input("takenOn", "`takenOn` cannot be after today"));
+    }
+    document.content.exams.push(crate::domain::model::ExamResult {
+        id: ObjectId::new().to_hex(),
+        category: document.content.target_category,
+        taken_on,
+        passed,
+        evidence_ids: Vec::new(),
+    });
+    if passed {
+        let note = Some(format!("Passed the exam on {taken_on}."));
+        return apply(services, actor, document, Decision::Endorse, note, audit, None).await;
+    }
+    super::portfolios::save(services, actor, document, expected_version, audit).await
 }

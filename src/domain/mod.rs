@@ -11,6 +11,7 @@ pub mod fees;
 pub mod model;
 pub mod names;
 pub mod reference;
+pub mod review;
 pub mod rulebook;
 pub mod sample;
 pub mod stats;

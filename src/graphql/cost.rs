@@ -368,7 +368,8 @@ fn weight_of(name: &str, limits: &CostLimits, page: impl Fn(u64, u64) -> u64) ->
         // A portfolio's charges and their movements; a schedule's fees.
         "fees" | "movements" | "membershipRecords" | "memberships" | "advisers" => list(20),
         "comments" => list(200),
-        "endorsements" | "history" => list(20),
+        "endorsements" | "history" | "reviewRounds" | "sections" => list(20),
+        "reviewers" | "reviews" => list(2),
         // The requirement engine, once per category it evaluates.
         "eligibility" => Weight { own: ENGINE_COST, multiplier: 1 },
         "recommendations" => Weight { own: ENGINE_COST * CATEGORIES_PER_TRACK, multiplier: CATEGORIES_PER_TRACK },

@@ -17,6 +17,7 @@ pub mod node;
 pub mod portfolio;
 mod query;
 pub mod reference;
+pub mod round;
 pub mod scalars;
 pub mod stats;
 pub mod subscription;
@@ -53,6 +54,7 @@ pub struct Mutation(
     fees::FeeMutation,
     membership::MembershipMutation,
     adviser::AdviserMutation,
+    round::RoundMutation,
 );
 
 use crate::config::Config;

@@ -88,6 +88,18 @@ pub struct PortfolioDocument {
     pub content: Portfolio,
 }
 
+/// What a portfolio change writes besides the portfolio, in its transaction.
+#[derive(Debug, Default)]
+pub struct Companions {
+    pub grant: Option<super::endorsements::Grant>,
+    /// The round, and the version it was read at (`None`: a new round).
+    pub round: Option<(super::rounds::ReviewRoundDocument, Option<i32>)>,
+}
+
+/// A review round changed between its read and the write that decides it.
+#[derive(Debug)]
+struct StaleRound;
+
 /// The stored layout field by field, as it is decoded (no `flatten`).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -429,18 +441,20 @@ impl PortfolioStore {
     /// [`PortfolioStore::replace_if_version`] with the change's audit
     /// record written in the same transaction: no change without its
     /// record, and no record of a change that did not happen.
-    /// With `grant`, the endorsement it grants is numbered and written in
-    /// the same transaction, and returned beside the portfolio.
+    /// With `companions`, what else the change writes goes in the same
+    /// transaction: the endorsement it grants (numbered here, and returned
+    /// beside the portfolio) and the review round it decides (guarded by
+    /// the round's version: a stale round makes the whole change stale).
     pub async fn replace_if_version_audited(
         &self,
         document: &PortfolioDocument,
         expected_version: i32,
         record: &AuditRecord,
-        grant: Option<&super::endorsements::Grant>,
+        companions: &Companions,
     ) -> Result<Option<(PortfolioDocument, Option<super::endorsements::EndorsementDocument>)>, StoreError> {
         let document = self.own(document)?;
         let guard = self.tenant(doc! { "_id": document.id, "version": expected_version });
-        in_transaction!(&self.store, &self.audit, record, |session| async {
+        let outcome = in_transaction!(&self.store, &self.audit, record, |session| async {
             let replaced = self
                 .typed
                 .find_one_and_replace(guard.clone(), document)
@@ -448,7 +462,12 @@ impl PortfolioStore {
                 .session(&mut *session)
                 .await?;
             let Some(replaced) = replaced else { return Ok((None, false)) };
-            let granted = match grant {
+            if let Some((round, expected)) = &companions.round
+                && !super::rounds::save_in(&self.store, round, *expected, &mut *session).await?
+            {
+                return Err(mongodb::error::Error::custom(StaleRound));
+            }
+            let granted = match &companions.grant {
                 Some(grant) => {
                     Some(super::endorsements::grant_in(&self.store, &self.association, grant, &mut *session).await?)
                 }
@@ -456,7 +475,11 @@ impl PortfolioStore {
             };
             Ok((Some((replaced, granted)), true))
         }
-        .await)
+        .await);
+        match outcome {
+            Err(StoreError::Other(error)) if error.get_custom::<StaleRound>().is_some() => Ok(None),
+            other => other,
+        }
     }
 
     /// Adds a reference rating that did not come through a request (a

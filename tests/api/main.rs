@@ -24,6 +24,7 @@ mod memberships;
 mod observability;
 mod portfolios;
 mod private_mongo;
+mod process;
 mod projection;
 mod readiness;
 mod references;

@@ -17,7 +17,7 @@ const CREATE_ASSOCIATION: &str = "mutation($input: CreateAssociationInput!) {
   createAssociation(input: $input) { code name timeZone }
 }";
 
-fn token_in(app: &TestApp, subject: &str, roles: &[Role], association: &str) -> String {
+pub fn token_in(app: &TestApp, subject: &str, roles: &[Role], association: &str) -> String {
     let code = AssociationCode::parse(association).unwrap();
     endorse::auth::jwt::mint_dev_token(&app.config, subject, roles, Some(&code), 3600).expect("token")
 }
@@ -26,7 +26,7 @@ fn platform_admin(app: &TestApp) -> String {
     endorse::auth::jwt::mint_dev_token(&app.config, "root", &[Role::PlatformAdmin], None, 3600).expect("token")
 }
 
-async fn create_association(app: &TestApp, code: &str, time_zone: &str, first_admin: &str) -> Value {
+pub async fn create_association(app: &TestApp, code: &str, time_zone: &str, first_admin: &str) -> Value {
     let input = json!({ "code": code, "name": format!("Association {code}"), "timeZone": time_zone, "firstAdmin": first_admin });
     app.graphql(Some(&platform_admin(app)), CREATE_ASSOCIATION, json!({ "input": input })).await
 }

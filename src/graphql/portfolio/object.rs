@@ -177,6 +177,11 @@ impl PortfolioObject {
         let records = memberships::of_portfolio(services(ctx), &self.1.tenant, &self.0).await?;
         Ok(records.into_iter().map(Into::into).collect())
     }
+    /// Every round of review, first first: reviewers, their reviews (for
+    /// reviewers and staff) and outcomes.
+    async fn review_rounds(&self, ctx: &Context<'_>) -> AppResult<Vec<crate::graphql::round::ReviewRound>> {
+        crate::graphql::round::of_portfolio(ctx, self).await
+    }
     /// The endorsement it earned, once endorsed.
     async fn endorsement(&self, ctx: &Context<'_>) -> AppResult<Option<crate::graphql::endorsement::Endorsement>> {
         crate::graphql::endorsement::of_portfolio(ctx, self).await
