@@ -9,7 +9,7 @@ use super::error::{AppError, AppResult};
 use super::portfolios::{check_version, find, save_new_status_with};
 use super::{Actor, ChangeAudit, fees, policy};
 use crate::domain::model::FeeKind;
-use crate::domain::workflow::{Decision, next_status};
+use crate::domain::workflow::{CategoryRules, Decision, next_status};
 use crate::services::Services;
 use crate::store::endorsements::Grant;
 use crate::store::portfolio::Companions;
@@ -45,7 +45,7 @@ pub async fn decide(
     check_version(&document, expected_version)?;
     // A verdict closes the submission's review round (one is opened for it
     // when reviewers were never assigned).
-    let round = if matches!(decision, Decision::Return | Decision::Approve) {
+    let round = if matches!(decision, Decision::Return | Decision::Approve | Decision::Emerging | Decision::Hold) {
         let by = if actor.viewer.has_any_role(policy::STAFF) { "COORDINATOR" } else { "REVIEWER" };
         Some(super::rounds::closing(services, actor, &document, decision, by, note.clone()).await?)
     } else {
@@ -68,13 +68,16 @@ pub(crate) async fn apply(
 ) -> AppResult<PortfolioDocument> {
     let (id, expected_version) = (document.id, document.version);
     let as_of = document.default_as_of(actor.tenant.today());
-    let exam_required = actor
-        .tenant
-        .rulebook
-        .as_ref()
-        .is_some_and(|rulebook| rulebook.exam_required(document.content.target_category, as_of));
-    document.status = next_status(document.status, decision, exam_required)
-        .map_err(|refused| AppError::Conflict(refused.to_string()))?;
+    let category = document.content.target_category;
+    let rules = CategoryRules {
+        exam_required: actor.tenant.rulebook.as_ref().is_some_and(|rulebook| rulebook.exam_required(category, as_of)),
+        emerging_offered: category == crate::domain::model::Category::ReflectiveSupervisor,
+    };
+    if decision == Decision::Hold && note.is_none() {
+        return Err(AppError::bad_input("note", "say in `note` what the portfolio waits for"));
+    }
+    document.status =
+        next_status(document.status, decision, rules).map_err(|refused| AppError::Conflict(refused.to_string()))?;
     // Fees are owed to the association before approval and endorsement.
     match decision {
         Decision::Approve => {

@@ -73,12 +73,17 @@ pub(crate) async fn closing(
     note: Option<String>,
 ) -> AppResult<(ReviewRoundDocument, Option<i32>)> {
     let (mut round, expected) = current(services, actor, portfolio).await?;
+    // Emerging status runs two years from the decision day.
+    let complete_by = (decision == Decision::Emerging)
+        .then(|| actor.tenant.today().checked_add_months(chrono::Months::new(24)))
+        .flatten();
     round.outcome = Some(RoundOutcome {
         decision,
         decided_by: decided_by.to_owned(),
         by: actor.subject().to_owned(),
         at: DateTime::now(),
         note,
+        complete_by,
     });
     round.version += 1;
     Ok((round, expected))
@@ -244,6 +249,7 @@ pub async fn record(
             by: actor.subject().to_owned(),
             at: DateTime::now(),
             note: note.clone(),
+            complete_by: None,
         });
         match apply(services, actor, portfolio, decision, note, audit, Some((deciding.clone(), expected))).await {
             Ok(_) => return Ok(deciding),

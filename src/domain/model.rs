@@ -74,6 +74,10 @@ vocabulary!(
         Draft = "DRAFT", Submitted = "SUBMITTED", InReview = "IN_REVIEW",
         Returned = "RETURNED", Approved = "APPROVED", ExamEligible = "EXAM_ELIGIBLE",
         Endorsed = "ENDORSED", Withdrawn = "WITHDRAWN",
+        /// Reviewers wait for something named (the decision's note).
+        OnHold = "ON_HOLD",
+        /// ERS only: most requirements met, up to two years to complete the rest.
+        Emerging = "EMERGING",
     }
 );
 vocabulary!(
@@ -293,6 +297,11 @@ vocabulary!(
         /// Any status but ENDORSED and WITHDRAWN -> WITHDRAWN (e.g. at the
         /// applicant's request).
         Withdraw = "WITHDRAW",
+        /// SUBMITTED or IN_REVIEW -> ON_HOLD: waiting for what the note names.
+        Hold = "HOLD",
+        /// ERS only; SUBMITTED, IN_REVIEW or ON_HOLD -> EMERGING: two years
+        /// from the decision day to complete the rest.
+        Emerging = "EMERGING",
     }
 );
 

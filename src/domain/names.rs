@@ -18,6 +18,8 @@ pub fn status(status: PortfolioStatus, language: Language) -> &'static str {
         (Language::En, ExamEligible) => "approved and eligible for the exam",
         (Language::En, Endorsed) => "endorsed",
         (Language::En, Withdrawn) => "withdrawn",
+        (Language::En, OnHold) => "on hold",
+        (Language::En, Emerging) => "emerging: most requirements are met, with two years to complete the rest",
         (Language::Es, Draft) => "en borrador",
         (Language::Es, Submitted) => "enviado",
         (Language::Es, InReview) => "en revisión",
@@ -26,6 +28,10 @@ pub fn status(status: PortfolioStatus, language: Language) -> &'static str {
         (Language::Es, ExamEligible) => "aprobado y habilitado para el examen",
         (Language::Es, Endorsed) => "endorsado",
         (Language::Es, Withdrawn) => "retirado",
+        (Language::Es, OnHold) => "en espera",
+        (Language::Es, Emerging) => {
+            "emergente: cumple la mayoría de los requisitos y tiene dos años para completar el resto"
+        }
     }
 }
 

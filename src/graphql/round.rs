@@ -73,6 +73,8 @@ pub struct RoundOutcomeObject {
     pub decided_by: String,
     pub at: DateTime,
     pub note: Option<String>,
+    /// EMERGING: the day by which the rest must be completed (two years).
+    pub complete_by: Option<Date>,
 }
 
 impl From<RoundOutcome> for RoundOutcomeObject {
@@ -82,6 +84,7 @@ impl From<RoundOutcome> for RoundOutcomeObject {
             decided_by: outcome.decided_by,
             at: outcome.at.into(),
             note: outcome.note,
+            complete_by: outcome.complete_by.map(Date),
         }
     }
 }

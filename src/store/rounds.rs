@@ -60,6 +60,9 @@ pub struct RoundOutcome {
     pub at: DateTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// EMERGING: the day by which the rest must be completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complete_by: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -189,3 +189,51 @@ async fn reads_of_personal_data_by_others_are_audited() {
     assert_eq!((counted, ids.len()), (2, 2), "one count and one request id per request that read it: {reads:?}");
     assert_eq!(reads_of(&other).await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holds_wait_for_something_named_and_emerging_is_for_the_add_on() {
+    let app = spawn_app_with(&[]).await.accepting_any_submission().await;
+    let coordinator = app.token("cora", &[Role::Coordinator]);
+    let decide_with = |id: &str, v: i64, d: &str, note: Option<&str>| json!({ "id": id, "v": v, "d": d, "note": note });
+
+    let (fa, _, v) = submitted(&app, "hold-fay", "FAMILY_ASSOCIATE").await;
+    let body = app.graphql(Some(&coordinator), DECIDE, decide_with(&fa, v, "HOLD", None)).await;
+    assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "a hold names what it waits for: {body}");
+    let body =
+        app.graphql(Some(&coordinator), DECIDE, decide_with(&fa, v, "HOLD", Some("The second transcript"))).await;
+    assert_eq!(body["data"]["decidePortfolio"]["status"], "ON_HOLD", "{body}");
+    assert_eq!(body["data"]["decidePortfolio"]["reviewNote"], "The second transcript");
+    let body = app.graphql(Some(&coordinator), DECIDE, decide_with(&fa, v + 1, "EMERGING", None)).await;
+    assert_eq!(first_error_code(&body), "CONFLICT", "EMERGING is for the ERS add-on: {body}");
+    let body = app.graphql(Some(&coordinator), DECIDE, decide_with(&fa, v + 1, "START_REVIEW", None)).await;
+    assert_eq!(body["data"]["decidePortfolio"]["status"], "IN_REVIEW", "{body}");
+
+    let (ers, token, v) = submitted(&app, "hold-eve", "REFLECTIVE_SUPERVISOR").await;
+    let body = app.graphql(Some(&coordinator), DECIDE, decide_with(&ers, v, "EMERGING", None)).await;
+    assert_eq!(body["data"]["decidePortfolio"]["status"], "EMERGING", "{body}");
+    let rounds = "query($id: ID!) { portfolio(id: $id) { reviewRounds { number outcome { decision completeBy } } } }";
+    let body = app.graphql(Some(&token), rounds, json!({ "id": ers })).await;
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::America::New_York).date_naive();
+    let two_years = today.checked_add_months(chrono::Months::new(24)).unwrap().to_string();
+    assert_eq!(
+        body["data"]["portfolio"]["reviewRounds"],
+        json!([{ "number": 1, "outcome": { "decision": "EMERGING", "completeBy": two_years } }]),
+        "{body}"
+    );
+    // The applicant completes the rest and resubmits into a new round.
+    let changes = json!({ "upsert": [{ "entry": { "training": { "title": "RS/C", "hours": 3.0, "completedOn": "2026-01-05", "topics": ["RSC_PROVISION"] } } }] });
+    let body = crate::portfolios::change(&app, &token, &ers, v + 1, changes).await;
+    assert!(body["errors"].is_null(), "an EMERGING portfolio is the applicant's to complete: {body}");
+    let body = app.graphql(Some(&token), SUBMIT, json!({ "id": ers, "v": v + 2 })).await;
+    assert_eq!(body["data"]["submitPortfolio"]["status"], "SUBMITTED", "{body}");
+    let body = app.graphql(Some(&coordinator), DECIDE, decide_with(&ers, v + 3, "APPROVE", None)).await;
+    assert_eq!(body["data"]["decidePortfolio"]["status"], "APPROVED", "{body}");
+    let body = app.graphql(Some(&token), rounds, json!({ "id": ers })).await;
+    let numbers: Vec<i64> = body["data"]["portfolio"]["reviewRounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["number"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, [1, 2], "the earlier round is kept: {body}");
+}
