@@ -9,6 +9,7 @@ pub mod advisers;
 pub mod applications;
 pub mod associations;
 pub mod audit;
+pub mod cycles;
 pub mod endorsements;
 pub mod error;
 pub mod evaluation;

@@ -105,6 +105,10 @@ pub struct AssociationSettings {
     /// otherwise: only the association's own records count).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accept_other_memberships: Option<bool>,
+    /// Review cycles with their submission deadlines, ascending (see
+    /// `domain::cycles`); published with `publishReviewCycles`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_cycles: Option<Vec<crate::domain::cycles::ReviewCycle>>,
 }
 
 /// Reminder days when the association sets none.
@@ -121,6 +125,10 @@ impl AssociationSettings {
 
     pub fn processing_fee_due(&self) -> crate::domain::model::ProcessingFeeDue {
         self.processing_fee_due.unwrap_or(crate::domain::model::ProcessingFeeDue::AtSubmission)
+    }
+
+    pub fn review_cycles(&self) -> &[crate::domain::cycles::ReviewCycle] {
+        self.review_cycles.as_deref().unwrap_or(&[])
     }
 
     pub fn accepts_other_memberships(&self) -> bool {

@@ -40,6 +40,7 @@ pub struct Query(
     fees::FeeQuery,
     membership::MembershipQuery,
     endorsement::EndorsementQuery,
+    round::CycleQuery,
 );
 
 #[derive(MergedObject, Default)]

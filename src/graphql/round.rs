@@ -10,6 +10,7 @@ use crate::app::policy;
 use crate::app::portfolios::parse_id;
 use crate::app::records::{Review, ReviewRoundDocument, RoundOutcome, RoundReviewer, SectionVerdict};
 use crate::app::rounds::{self, ReviewInput, ReviewerChoice};
+use crate::domain::cycles;
 use crate::domain::model::{Decision, PortfolioSection};
 
 #[derive(SimpleObject)]
@@ -142,6 +143,45 @@ pub struct RecordReviewInput {
     pub note: Option<String>,
 }
 
+/// A review cycle: the submissions of Mental Health Specialist and Mentor
+/// portfolios up to its deadline are reviewed together.
+#[derive(SimpleObject, InputObject)]
+#[graphql(input_name = "ReviewCycleInput")]
+pub struct ReviewCycle {
+    /// Stable, e.g. "2027-spring".
+    pub id: String,
+    pub name: String,
+    /// The last day a submission joins it (a later one joins the next).
+    pub submission_deadline: Date,
+}
+
+impl From<&cycles::ReviewCycle> for ReviewCycle {
+    fn from(cycle: &cycles::ReviewCycle) -> Self {
+        ReviewCycle {
+            id: cycle.id.clone(),
+            name: cycle.name.clone(),
+            submission_deadline: Date(cycle.submission_deadline),
+        }
+    }
+}
+
+/// The portfolio's `reviewCycle` field.
+pub fn cycle_of(portfolio: &PortfolioObject) -> Option<ReviewCycle> {
+    crate::app::cycles::of_portfolio(&portfolio.1, &portfolio.0).map(Into::into)
+}
+
+#[derive(Default)]
+pub struct CycleQuery;
+
+#[Object]
+impl CycleQuery {
+    /// The association's review cycles, by deadline.
+    async fn review_cycles(&self, ctx: &Context<'_>) -> AppResult<Vec<ReviewCycle>> {
+        let actor = actor(ctx).await?;
+        Ok(crate::app::cycles::list(&actor).iter().map(Into::into).collect())
+    }
+}
+
 #[derive(Default)]
 pub struct RoundMutation;
 
@@ -189,6 +229,18 @@ impl RoundMutation {
         };
         let round = rounds::record(services(ctx), &actor, id, input, &change_audit(ctx)).await?;
         Ok(round_object(round, true))
+    }
+
+    /// Publishes the association's review cycles (ADMIN), by deadline. A
+    /// cycle whose deadline has passed stays exactly as it was.
+    async fn publish_review_cycles(&self, ctx: &Context<'_>, cycles: Vec<ReviewCycle>) -> AppResult<Vec<ReviewCycle>> {
+        let actor = actor(ctx).await?;
+        let cycles = cycles
+            .into_iter()
+            .map(|c| cycles::ReviewCycle { id: c.id, name: c.name, submission_deadline: c.submission_deadline.0 })
+            .collect();
+        let published = crate::app::cycles::publish(services(ctx), &actor, cycles, &change_audit(ctx)).await?;
+        Ok(published.iter().map(Into::into).collect())
     }
 
     /// Records the exam result of an EXAM_ELIGIBLE portfolio (COORDINATOR,

@@ -237,3 +237,53 @@ async fn holds_wait_for_something_named_and_emerging_is_for_the_add_on() {
         .collect();
     assert_eq!(numbers, [1, 2], "the earlier round is kept: {body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submissions_after_a_deadline_join_the_next_cycle() {
+    let app = spawn_app_with(&[]).await.accepting_any_submission().await;
+    let admin = app.token("ada-admin", &[Role::Admin]);
+    let reviewer = app.token("rae", &[Role::Reviewer]);
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::America::New_York).date_naive();
+    let day = |offset: i64| (today + chrono::Duration::days(offset)).to_string();
+    let publish =
+        "mutation($cycles: [ReviewCycleInput!]!) { publishReviewCycles(cycles: $cycles) { id submissionDeadline } }";
+    let cycles = json!([
+        { "id": "closed", "name": "Closed", "submissionDeadline": day(-10) },
+        { "id": "next", "name": "Next", "submissionDeadline": day(30) },
+    ]);
+    let body = app.graphql(Some(&reviewer), publish, json!({ "cycles": cycles })).await;
+    assert_eq!(first_error_code(&body), "FORBIDDEN", "{body}");
+    let body = app.graphql(Some(&admin), publish, json!({ "cycles": cycles })).await;
+    assert_eq!(body["data"]["publishReviewCycles"].as_array().map(Vec::len), Some(2), "{body}");
+
+    let (mhs, _, _) = submitted(&app, "cyc-mia", "MENTAL_HEALTH_SPECIALIST").await;
+    let (fs, _, _) = submitted(&app, "cyc-fay", "FAMILY_SPECIALIST").await;
+    let cycle_of = "query($id: ID!) { portfolio(id: $id) { reviewCycle { id } } }";
+    let body = app.graphql(Some(&reviewer), cycle_of, json!({ "id": mhs })).await;
+    assert_eq!(body["data"]["portfolio"]["reviewCycle"]["id"], "next", "after the closed deadline: {body}");
+    let body = app.graphql(Some(&reviewer), cycle_of, json!({ "id": fs })).await;
+    assert!(body["data"]["portfolio"]["reviewCycle"].is_null(), "no deadlines for Family Specialist: {body}");
+
+    let queue =
+        "query($cycle: String!) { portfolios(filter: { reviewCycle: $cycle }) { totalCount edges { node { id } } } }";
+    let body = app.graphql(Some(&reviewer), queue, json!({ "cycle": "next" })).await;
+    assert_eq!(body["data"]["portfolios"]["edges"], json!([{ "node": { "id": mhs } }]), "{body}");
+    let body = app.graphql(Some(&reviewer), queue, json!({ "cycle": "closed" })).await;
+    assert_eq!(body["data"]["portfolios"]["totalCount"], 0, "{body}");
+    let body = app.graphql(Some(&reviewer), queue, json!({ "cycle": "nope" })).await;
+    assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{body}");
+
+    // A closed cycle stays as it was; an open one may move.
+    let moved = json!([
+        { "id": "closed", "name": "Closed", "submissionDeadline": day(-5) },
+        { "id": "next", "name": "Next", "submissionDeadline": day(30) },
+    ]);
+    let body = app.graphql(Some(&admin), publish, json!({ "cycles": moved })).await;
+    assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{body}");
+    let moved = json!([
+        { "id": "closed", "name": "Closed", "submissionDeadline": day(-10) },
+        { "id": "next", "name": "Next", "submissionDeadline": day(45) },
+    ]);
+    let body = app.graphql(Some(&admin), publish, json!({ "cycles": moved })).await;
+    assert!(body["errors"].is_null(), "{body}");
+}

@@ -177,6 +177,11 @@ impl PortfolioObject {
         let records = memberships::of_portfolio(services(ctx), &self.1.tenant, &self.0).await?;
         Ok(records.into_iter().map(Into::into).collect())
     }
+    /// The review cycle its latest submission joined (Mental Health
+    /// Specialist and Mentor portfolios; null while no cycle is open for it).
+    async fn review_cycle(&self) -> Option<crate::graphql::round::ReviewCycle> {
+        crate::graphql::round::cycle_of(self)
+    }
     /// Every round of review, first first: reviewers, their reviews (for
     /// reviewers and staff) and outcomes.
     async fn review_rounds(&self, ctx: &Context<'_>) -> AppResult<Vec<crate::graphql::round::ReviewRound>> {

@@ -45,17 +45,24 @@ pub struct PortfolioFilter {
     pub submitted_from: Option<Date>,
     /// Submitted on or before this date (UTC).
     pub submitted_to: Option<Date>,
+    /// A review cycle's queue: its categories, submitted in its window.
+    pub review_cycle: Option<String>,
 }
 
 impl PortfolioFilter {
-    fn into_list_filter(self) -> ListFilter {
-        ListFilter {
+    fn into_list_filter(self, actor: &crate::app::Actor) -> AppResult<ListFilter> {
+        let cycle = self.review_cycle.clone();
+        let filter = ListFilter {
             statuses: self.status.unwrap_or_default(),
             categories: self.category.unwrap_or_default(),
             track: self.track,
             owner_id: self.owner_id,
             submitted_from: self.submitted_from.map(|d| d.0),
             submitted_to: self.submitted_to.map(|d| d.0),
+        };
+        match cycle {
+            Some(id) => crate::app::cycles::narrow(actor, &id, filter),
+            None => Ok(filter),
         }
     }
 }
@@ -89,7 +96,7 @@ impl PortfolioQuery {
         }
         let limit = (first as usize).min(max);
         let after = after.as_deref().map(decode_cursor).transpose()?;
-        let filter = filter.unwrap_or_default().into_list_filter();
+        let filter = filter.unwrap_or_default().into_list_filter(&actor)?;
         let look_ahead = ctx.look_ahead();
         let projection = projection::for_selection(look_ahead.field("edges").field("node"));
         let wants_nodes = look_ahead.field("edges").exists() || look_ahead.field("pageInfo").exists();
