@@ -22,6 +22,7 @@ pub mod memberships;
 pub mod outbox;
 pub mod policy;
 pub mod portfolios;
+pub mod process_report;
 pub mod records;
 pub mod references;
 pub mod review;

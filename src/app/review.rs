@@ -44,8 +44,9 @@ pub async fn decide(
     policy::may_judge(&actor.viewer, &document.owner_id, policy::JUDGES)?;
     check_version(&document, expected_version)?;
     // A verdict closes the submission's review round (one is opened for it
-    // when reviewers were never assigned).
-    let round = if matches!(decision, Decision::Return | Decision::Approve | Decision::Emerging | Decision::Hold) {
+    // when reviewers were never assigned). A hold does not: the same
+    // reviewers go on once what it waits for arrives.
+    let round = if matches!(decision, Decision::Return | Decision::Approve | Decision::Emerging) {
         let by = if actor.viewer.has_any_role(policy::STAFF) { "COORDINATOR" } else { "REVIEWER" };
         Some(super::rounds::closing(services, actor, &document, decision, by, note.clone()).await?)
     } else {

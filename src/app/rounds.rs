@@ -90,7 +90,7 @@ pub(crate) async fn closing(
 }
 
 fn under_review(portfolio: &PortfolioDocument) -> AppResult<()> {
-    if matches!(portfolio.status, PortfolioStatus::Submitted | PortfolioStatus::InReview) {
+    if matches!(portfolio.status, PortfolioStatus::Submitted | PortfolioStatus::InReview | PortfolioStatus::OnHold) {
         Ok(())
     } else {
         Err(AppError::Conflict(format!("A {} portfolio is not under review.", portfolio.status)))

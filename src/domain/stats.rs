@@ -106,6 +106,15 @@ impl Suppression {
     }
 }
 
+/// Nearest-rank percentiles of `values` (as the database computes them
+/// for the other reports): n, p50, p90 and max, each a value that occurred.
+pub fn nearest_rank(mut values: Vec<f64>) -> (u64, Option<f64>, Option<f64>, Option<f64>) {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    let rank = |p: usize| (n > 0).then(|| values[((p * n).div_ceil(100)).max(1) - 1]);
+    (n as u64, rank(50), rank(90), values.last().copied())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,5 +217,14 @@ mod tests {
                 prop_assert!(hidden.is_empty());
             }
         }
+    }
+
+    #[test]
+    fn nearest_rank_picks_values_that_occurred() {
+        assert_eq!(nearest_rank(vec![]), (0, None, None, None));
+        assert_eq!(nearest_rank(vec![7.0]), (1, Some(7.0), Some(7.0), Some(7.0)));
+        let (n, p50, p90, max) = nearest_rank((1..=10).rev().map(f64::from).collect());
+        assert_eq!((n, p50, p90, max), (10, Some(5.0), Some(9.0), Some(10.0)));
+        assert_eq!(nearest_rank(vec![1.0, 2.0, 3.0]).1, Some(2.0));
     }
 }

@@ -381,6 +381,8 @@ fn weight_of(name: &str, limits: &CostLimits, page: impl Fn(u64, u64) -> u64) ->
         "unmetRequirements" => Weight { own: 20_000, multiplier: 40 },
         "byStatus" | "byCategory" | "byTrack" | "evidenceBacklog" | "endorsedByYear" => list(12),
         "submittedByMonth" => list(120),
+        "feesByMonth" => list(480),
+        "reviewerWorkload" => list(100),
         // Introspection: this schema has under 100 types; the lists inside a
         // type are short and the whole answer is bounded by the schema.
         "types" => list(100),

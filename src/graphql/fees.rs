@@ -16,7 +16,7 @@ use crate::domain::fees::{FeeLine, Money};
 use crate::domain::model::{Category, Currency, FeeKind, LedgerEntryKind, MembershipType, Payee, Track};
 
 /// An amount in whole cents of one currency.
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Debug)]
 #[graphql(name = "Money")]
 pub struct MoneyObject {
     pub cents: i64,

@@ -95,6 +95,12 @@ impl ApplicationStore {
         Ok(self.applications.find_one(self.tenant(doc! { "portfolioId": portfolio_id })).await?)
     }
 
+    /// Every application of the association (reports).
+    pub async fn all(&self) -> Result<Vec<ApplicationDocument>, StoreError> {
+        use futures::TryStreamExt;
+        Ok(self.applications.find(self.tenant(Document::new())).await?.try_collect().await?)
+    }
+
     pub async fn open_of(&self, owner_id: &str) -> Result<Option<ApplicationDocument>, StoreError> {
         Ok(self.applications.find_one(self.tenant(doc! { "openFor": owner_id })).await?)
     }

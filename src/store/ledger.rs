@@ -159,6 +159,11 @@ impl LedgerStore {
         Ok(lines.try_collect().await?)
     }
 
+    /// Every line of the association's ledger (reports).
+    pub async fn all(&self) -> Result<Vec<LedgerEntry>, StoreError> {
+        Ok(self.ledger.find(self.tenant(Document::new())).await?.try_collect().await?)
+    }
+
     pub async fn get(&self, id: ObjectId) -> Result<Option<LedgerEntry>, StoreError> {
         Ok(self.ledger.find_one(self.tenant(doc! { "_id": id })).await?)
     }

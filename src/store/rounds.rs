@@ -133,6 +133,11 @@ impl RoundStore {
         Ok(())
     }
 
+    /// Every round of the association (reports).
+    pub async fn all(&self) -> Result<Vec<ReviewRoundDocument>, StoreError> {
+        Ok(self.rounds.find(doc! { "association": self.association.as_str() }).await?.try_collect().await?)
+    }
+
     /// Every round of a portfolio, first first.
     pub async fn of_portfolio(&self, portfolio_id: ObjectId) -> Result<Vec<ReviewRoundDocument>, StoreError> {
         let filter = doc! { "association": self.association.as_str(), "portfolioId": portfolio_id };

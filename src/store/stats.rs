@@ -318,6 +318,21 @@ impl StatsStore {
 
     /// The matching portfolios with just the fields the engine reads, as a
     /// stream fetched in batches: memory stays flat however many match.
+    /// The matching portfolios' ids, owners, statuses and submission
+    /// times (for reports joined with other collections in memory).
+    pub async fn process_inputs(&self, filter: &StatsFilter) -> Result<Vec<PortfolioDocument>, StoreError> {
+        let stream = self
+            .documents
+            .stream(
+                filter.to_match(self.scope.time_zone),
+                &Projection::only(["submittedAt"]),
+                ENGINE_BATCH,
+                self.time_limit,
+            )
+            .await?;
+        stream.try_collect().await
+    }
+
     pub async fn engine_inputs(
         &self,
         filter: &StatsFilter,

@@ -251,3 +251,48 @@ async fn a_mentor_is_endorsed_when_the_exam_is_passed() {
         .await;
     assert_eq!(first_error_code(&body), "CONFLICT", "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_process_in_figures() {
+    let app = crate::helpers::spawn_app_with(&["--stats-min-cell", "1"]).await;
+    let coordinator = app.token("cora", &[Role::Coordinator]);
+    let reporter = app.token("rio", &[Role::Reporter]);
+    // One person endorsed (their fees waived), then reviewing another.
+    endorse_person(&app, "rep-rev", "MENTAL_HEALTH_SPECIALIST").await;
+    let fay = app.token("rep-fay", &[Role::Applicant]);
+    let body = register(&app, &fay, "rep-fay", "FAMILY_SPECIALIST").await;
+    let id = body["data"]["registerForEndorsement"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+    let allow =
+        "mutation($id: ID!) { allowIncompleteSubmission(portfolioId: $id, reason: \"Checked on paper\") { open } }";
+    assert!(app.graphql(Some(&coordinator), allow, json!({ "id": id })).await["errors"].is_null());
+    app.graphql(Some(&fay), SUBMIT, json!({ "id": id, "v": 1 })).await;
+    waive(&app, &coordinator, &charge_id(&state(&app, &fay, &id).await, "PROCESSING")).await;
+    let body = app.graphql(Some(&fay), SUBMIT, json!({ "id": id, "v": 1 })).await;
+    assert_eq!(body["data"]["submitPortfolio"]["status"], "SUBMITTED", "{body}");
+    let reviewers = json!([{ "subject": "rep-rev", "name": "Rae Reviewer" }]);
+    assert!(
+        app.graphql(Some(&coordinator), ASSIGN, json!({ "id": id, "reviewers": reviewers })).await["errors"].is_null()
+    );
+
+    let query = "{ stats { daysRegistrationToSubmission { n p50 } daysSubmissionToEndorsement { n p50 }
+      feesByMonth { month kind amount { cents } applicants suppressed } reviewerWorkload { cycle reviewers assigned reviewed mostPerReviewer } } }";
+    let body = app.graphql(Some(&reporter), query, json!({})).await;
+    let stats = &body["data"]["stats"];
+    assert_eq!(stats["daysRegistrationToSubmission"], json!({ "n": 2, "p50": 0.0 }), "{body}");
+    assert_eq!(stats["daysSubmissionToEndorsement"], json!({ "n": 1, "p50": 0.0 }), "{body}");
+    let month = chrono::Utc::now().with_timezone(&chrono_tz::America::New_York).format("%Y-%m").to_string();
+    // MHS: $25 + $300 charged and waived; FS: $15 + $100 charged, $100 waived.
+    assert_eq!(
+        stats["feesByMonth"],
+        json!([
+            { "month": month, "kind": "CHARGE", "amount": { "cents": 44000 }, "applicants": 2, "suppressed": false },
+            { "month": month, "kind": "WAIVER", "amount": { "cents": 42500 }, "applicants": 2, "suppressed": false },
+        ]),
+        "{body}"
+    );
+    assert_eq!(
+        stats["reviewerWorkload"],
+        json!([{ "cycle": null, "reviewers": 1, "assigned": 1, "reviewed": 0, "mostPerReviewer": 1 }]),
+        "{body}"
+    );
+}

@@ -207,6 +207,9 @@ async fn holds_wait_for_something_named_and_emerging_is_for_the_add_on() {
     assert_eq!(first_error_code(&body), "CONFLICT", "EMERGING is for the ERS add-on: {body}");
     let body = app.graphql(Some(&coordinator), DECIDE, decide_with(&fa, v + 1, "START_REVIEW", None)).await;
     assert_eq!(body["data"]["decidePortfolio"]["status"], "IN_REVIEW", "{body}");
+    let rounds_of = "query($id: ID!) { portfolio(id: $id) { reviewRounds { number } } }";
+    let body = app.graphql(Some(&coordinator), rounds_of, json!({ "id": fa })).await;
+    assert_eq!(body["data"]["portfolio"]["reviewRounds"], json!([]), "a hold closes no round: {body}");
 
     let (ers, token, v) = submitted(&app, "hold-eve", "REFLECTIVE_SUPERVISOR").await;
     let body = app.graphql(Some(&coordinator), DECIDE, decide_with(&ers, v, "EMERGING", None)).await;

@@ -8,6 +8,7 @@ use async_graphql::{Context, Object, SimpleObject};
 use super::tables::{monthly, with_known_keys, yearly};
 use crate::app::Actor;
 use crate::app::error::AppResult;
+use crate::app::process_report::{ProcessReport, process_report};
 use crate::app::records::{Distribution, PortfolioAggregates, StatsFilter};
 use crate::app::stats::unmet_requirements;
 use crate::domain::model::{Category, EvidenceKind, PortfolioStatus, Term, Track};
@@ -24,6 +25,8 @@ pub struct StatsObject {
     suppression: Suppression,
     /// `byStatus` as published; other tables derive from its cells.
     by_status: Vec<Cell>,
+    /// The process figures, computed once when a field asks for them.
+    process: tokio::sync::OnceCell<ProcessReport>,
 }
 
 impl StatsObject {
@@ -35,7 +38,7 @@ impl StatsObject {
         suppression: Suppression,
     ) -> Self {
         let by_status = suppression.partition(with_known_keys(names(PortfolioStatus::ALL), &aggregates.by_status));
-        StatsObject { actor, filter, aggregates, backlog, suppression, by_status }
+        StatsObject { actor, filter, aggregates, backlog, suppression, by_status, process: Default::default() }
     }
 
     /// Every table here partitions a total the reader knows or can derive
@@ -52,6 +55,40 @@ impl StatsObject {
     fn percentiles(&self, distribution: &Distribution) -> Option<Percentiles> {
         self.suppression.publishable(distribution.n).then(|| Percentiles::from(distribution))
     }
+
+    async fn process(&self, ctx: &Context<'_>) -> AppResult<&ProcessReport> {
+        self.process.get_or_try_init(|| process_report(services(ctx), &self.actor, &self.filter)).await
+    }
+}
+
+/// Money of one kind of ledger line in one month; the amount and the
+/// number of applicants are null when fewer than the threshold of
+/// applicants are behind it.
+#[derive(SimpleObject, Debug)]
+pub struct FeeMonth {
+    /// "YYYY-MM", the association's calendar.
+    pub month: String,
+    /// CHARGE, PAYMENT, WAIVER or REFUND.
+    pub kind: crate::domain::model::LedgerEntryKind,
+    pub amount: Option<crate::graphql::fees::MoneyObject>,
+    pub applicants: Option<i32>,
+    pub suppressed: bool,
+}
+
+/// Reviewers' work in one review cycle, in counts (no reviewer is named:
+/// `stats` leads to nothing but counts).
+#[derive(SimpleObject, Debug)]
+pub struct CycleWorkload {
+    /// Null: portfolios reviewed outside cycles.
+    pub cycle: Option<String>,
+    /// Reviewers with at least one round.
+    pub reviewers: i32,
+    /// Reviewer assignments (a round with two reviewers counts twice).
+    pub assigned: i32,
+    /// Assignments whose review is recorded.
+    pub reviewed: i32,
+    /// The most rounds one reviewer holds.
+    pub most_per_reviewer: i32,
 }
 
 /// Evidence waiting for review, per kind: files, and the portfolios they
@@ -114,6 +151,58 @@ impl StatsObject {
             return None;
         }
         self.percentiles(&self.aggregates.days_to_decision)
+    }
+    /// Days from registration to the latest submission, for registered
+    /// portfolios that were submitted; null below the threshold.
+    async fn days_registration_to_submission(&self, ctx: &Context<'_>) -> AppResult<Option<Percentiles>> {
+        Ok(self.percentiles(&self.process(ctx).await?.registration_to_submission))
+    }
+    /// Days from the latest submission to endorsement, for endorsed
+    /// portfolios; null below the threshold.
+    async fn days_submission_to_endorsement(&self, ctx: &Context<'_>) -> AppResult<Option<Percentiles>> {
+        Ok(self.percentiles(&self.process(ctx).await?.submission_to_endorsement))
+    }
+    /// Fees charged, paid, waived and refunded by month (the association's
+    /// calendar) for the matching portfolios.
+    async fn fees_by_month(&self, ctx: &Context<'_>) -> AppResult<Vec<FeeMonth>> {
+        let report = self.process(ctx).await?;
+        Ok(report
+            .fees
+            .iter()
+            .map(|cell| {
+                let suppressed = self.suppression.is_small(cell.applicants);
+                FeeMonth {
+                    month: cell.month.clone(),
+                    kind: cell.kind,
+                    amount: (!suppressed)
+                        .then(|| crate::domain::fees::Money { cents: cell.cents, currency: cell.currency }.into()),
+                    applicants: (!suppressed).then(|| saturating_i32(cell.applicants)),
+                    suppressed,
+                }
+            })
+            .collect())
+    }
+    /// Reviewers' workload per review cycle, in counts.
+    async fn reviewer_workload(&self, ctx: &Context<'_>) -> AppResult<Vec<CycleWorkload>> {
+        let report = self.process(ctx).await?;
+        let mut cycles: Vec<CycleWorkload> = Vec::new();
+        for load in &report.workload {
+            if cycles.last().is_none_or(|last| last.cycle != load.cycle) {
+                cycles.push(CycleWorkload {
+                    cycle: load.cycle.clone(),
+                    reviewers: 0,
+                    assigned: 0,
+                    reviewed: 0,
+                    most_per_reviewer: 0,
+                });
+            }
+            let cycle = cycles.last_mut().expect("pushed above");
+            cycle.reviewers += 1;
+            cycle.assigned += saturating_i32(load.assigned);
+            cycle.reviewed += saturating_i32(load.reviewed);
+            cycle.most_per_reviewer = cycle.most_per_reviewer.max(saturating_i32(load.assigned));
+        }
+        Ok(cycles)
     }
     /// Total training hours per portfolio; null below the threshold.
     async fn training_hours(&self) -> Option<Percentiles> {
