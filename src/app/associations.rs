@@ -195,6 +195,9 @@ fn check_settings(settings: &AssociationSettings) -> AppResult<()> {
             ));
         }
     }
+    if settings.exam_retakes.is_some_and(|n| n > 100) {
+        return Err(AppError::bad_input("input.examRetakes", "`examRetakes` must be from 0 to 100"));
+    }
     if settings.stats_min_cell == Some(0) || settings.max_upload_bytes == Some(0) {
         return Err(AppError::bad_input("input.settings", "settings must be positive"));
     }
@@ -227,7 +230,8 @@ pub async fn update_settings(
         allow_incomplete_submissions,
         processing_fee_due,
         require_registration,
-        accept_other_memberships
+        accept_other_memberships,
+        exam_retakes
     );
     let record = audit.record(code.to_string(), "SETTINGS_CHANGED");
     let updated = store

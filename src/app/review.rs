@@ -147,6 +147,16 @@ pub async fn record_exam_result(
     if taken_on > actor.tenant.today() {
         return Err(AppError::bad_input("takenOn", "`takenOn` cannot be after today"));
     }
+    let category = document.content.target_category;
+    let failed = document.content.exams.iter().filter(|e| e.category == category && !e.passed).count();
+    if let Some(retakes) = actor.tenant.association.settings.exam_retakes
+        && failed > retakes as usize
+    {
+        return Err(AppError::Conflict(format!(
+            "The exam was failed {failed} times; {} allows {retakes} retakes.",
+            actor.tenant.association.name
+        )));
+    }
     document.content.exams.push(crate::domain::model::ExamResult {
         id: ObjectId::new().to_hex(),
         category: document.content.target_category,

@@ -109,6 +109,10 @@ pub struct AssociationSettings {
     /// `domain::cycles`); published with `publishReviewCycles`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review_cycles: Option<Vec<crate::domain::cycles::ReviewCycle>>,
+    /// How many times an applicant may retake a failed exam (unlimited
+    /// otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exam_retakes: Option<u32>,
 }
 
 /// Reminder days when the association sets none.

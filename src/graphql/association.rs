@@ -46,6 +46,8 @@ pub struct AssociationSettingsInput {
     pub require_registration: Option<bool>,
     /// Staff may accept another infant mental health association's membership.
     pub accept_other_memberships: Option<bool>,
+    /// Retakes of a failed exam allowed (unlimited when never set).
+    pub exam_retakes: Option<i32>,
 }
 
 /// An association, as its own staff or a platform admin see it.
@@ -67,6 +69,8 @@ pub struct AssociationObject {
     pub require_registration: bool,
     /// Whether staff may accept another infant mental health association's membership.
     pub accept_other_memberships: bool,
+    /// Retakes of a failed exam allowed; null: unlimited.
+    pub exam_retakes: Option<i32>,
     pub created_at: DateTime,
 }
 
@@ -84,6 +88,7 @@ impl From<AssociationDocument> for AssociationObject {
             processing_fee_due: document.settings.processing_fee_due(),
             require_registration: document.settings.requires_registration(),
             accept_other_memberships: document.settings.accepts_other_memberships(),
+            exam_retakes: document.settings.exam_retakes.map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
             created_at: document.created_at.into(),
         }
     }
@@ -153,6 +158,8 @@ impl AssociationMutation {
             processing_fee_due: input.processing_fee_due,
             require_registration: input.require_registration,
             accept_other_memberships: input.accept_other_memberships,
+            // Negative counts are refused by the use case, not wrapped here.
+            exam_retakes: input.exam_retakes.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
             ..settings(input.stats_min_cell, input.max_upload_bytes, input.language, input.reference_reminder_days)
         };
         Ok(associations::update_settings(services(ctx), &actor, patch, &change_audit(ctx)).await?.into())

@@ -296,3 +296,36 @@ async fn the_process_in_figures() {
         "{body}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retakes_are_the_associations_rule() {
+    let app = spawn_app().await.accepting_any_submission().await;
+    let admin = app.token("ada-admin", &[Role::Admin]);
+    let coordinator = app.token("cora", &[Role::Coordinator]);
+    let body = app
+        .graphql(
+            Some(&admin),
+            "mutation { updateAssociationSettings(input: { examRetakes: -1 }) { examRetakes } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{body}");
+    let body = app
+        .graphql(
+            Some(&admin),
+            "mutation { updateAssociationSettings(input: { examRetakes: 0 }) { examRetakes } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(body["data"]["updateAssociationSettings"]["examRetakes"], 0, "{body}");
+    let (id, token) = crate::portfolios::create(&app, "retake-rob", "INFANT", "MENTOR_POLICY").await;
+    app.graphql(Some(&token), SUBMIT, json!({ "id": id, "v": 1 })).await;
+    let body = app.graphql(Some(&coordinator), DECIDE, json!({ "id": id, "v": 2, "d": "APPROVE" })).await;
+    assert_eq!(body["data"]["decidePortfolio"]["status"], "EXAM_ELIGIBLE", "{body}");
+    let exam = "mutation($id: ID!, $v: Int!, $passed: Boolean!) {
+      recordExamResult(portfolioId: $id, expectedVersion: $v, takenOn: \"2026-11-02\", passed: $passed) { status } }";
+    let body = app.graphql(Some(&coordinator), exam, json!({ "id": id, "v": 3, "passed": false })).await;
+    assert_eq!(body["data"]["recordExamResult"]["status"], "EXAM_ELIGIBLE", "{body}");
+    let body = app.graphql(Some(&coordinator), exam, json!({ "id": id, "v": 4, "passed": true })).await;
+    assert_eq!(first_error_code(&body), "CONFLICT", "no retakes allowed: {body}");
+}
