@@ -8,9 +8,10 @@ use mongodb::bson::{DateTime, oid::ObjectId};
 
 use super::error::{AppError, AppResult};
 use super::portfolios::find;
-use super::{Actor, ChangeAudit, policy};
+use super::{Actor, ChangeAudit, input, policy};
 use crate::auth::Role;
 use crate::domain::model::{AssignmentKind, PortfolioSection};
+use crate::domain::validate;
 use crate::services::Services;
 use crate::store::assignments::{AssignmentDocument, CommentDocument};
 use crate::store::portfolio::{PortfolioDocument, Projection};
@@ -51,12 +52,10 @@ pub async fn assign(
     if subject.is_empty() || subject.len() > 256 {
         return Err(AppError::bad_input("input.subject", "`subject` must be the adviser's token subject"));
     }
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::bad_input("input.name", "`name` must be 1 to 200 characters"));
-    }
+    validate::required_text("name", &name, validate::MAX_NAME).map_err(AppError::invalid_at("input"))?;
     let email = person.email.map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty());
-    if email.as_ref().is_some_and(|e| !e.contains('@') || e.len() > 254 || e.chars().any(char::is_whitespace)) {
-        return Err(AppError::bad_input("input.email", "email must be an address like name@example.org"));
+    if let Some(email) = &email {
+        validate::email("email", email).map_err(AppError::invalid_at("input"))?;
     }
     let portfolio = visible(services, actor, portfolio_id).await?;
     if portfolio.owner_id == subject {
@@ -119,10 +118,7 @@ pub async fn comment(
     audit: &ChangeAudit<'_>,
 ) -> AppResult<CommentDocument> {
     audit.target(portfolio_id.to_hex());
-    let text = text.trim().to_owned();
-    if text.is_empty() || text.chars().count() > MAX_COMMENT_CHARS {
-        return Err(AppError::bad_input("text", format!("`text` must be 1 to {MAX_COMMENT_CHARS} characters")));
-    }
+    let text = input::required_text("text", &text, MAX_COMMENT_CHARS)?;
     let portfolio = visible(services, actor, portfolio_id).await?;
     if policy::is_subject_of(&actor.viewer, &portfolio.owner_id) {
         return Err(AppError::Forbidden);

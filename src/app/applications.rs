@@ -12,7 +12,7 @@ use mongodb::bson::{DateTime, oid::ObjectId};
 use super::error::{AppError, AppResult};
 use super::fees;
 use super::portfolios::{NewPortfolio, prepare};
-use super::{Actor, ChangeAudit, policy};
+use super::{Actor, ChangeAudit, input, policy};
 use crate::domain::model::{FeeKind, PortfolioStatus, ProcessingFeeDue};
 use crate::domain::submission::unmet_before_submission;
 use crate::domain::{evaluate, model::Basis};
@@ -106,13 +106,7 @@ pub async fn allow_incomplete(
 ) -> AppResult<ApplicationDocument> {
     policy::require_role(&actor.viewer, policy::STAFF)?;
     audit.target(portfolio_id.to_hex());
-    let reason = reason.trim().to_owned();
-    if reason.is_empty() || reason.chars().count() > fees::MAX_REASON_CHARS {
-        return Err(AppError::bad_input(
-            "reason",
-            format!("`reason` must say why, in at most {} characters", fees::MAX_REASON_CHARS),
-        ));
-    }
+    let reason = input::required_text("reason", &reason, fees::MAX_REASON_CHARS)?;
     let application = of_portfolio(services, actor, portfolio_id)
         .await?
         .ok_or_else(|| AppError::not_found("Registered portfolio"))?;

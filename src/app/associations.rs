@@ -42,10 +42,7 @@ pub async fn create(
     let code =
         AssociationCode::parse(input.code.trim()).map_err(|e| AppError::bad_input("input.code", e.to_string()))?;
     audit.target(code.to_string());
-    let name = input.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > MAX_NAME {
-        return Err(AppError::bad_input("input.name", format!("`name` must be 1 to {MAX_NAME} characters")));
-    }
+    let name = super::input::required_text("input.name", &input.name, MAX_NAME)?;
     parse_time_zone(input.time_zone.trim()).map_err(|e| AppError::bad_input("input.timeZone", e))?;
     let first_admin = input.first_admin.trim().to_owned();
     if first_admin.is_empty() || first_admin.len() > 256 {

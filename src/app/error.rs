@@ -69,6 +69,14 @@ impl AppError {
         AppError::BadUserInput { message: message.into(), field: Some(field.into()) }
     }
 
+    /// A domain validation error at `prefix` becomes BAD_USER_INPUT naming the
+    /// full input path, e.g. "changes.upsert[2].entry.training.hours".
+    pub fn invalid_at(prefix: &str) -> impl Fn(crate::domain::validate::ValidationError) -> AppError + '_ {
+        move |error| {
+            AppError::bad_input(format!("{prefix}.{}", error.field), format!("{}: {}", error.field, error.message))
+        }
+    }
+
     pub fn internal(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         AppError::Internal(std::sync::Arc::from(error.into()))
     }

@@ -106,22 +106,23 @@ pub(crate) async fn charge_once(
     audit: &ChangeAudit<'_>,
 ) -> AppResult<Option<ChargeView>> {
     let store = services.ledger(&actor.tenant)?;
-    let existing = store.by_key(&ledger::charge_key(portfolio.id, fee)).await?;
-    let charge = match existing {
-        Some(charge) => charge,
-        None => {
-            let Some(charge) = new_charge(&actor.tenant, portfolio, fee, actor.subject()) else { return Ok(None) };
-            // Its own record: the request that caused it may still be refused.
-            let record = AuditRecord {
-                target: Some(format!("fee/{}", charge.id.to_hex())),
-                outcome: Some(format!("{}_CHARGED", fee.as_str())),
-                ..audit.record(portfolio.id.to_hex(), "")
-            };
-            store.charge_once_audited(&charge, &record).await?.0
-        }
+    // One read serves both answers: the charge already made, with its lines.
+    let account = store.for_portfolio(portfolio.id).await?;
+    let key = ledger::charge_key(portfolio.id, fee);
+    if let Some(charge) = account.iter().find(|entry| entry.key.as_deref() == Some(key.as_str())) {
+        return Ok(Some(ChargeView::of(charge.clone(), &account)));
+    }
+    let Some(charge) = new_charge(&actor.tenant, portfolio, fee, actor.subject()) else { return Ok(None) };
+    // Its own record: the request that caused it may still be refused.
+    let record = AuditRecord {
+        target: Some(format!("fee/{}", charge.id.to_hex())),
+        outcome: Some(format!("{}_CHARGED", fee.as_str())),
+        ..audit.record(portfolio.id.to_hex(), "")
     };
-    let all = store.for_portfolio(portfolio.id).await?;
-    Ok(Some(ChargeView::of(charge, &all)))
+    let (charge, created) = store.charge_once_audited(&charge, &record).await?;
+    // A new charge has no lines yet; one a concurrent request made may.
+    let account = if created { Vec::new() } else { store.for_portfolio(portfolio.id).await? };
+    Ok(Some(ChargeView::of(charge, &account)))
 }
 
 /// A staff movement to record.
@@ -138,14 +139,11 @@ pub struct StaffMovement {
 }
 
 fn text(field: &str, value: Option<String>, required: bool) -> AppResult<Option<String>> {
-    let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    match &value {
-        None if required => Err(AppError::bad_input(field, format!("`{field}` is required: say why"))),
-        Some(v) if v.chars().count() > MAX_REASON_CHARS => {
-            Err(AppError::bad_input(field, format!("`{field}` is longer than {MAX_REASON_CHARS} characters")))
-        }
-        _ => Ok(value),
+    let value = super::input::optional_text(field, value, MAX_REASON_CHARS)?;
+    if required && value.is_none() {
+        return Err(AppError::bad_input(field, format!("`{field}` is required: say why")));
     }
+    Ok(value)
 }
 
 /// Records a payment, waiver (or reduction) or refund against a charge

@@ -15,6 +15,7 @@ use super::portfolios::{check_version, find, save};
 use super::{Actor, ChangeAudit, Tenant, policy};
 use crate::domain::fees::Money;
 use crate::domain::model::{Currency, MembershipRecordRef, MembershipType, Term};
+use crate::domain::validate;
 use crate::services::Services;
 use crate::store::memberships::MembershipRecord;
 use crate::store::portfolio::{PortfolioDocument, Projection};
@@ -35,24 +36,12 @@ pub struct NewMembership {
     pub fee_paid_cents: Option<i64>,
 }
 
-fn plausible_email(email: &str) -> bool {
-    email.len() <= 254
-        && !email.chars().any(char::is_whitespace)
-        && email
-            .split_once('@')
-            .is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !host.contains('@'))
-}
-
 /// The record of `input`, or what is wrong with it (field, message).
 fn checked(actor: &Actor, input: NewMembership, source: &str) -> Result<MembershipRecord, (&'static str, String)> {
     let email = input.email.trim().to_lowercase();
-    if !plausible_email(&email) {
-        return Err(("email", "must be an address like name@example.org".into()));
-    }
     let name = input.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(("name", "must be 1 to 200 characters".into()));
-    }
+    validate::email("email", &email).map_err(|e| ("email", e.message))?;
+    validate::required_text("name", &name, validate::MAX_NAME).map_err(|e| ("name", e.message))?;
     if input.valid_until < input.valid_from {
         return Err(("validUntil", format!("{} is before validFrom {}", input.valid_until, input.valid_from)));
     }

@@ -16,6 +16,7 @@ pub mod evaluation;
 pub mod events;
 pub mod evidence;
 pub mod fees;
+mod input;
 pub mod mail;
 pub mod mail_templates;
 pub mod memberships;

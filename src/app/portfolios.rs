@@ -16,7 +16,7 @@ use crate::domain::model::{
     Agreement, AssignmentKind, Category, EvidenceStatus, Membership, Portfolio, PortfolioEventKind, PortfolioStatus,
     ReferenceSource, Track,
 };
-use crate::domain::validate::{self, ValidationError};
+use crate::domain::validate;
 use crate::domain::workflow;
 use crate::services::Services;
 use crate::store::audit::PortfolioEvent;
@@ -74,27 +74,11 @@ pub fn parse_id(field: &str, id: &str) -> AppResult<ObjectId> {
     ObjectId::parse_str(id).map_err(|_| AppError::bad_input(field, format!("`{field}` is not a valid id")))
 }
 
-/// A domain validation error at `prefix` becomes BAD_USER_INPUT naming the
-/// full input path, e.g. "changes.upsert[2].entry.training.hours".
-fn at(prefix: &str) -> impl Fn(ValidationError) -> AppError + '_ {
-    move |error| AppError::bad_input(format!("{prefix}.{}", error.field), format!("{}: {}", error.field, error.message))
-}
-
 fn applicant(input: ApplicantDetails, prefix: &str) -> AppResult<Applicant> {
-    validate::required_text("name", &input.name, validate::MAX_NAME).map_err(at(prefix))?;
-    validate::optional_text("region", input.region.as_deref(), 100).map_err(at(prefix))?;
+    validate::required_text("name", &input.name, validate::MAX_NAME).map_err(AppError::invalid_at(prefix))?;
+    validate::optional_text("region", input.region.as_deref(), 100).map_err(AppError::invalid_at(prefix))?;
     if let Some(email) = &input.email {
-        let plausible = email.len() <= 254
-            && !email.chars().any(char::is_whitespace)
-            && email
-                .split_once('@')
-                .is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !host.contains('@'));
-        if !plausible {
-            return Err(AppError::bad_input(
-                format!("{prefix}.email"),
-                "email must be an address like name@example.org",
-            ));
-        }
+        validate::email("email", email).map_err(AppError::invalid_at(prefix))?;
     }
     Ok(Applicant { name: input.name.trim().to_owned(), email: input.email, region: input.region })
 }
@@ -454,12 +438,12 @@ pub async fn change(
         document.extra = extra(value, "changes.extra")?;
     }
     if let Some(agreement) = changes.agreement {
-        validate::agreement(&agreement, today).map_err(at("changes.agreement"))?;
+        validate::agreement(&agreement, today).map_err(AppError::invalid_at("changes.agreement"))?;
         links.push(("changes.agreement.evidenceIds".to_owned(), agreement.evidence_ids.clone()));
         document.content.agreement = Some(agreement);
     }
     if let Some(membership) = changes.membership {
-        validate::membership(&membership, today).map_err(at("changes.membership"))?;
+        validate::membership(&membership, today).map_err(AppError::invalid_at("changes.membership"))?;
         document.content.membership = Some(membership);
     }
     let mut touched: HashSet<String> = HashSet::new();
@@ -499,7 +483,7 @@ pub async fn change(
         }
         let entry = change.entry.with_id(entry_id);
         let prefix = format!("changes.upsert[{index}].entry.{}", entry.section());
-        validate::entry(&entry, today).map_err(at(&prefix))?;
+        validate::entry(&entry, today).map_err(AppError::invalid_at(&prefix))?;
         links.push((format!("{prefix}.evidenceIds"), entry.evidence_ids().to_vec()));
         changes::upsert(&mut document.content, entry, replace)
             .map_err(|e| AppError::bad_input(format!("changes.upsert[{index}].id"), e.to_string()))?;

@@ -35,10 +35,7 @@ pub async fn decide(
 ) -> AppResult<PortfolioDocument> {
     policy::require_role(&actor.viewer, policy::JUDGES)?;
     audit.target(id.to_hex());
-    let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-    if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
-        return Err(AppError::bad_input("note", format!("`note` is longer than {MAX_NOTE_CHARS} characters")));
-    }
+    let note = super::input::optional_text("note", note, MAX_NOTE_CHARS)?;
     let document =
         find(services, actor, id, &Projection::all()).await?.ok_or_else(|| AppError::not_found("Portfolio"))?;
     policy::may_judge(&actor.viewer, &document.owner_id, policy::JUDGES)?;

@@ -208,18 +208,17 @@ pub async fn record(
     if !matches!(input.recommendation, Decision::Approve | Decision::Return) {
         return Err(AppError::bad_input("input.recommendation", "a reviewer recommends APPROVE or RETURN"));
     }
-    let note = input.note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-    if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
-        return Err(AppError::bad_input("input.note", format!("`note` is longer than {MAX_NOTE_CHARS} characters")));
-    }
+    let note = super::input::optional_text("input.note", input.note, MAX_NOTE_CHARS)?;
     let mut seen: Vec<PortfolioSection> = Vec::new();
     for (index, verdict) in input.sections.iter().enumerate() {
         if seen.contains(&verdict.section) {
             return Err(AppError::bad_input(format!("input.sections[{index}].section"), "a section is reviewed once"));
         }
-        if verdict.comment.as_ref().is_some_and(|c| c.chars().count() > MAX_NOTE_CHARS) {
-            return Err(AppError::bad_input(format!("input.sections[{index}].comment"), "the comment is too long"));
-        }
+        super::input::optional_text(
+            &format!("input.sections[{index}].comment"),
+            verdict.comment.clone(),
+            MAX_NOTE_CHARS,
+        )?;
         seen.push(verdict.section);
     }
     let portfolio = find(services, actor, portfolio_id, &Projection::all())

@@ -152,20 +152,26 @@ impl Tenants {
         // read then, and the parsed rulebook is kept.
         let revision = self.store.latest_rulebook_revision(code).await?.unwrap_or(0);
         let cached = self.cache.read().ok().and_then(|cache| cache.get(code).map(|(_, tenant)| tenant.clone()));
-        let rulebook = match cached {
-            Some(known) if known.rulebook_revision == revision => known.rulebook.clone(),
-            _ if revision == 0 => self.built_in.get(code).cloned(),
+        // The fees follow from the rulebook alone, so they are kept with it.
+        let (rulebook, fees) = match cached {
+            Some(known) if known.rulebook_revision == revision => (known.rulebook.clone(), known.fees.clone()),
             _ => {
-                let published = self.store.rulebook_revision(code, revision).await?.ok_or_else(|| {
-                    AppError::internal(format!("revision {revision} of the {code} rulebook vanished"))
-                })?;
-                let parsed = Rulebook::from_json(&format!("{code} revision {revision}"), &published.source)
-                    .map_err(AppError::internal)?;
-                Some(Arc::new(parsed))
+                let rulebook = if revision == 0 {
+                    self.built_in.get(code).cloned()
+                } else {
+                    let published = self.store.rulebook_revision(code, revision).await?.ok_or_else(|| {
+                        AppError::internal(format!("revision {revision} of the {code} rulebook vanished"))
+                    })?;
+                    let parsed = Rulebook::from_json(&format!("{code} revision {revision}"), &published.source)
+                        .map_err(AppError::internal)?;
+                    Some(Arc::new(parsed))
+                };
+                let fees = Arc::new(FeeSchedule::compose(rulebook.as_deref(), &other_fees(code)));
+                (rulebook, fees)
             }
         };
         let mail_templates = self.store.latest_mail_templates(code).await?;
-        let mut tenant = tenant_of(document, rulebook, revision)?;
+        let mut tenant = tenant_of(document, rulebook, revision, fees)?;
         tenant.mail_templates = mail_templates.into_iter().map(|t| ((t.kind, t.language), t)).collect();
         let tenant = Arc::new(tenant);
         if let Ok(mut cache) = self.cache.write() {
@@ -175,16 +181,20 @@ impl Tenants {
     }
 }
 
-fn tenant_of(document: AssociationDocument, rulebook: Option<Arc<Rulebook>>, revision: i32) -> AppResult<Tenant> {
+fn tenant_of(
+    document: AssociationDocument,
+    rulebook: Option<Arc<Rulebook>>,
+    revision: i32,
+    fees: Arc<FeeSchedule>,
+) -> AppResult<Tenant> {
     let time_zone = parse_time_zone(&document.time_zone).map_err(AppError::internal)?;
-    let document_code = document.code.clone();
     Ok(Tenant {
         association: Association { code: document.code, name: document.name, time_zone, settings: document.settings },
         admins: document.admins,
-        rulebook: rulebook.clone(),
+        rulebook,
         rulebook_revision: revision,
         mail_templates: HashMap::new(),
-        fees: Arc::new(FeeSchedule::compose(rulebook.as_deref(), &other_fees(&document_code))),
+        fees,
     })
 }
 

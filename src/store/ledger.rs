@@ -180,9 +180,8 @@ impl LedgerStore {
         record: &AuditRecord,
     ) -> Result<(LedgerEntry, bool), StoreError> {
         let key = charge.key.as_deref().ok_or_else(|| StoreError::Corrupt("a charge without its key".into()))?;
-        if let Some(existing) = self.by_key(key).await? {
-            return Ok((existing, false));
-        }
+        // No read first: callers look in the account they read anyway, and
+        // the unique key settles a race.
         let written = in_transaction!(&self.store, &self.audit, record, |session| async {
             self.ledger.insert_one(charge).session(&mut *session).await?;
             Ok(((), true))
