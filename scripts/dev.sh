@@ -28,6 +28,7 @@ serve() {
     GraphiQL:  $url/
     GraphQL:   $url/graphql
     Readiness: $url/readyz
+    Registry:  $url/registry/nys-aimh   (verification: $url/verify/<endorsement number>)
     Metrics:   http://$ENDORSE_METRICS_LISTEN/metrics
     Mail:      every message the server sends lands in $ENDORSE_TEST_MAILDIR/new
                list it:  scripts/mail.sh       read the newest:  scripts/mail.sh last

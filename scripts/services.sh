@@ -24,6 +24,9 @@ SECANTUS_VERSION=0.7.0b3
 SECANTUS_RS_VERSION=0.5.3-beta.196
 S3S_FS_VERSION=0.14.1
 AIOSMTPD_VERSION=1.4.6
+# Not a server: the independent JOSE library the credential tests verify
+# Endorse's VC-JWTs with (tests/vc/verify.py).
+JOSERFC_VERSION=1.0.4
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # This script's own inputs are ENDORSE_SERVICES_* (cache directory, ports) and
 # what it exports for the tests is ENDORSE_TEST_*: the server refuses any other
@@ -36,6 +39,7 @@ SECANTUS_DIR="$CACHE/secantusdb-$SECANTUS_VERSION"
 S3S_DIR="$CACHE/s3s-fs-$S3S_FS_VERSION"
 SECANTUS_RS_DIR="$CACHE/secantus-mdb-$SECANTUS_RS_VERSION"
 SMTP_DIR="$CACHE/aiosmtpd-$AIOSMTPD_VERSION"
+JOSE_DIR="$CACHE/joserfc-$JOSERFC_VERSION"
 case "${ENDORSE_SERVICES_MONGO:-python}" in
   python) MONGOD_BIN="$SECANTUS_DIR/bin/secantusd-py" ;;
   rust) MONGOD_BIN="$SECANTUS_RS_DIR/bin/secantusd-rs" ;;
@@ -62,6 +66,15 @@ install_smtp() {
   python3 -m venv "$SMTP_DIR"
   "$SMTP_DIR/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
   touch "$SMTP_DIR/.installed"
+}
+
+install_jose() {
+  [ -f "$JOSE_DIR/.installed" ] && return 0
+  log "installing joserfc $JOSERFC_VERSION into $JOSE_DIR"
+  rm -rf "$JOSE_DIR"
+  python3 -m venv "$JOSE_DIR"
+  "$JOSE_DIR/bin/pip" install --quiet --disable-pip-version-check "joserfc==$JOSERFC_VERSION"
+  touch "$JOSE_DIR/.installed"
 }
 
 install_secantus_rs() {
@@ -131,6 +144,7 @@ run() {
   [ "${ENDORSE_SERVICES_MONGO:-python}" = rust ] && install_secantus_rs
   install_s3s
   install_smtp
+  install_jose
 
   state="" mongo_data="" s3_data=""
   if [ "$persist" = 1 ]; then
@@ -196,13 +210,14 @@ run() {
   export ENDORSE_SMTP_URL="smtp://127.0.0.1:$smtp_port"
   export ENDORSE_TEST_MAILDIR="$maildir"
   export ENDORSE_TEST_SMTP_BIN="$SMTP_DIR/bin/python"
+  export ENDORSE_TEST_JOSE_PYTHON="$JOSE_DIR/bin/python"
   log "MongoDB on 127.0.0.1:$mongo_port, S3 on 127.0.0.1:$s3_port, SMTP on 127.0.0.1:$smtp_port (mail in $maildir/new, logs in $state/logs)"
 
   "$@"
 }
 
 case "${1:-}" in
-  install) install_secantus; install_s3s; install_smtp ;;
+  install) install_secantus; install_s3s; install_smtp; install_jose ;;
   run) shift; run "$@" ;;
   *) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -83,6 +83,13 @@ pub enum Command {
         #[command(flatten)]
         config: Config,
     },
+    /// Print a new Ed25519 private JWK for ENDORSE_CREDENTIAL_KEYS (put it
+    /// first in the association's `keys`; keep the old key's `x` listed).
+    CredentialKey {
+        /// The key's id, e.g. `nys-aimh-2027` (letters, digits, `-`, `_`, `.`).
+        #[arg(long)]
+        kid: String,
+    },
     /// Print the README's table of settings (Markdown), from the definitions
     /// above; `scripts/config-table.sh` writes it into README.md.
     #[command(hide = true)]
@@ -99,7 +106,7 @@ impl Command {
             | Command::Sweep { .. }
             | Command::Migrate { .. }
             | Command::Seed { .. } => true,
-            Command::Schema | Command::Probe { .. } | Command::ConfigTable => false,
+            Command::Schema | Command::Probe { .. } | Command::ConfigTable | Command::CredentialKey { .. } => false,
         }
     }
 }
@@ -139,6 +146,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Probe { url } => probe(&url).await,
+        Command::CredentialKey { kid } => {
+            let jwk = crate::signing::new_private_jwk(&kid);
+            // Refuse an id the server would refuse at start-up.
+            let keys = serde_json::json!({ "check": { "keys": [jwk] } }).to_string();
+            crate::signing::SigningKeys::parse(&keys, false).map_err(anyhow::Error::msg)?;
+            println!("{jwk}");
+            Ok(())
+        }
         Command::ConfigTable => {
             print!("{}", crate::config::table::markdown());
             Ok(())

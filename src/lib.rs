@@ -20,6 +20,7 @@ pub mod mail;
 pub mod media;
 pub mod seed;
 pub mod services;
+pub mod signing;
 pub mod startup;
 pub mod store;
 pub mod sweeper;

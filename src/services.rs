@@ -30,6 +30,8 @@ pub struct Services {
     /// The associations, with their calendars and rulebooks.
     pub tenants: Tenants,
     pub verifier: Arc<TokenVerifier>,
+    /// The associations' credential signing keys.
+    pub signing: Arc<crate::signing::SigningKeys>,
     pub health: Health,
     /// Bounds concurrent image decoding (CPU and memory heavy).
     pub image_permits: Arc<tokio::sync::Semaphore>,
@@ -45,6 +47,7 @@ impl Services {
         store: Store,
         blob: BlobStore,
         verifier: TokenVerifier,
+        signing: crate::signing::SigningKeys,
         tenants: Tenants,
         health: Health,
     ) -> Self {
@@ -55,6 +58,7 @@ impl Services {
             blob,
             tenants,
             verifier: Arc::new(verifier),
+            signing: Arc::new(signing),
             health,
             image_permits: Arc::new(tokio::sync::Semaphore::new(config.evidence.image_concurrency)),
             outbox_wake: Arc::new(tokio::sync::Notify::new()),

@@ -55,6 +55,7 @@ pub struct Application {
 pub async fn connect(config: &Arc<Config>) -> Result<Services, StartupError> {
     config.validate()?;
     let verifier = TokenVerifier::from_config(config)?;
+    let signing = config.signing_keys()?;
     let built_in = built_in_rulebooks(config)?;
     // A probe gets as long as any MongoDB operation's server selection.
     let health = Health::new(std::time::Duration::from_millis(config.mongodb.timeout_ms));
@@ -74,7 +75,7 @@ pub async fn connect(config: &Arc<Config>) -> Result<Services, StartupError> {
     if config.is_development() {
         blob.ensure_bucket().await?;
     }
-    Ok(Services::new(config.clone(), store, blob, verifier, tenants, health))
+    Ok(Services::new(config.clone(), store, blob, verifier, signing, tenants, health))
 }
 
 /// The rulebooks compiled in (`rulebooks/*.json`), with the default

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+mod credentials;
 pub mod env;
 mod evidence;
 mod jwt;
@@ -22,6 +23,7 @@ pub mod table;
 mod telemetry;
 mod validate;
 
+pub use credentials::CredentialConfig;
 pub use evidence::{EvidenceConfig, ReportsConfig};
 pub use jwt::{JwtAlgorithm, JwtConfig};
 pub use limits::LimitsConfig;
@@ -140,6 +142,9 @@ pub struct Config {
     #[command(flatten)]
     pub mail: MailConfig,
 
+    #[command(flatten)]
+    pub credentials: CredentialConfig,
+
     /// The association of data written before associations existed, and of
     /// public queries that name none; created at start-up if missing.
     #[arg(
@@ -203,6 +208,28 @@ impl Config {
             Some(url) => url.trim_end_matches('/').to_owned(),
             None => format!("http://{}", self.listen),
         }
+    }
+
+    /// The credential signing keys, from ENDORSE_CREDENTIAL_KEYS or its file.
+    pub fn signing_keys(&self) -> Result<crate::signing::SigningKeys, ConfigError> {
+        let problem = |variable, problem| ConfigError { variable, problem };
+        let text = match &self.credentials.keys_file {
+            Some(_) if !self.credentials.keys.is_empty() => {
+                return Err(problem(
+                    "ENDORSE_CREDENTIAL_KEYS_FILE",
+                    "set ENDORSE_CREDENTIAL_KEYS or ENDORSE_CREDENTIAL_KEYS_FILE, not both".into(),
+                ));
+            }
+            Some(path) => std::fs::read_to_string(path)
+                .map_err(|e| problem("ENDORSE_CREDENTIAL_KEYS_FILE", format!("cannot read {}: {e}", path.display())))?,
+            None => self.credentials.keys.expose().to_owned(),
+        };
+        let variable = if self.credentials.keys_file.is_some() {
+            "ENDORSE_CREDENTIAL_KEYS_FILE"
+        } else {
+            "ENDORSE_CREDENTIAL_KEYS"
+        };
+        crate::signing::SigningKeys::parse(&text, self.is_development()).map_err(|e| problem(variable, e))
     }
 
     pub fn jwt_secret(&self) -> &str {

@@ -130,6 +130,13 @@ pub fn jwt_secret(text: &str) -> Result<Secret, String> {
     Ok(Secret(text.to_owned()))
 }
 
+/// Credential signing keys: checked whole here so that a bad key stops
+/// start-up naming the variable (and never showing the value).
+pub fn credential_keys(text: &str) -> Result<Secret, String> {
+    crate::signing::SigningKeys::parse(text, false)?;
+    Ok(Secret(text.to_owned()))
+}
+
 /// The `/metrics` bearer token: empty (no `/metrics` on the main
 /// listener) or long enough not to be guessed.
 pub fn metrics_token(text: &str) -> Result<Secret, String> {

@@ -9,7 +9,7 @@
 use chrono::{Datelike, NaiveDate};
 
 use super::association::AssociationCode;
-use super::model::{Category, Track};
+use super::model::{Category, EndorsementStatus, Track};
 
 /// The last year of annual cycles.
 const LAST_ANNUAL_YEAR: i32 = 2026;
@@ -58,6 +58,48 @@ pub fn may_review(held: &[Category], category: Category) -> bool {
     }
 }
 
+/// The words of a name as the registry searches them: lowercase letters
+/// and digits, split at anything else ("O'Brien-Núñez" gives "o", "brien",
+/// "núñez"; searching "obrien" finds the joined form too).
+pub fn search_words(name: &str) -> Vec<String> {
+    let lower = name.to_lowercase();
+    let mut words: Vec<String> =
+        lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_owned).collect();
+    let joined: String = lower.chars().filter(|c| c.is_alphanumeric()).collect();
+    if words.len() > 1 && !joined.is_empty() {
+        words.push(joined);
+    }
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
+/// How the registry orders names: case-insensitively, by the whole name
+/// as written (family-name order is not known).
+pub fn sort_name(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+/// The words of a registry search, normalised like [`search_words`]
+/// (at most five: a name has no more worth matching).
+pub fn query_words(search: &str) -> Vec<String> {
+    let lower = search.to_lowercase();
+    lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(5).map(str::to_owned).collect()
+}
+
+/// Whether staff may move an endorsement from `from` to `to`. REVOKED and
+/// WITHDRAWN are final; INACTIVE (on request) and LAPSED (not renewed) end
+/// with a return to CURRENT (reactivation, reinstatement).
+pub fn may_change(from: EndorsementStatus, to: EndorsementStatus) -> bool {
+    use EndorsementStatus::*;
+    match from {
+        Current => matches!(to, Lapsed | Inactive | Revoked | Withdrawn),
+        Inactive => matches!(to, Current | Lapsed | Revoked | Withdrawn),
+        Lapsed => matches!(to, Current | Revoked | Withdrawn),
+        Revoked | Withdrawn => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -98,7 +140,40 @@ mod tests {
         assert!(!may_review(&[MentorPolicy, MentalHealthSpecialist], ReflectiveSupervisor));
     }
 
+    #[test]
+    fn names_are_searched_by_word_prefixes() {
+        assert_eq!(search_words("Ada  Lovelace"), ["ada", "adalovelace", "lovelace"]);
+        assert_eq!(search_words("O'Brien-Núñez"), ["brien", "núñez", "o", "obriennúñez"]);
+        assert_eq!(search_words("Zoë"), ["zoë"]);
+        assert_eq!(query_words(" LOVE, a "), ["love", "a"]);
+        assert!(query_words("!!").is_empty());
+    }
+
+    #[test]
+    fn revoked_and_withdrawn_are_final() {
+        use EndorsementStatus::*;
+        let all = [Current, Lapsed, Inactive, Revoked, Withdrawn];
+        for to in all {
+            assert!(!may_change(Revoked, to));
+            assert!(!may_change(Withdrawn, to));
+            assert!(!may_change(to, to), "{to:?} to itself is no change");
+        }
+        assert!(may_change(Lapsed, Current));
+        assert!(may_change(Current, Revoked));
+        assert!(!may_change(Lapsed, Inactive));
+    }
+
     proptest! {
+        /// Every word of a search taken from a name finds that name.
+        #[test]
+        fn a_name_is_found_by_any_prefix_of_its_words(name in "[A-Za-zé' -]{1,30}", cut in 1usize..4) {
+            let words = search_words(&name);
+            for word in query_words(&name) {
+                let prefix: String = word.chars().take(cut).collect();
+                prop_assert!(words.iter().any(|w| w.starts_with(&prefix)), "{prefix} in {words:?}");
+            }
+        }
+
         /// Every day is inside its cycle, cycles end on 31 December, annual
         /// ones in their own year and three-year ones within three years,
         /// on 2027 + 3k.

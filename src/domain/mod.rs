@@ -5,6 +5,7 @@
 pub mod access;
 pub mod association;
 pub mod changes;
+pub mod credential;
 pub mod cycles;
 pub mod endorsement;
 pub mod engine;

@@ -41,6 +41,9 @@ pub struct Endorsement {
     pub status: EndorsementStatus,
     /// Oldest first.
     pub history: Vec<EndorsementStatusChange>,
+    /// Shown on the public registry because the endorsee opted in.
+    pub location: Option<String>,
+    pub employer: Option<String>,
 }
 
 impl From<EndorsementDocument> for Endorsement {
@@ -56,6 +59,8 @@ impl From<EndorsementDocument> for Endorsement {
             current_through: Date(record.current_through),
             status: record.status,
             history: record.history.into_iter().map(Into::into).collect(),
+            location: record.listing.as_ref().and_then(|l| l.location.clone()),
+            employer: record.listing.and_then(|l| l.employer),
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod node;
 pub mod portfolio;
 mod query;
 pub mod reference;
+pub mod registry;
 pub mod round;
 pub mod scalars;
 pub mod stats;
@@ -40,6 +41,7 @@ pub struct Query(
     fees::FeeQuery,
     membership::MembershipQuery,
     endorsement::EndorsementQuery,
+    registry::RegistryQuery,
     round::CycleQuery,
 );
 
@@ -56,6 +58,7 @@ pub struct Mutation(
     membership::MembershipMutation,
     adviser::AdviserMutation,
     round::RoundMutation,
+    registry::RegistryMutation,
 );
 
 use crate::config::Config;

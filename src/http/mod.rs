@@ -5,6 +5,7 @@ mod health;
 pub mod identity;
 pub mod metrics;
 pub mod payments;
+mod public;
 pub mod rate_limit;
 mod rater;
 mod reports;
@@ -72,7 +73,13 @@ pub fn router(config: &Config, state: AppState) -> Router {
     let mut pages = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/reports/stats.csv", get(reports::stats_csv));
+        .route("/reports/stats.csv", get(reports::stats_csv))
+        .route("/registry/{association}", get(public::registry_page))
+        .route("/verify/{number}", get(public::verify_page))
+        .route("/issuers/{association}", get(public::issuer))
+        .route("/keys/{association}", get(public::keys))
+        .route("/keys/{association}/{kid}", get(public::key))
+        .route("/status/{association}/{purpose}", get(public::status_list));
     if config.graphiql_enabled() {
         pages = pages.route("/", get(graphiql));
     }

@@ -13,10 +13,11 @@ use mongodb::options::{IndexOptions, ReturnDocument};
 use mongodb::{ClientSession, Collection, IndexModel};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError};
+use super::audit::{AuditRecord, Identified};
+use super::{Store, StoreError, in_transaction};
 use crate::domain::association::AssociationCode;
-use crate::domain::endorsement;
 use crate::domain::model::{Category, EndorsementStatus, Track};
+use crate::domain::{credential, endorsement};
 
 pub const COLLECTION: &str = "endorsements";
 const COUNTERS: &str = "counters";
@@ -52,6 +53,40 @@ pub struct EndorsementDocument {
     pub status: EndorsementStatus,
     /// Oldest first; the last is `status`.
     pub history: Vec<StatusChange>,
+    /// Its place in the association's status lists, given when its first
+    /// credential is issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_index: Option<u32>,
+    /// What the endorsee chose to show on the registry besides their name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listing: Option<RegistryListing>,
+    /// The name as the registry sorts it (see [`endorsement::sort_name`]).
+    #[serde(default)]
+    pub sort_name: String,
+    /// The name's words as the registry searches them.
+    #[serde(default)]
+    pub search_words: Vec<String>,
+}
+
+/// Shown on the registry only because the endorsee opted in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryListing {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employer: Option<String>,
+}
+
+/// Which current endorsements a registry page lists.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryFilter {
+    /// Every word must begin one of the name's words (normalised).
+    pub words: Vec<String>,
+    pub category: Option<Category>,
+    pub track: Option<Track>,
+    /// After this (sort name, id): the cursor of the previous page.
+    pub after: Option<(String, ObjectId)>,
 }
 
 /// An endorsement to grant: everything but its number.
@@ -103,20 +138,39 @@ pub(crate) async fn grant_in(
             by: grant.by.clone(),
             at: DateTime::now(),
         }],
+        status_index: None,
+        listing: None,
+        sort_name: endorsement::sort_name(&grant.name),
+        search_words: endorsement::search_words(&grant.name),
     };
     store.database().collection::<EndorsementDocument>(COLLECTION).insert_one(&record).session(&mut *session).await?;
     Ok(record)
 }
 
+/// Endorsements by number, across associations: numbers are unique in a
+/// deployment, and a verifier does not say whose it is.
+pub async fn by_number(store: &Store, number: &str) -> Result<Option<EndorsementDocument>, StoreError> {
+    let endorsements = store.database().collection::<EndorsementDocument>(COLLECTION);
+    Ok(endorsements.find_one(doc! { "number": number }).await?)
+}
+
 #[derive(Clone)]
 pub struct EndorsementStore {
+    store: Store,
     association: AssociationCode,
     endorsements: Collection<EndorsementDocument>,
+    audit: Collection<Identified>,
 }
 
 impl EndorsementStore {
     pub fn new(store: &Store, association: &AssociationCode) -> Self {
-        EndorsementStore { association: association.clone(), endorsements: store.database().collection(COLLECTION) }
+        let db = store.database();
+        EndorsementStore {
+            store: store.clone(),
+            association: association.clone(),
+            endorsements: db.collection(COLLECTION),
+            audit: db.collection(super::audit::COLLECTION),
+        }
     }
 
     pub async fn ensure_indexes(store: &Store) -> Result<(), StoreError> {
@@ -129,7 +183,17 @@ impl EndorsementStore {
             .keys(doc! { "association": 1, "subject": 1 })
             .options(IndexOptions::builder().name("endorsement_subject".to_owned()).build())
             .build();
-        endorsements.create_indexes([by_number, by_subject]).await?;
+        // The registry: current endorsements of an association in name
+        // order, and its name search (anchored prefixes use the index).
+        let registry = IndexModel::builder()
+            .keys(doc! { "association": 1, "status": 1, "sortName": 1, "_id": 1 })
+            .options(IndexOptions::builder().name("endorsement_registry".to_owned()).build())
+            .build();
+        let by_word = IndexModel::builder()
+            .keys(doc! { "association": 1, "status": 1, "searchWords": 1 })
+            .options(IndexOptions::builder().name("endorsement_search".to_owned()).build())
+            .build();
+        endorsements.create_indexes([by_number, by_subject, registry, by_word]).await?;
         Ok(())
     }
 
@@ -142,6 +206,122 @@ impl EndorsementStore {
     /// Every endorsement of the association (reports).
     pub async fn all(&self) -> Result<Vec<EndorsementDocument>, StoreError> {
         Ok(self.endorsements.find(doc! { "association": self.association.as_str() }).await?.try_collect().await?)
+    }
+
+    pub async fn get(&self, id: ObjectId) -> Result<Option<EndorsementDocument>, StoreError> {
+        Ok(self.endorsements.find_one(doc! { "_id": id, "association": self.association.as_str() }).await?)
+    }
+
+    /// A page of the registry: current endorsements matching `filter`, in
+    /// name order, at most `limit`.
+    pub async fn registry(&self, filter: &RegistryFilter, limit: i64) -> Result<Vec<EndorsementDocument>, StoreError> {
+        let mut query =
+            doc! { "association": self.association.as_str(), "status": EndorsementStatus::Current.as_str() };
+        if let Some(category) = filter.category {
+            query.insert("category", category.as_str());
+        }
+        if let Some(track) = filter.track {
+            query.insert("track", track.as_str());
+        }
+        let mut all = Vec::new();
+        for word in &filter.words {
+            // Words are normalised to letters and digits: nothing to escape.
+            all.push(doc! { "searchWords": { "$regex": format!("^{word}") } });
+        }
+        if let Some((name, id)) = &filter.after {
+            all.push(doc! { "$or": [
+                { "sortName": { "$gt": name } },
+                { "sortName": name, "_id": { "$gt": id } },
+            ] });
+        }
+        if !all.is_empty() {
+            query.insert("$and", all);
+        }
+        let found = self.endorsements.find(query).sort(doc! { "sortName": 1, "_id": 1 }).limit(limit).await?;
+        Ok(found.try_collect().await?)
+    }
+
+    /// Gives the endorsement its place in the status lists, once; the place
+    /// it has either way.
+    pub async fn status_index(&self, id: ObjectId) -> Result<u32, StoreError> {
+        if let Some(index) = self.get(id).await?.and_then(|e| e.status_index) {
+            return Ok(index);
+        }
+        let counters = self.store.database().collection::<Document>(COUNTERS);
+        let key = format!("statuslist:{}", self.association.as_str());
+        let counter = counters
+            .find_one_and_update(doc! { "_id": &key }, doc! { "$inc": { "seq": 1_i64 } })
+            .upsert(true)
+            .return_document(ReturnDocument::After)
+            .await?;
+        let next = counter.and_then(|c| c.get_i64("seq").ok()).unwrap_or(1) - 1;
+        let index = u32::try_from(next)
+            .ok()
+            .filter(|i| (*i as usize) < credential::STATUS_LIST_SIZE)
+            .ok_or_else(|| StoreError::Corrupt(format!("the status list of {} is full", self.association.as_str())))?;
+        let filter = doc! { "_id": id, "association": self.association.as_str(), "statusIndex": { "$exists": false } };
+        self.endorsements.update_one(filter, doc! { "$set": { "statusIndex": index as i64 } }).await?;
+        // A concurrent first issue may have won: its place stands.
+        self.get(id).await?.and_then(|e| e.status_index).ok_or(StoreError::Corrupt("an endorsement vanished".into()))
+    }
+
+    /// The places set in the association's list for `purpose`.
+    pub async fn status_list(&self, purpose: credential::StatusPurpose) -> Result<Vec<u32>, StoreError> {
+        let statuses: Vec<&str> = [
+            EndorsementStatus::Lapsed,
+            EndorsementStatus::Inactive,
+            EndorsementStatus::Revoked,
+            EndorsementStatus::Withdrawn,
+        ]
+        .into_iter()
+        .filter(|status| purpose.is_set_for(*status))
+        .map(EndorsementStatus::as_str)
+        .collect();
+        let filter = doc! {
+            "association": self.association.as_str(),
+            "statusIndex": { "$exists": true },
+            "status": { "$in": statuses },
+        };
+        let found: Vec<EndorsementDocument> = self.endorsements.find(filter).await?.try_collect().await?;
+        Ok(found.into_iter().filter_map(|e| e.status_index).collect())
+    }
+
+    /// Moves the endorsement from `from` to `change.status`, with its audit
+    /// record; `None` when it is no longer in `from` (a concurrent change).
+    pub async fn change_status_audited(
+        &self,
+        id: ObjectId,
+        from: EndorsementStatus,
+        change: &StatusChange,
+        record: &AuditRecord,
+    ) -> Result<Option<EndorsementDocument>, StoreError> {
+        let filter = doc! { "_id": id, "association": self.association.as_str(), "status": from.as_str() };
+        let change_bson = mongodb::bson::to_bson(change).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let update = doc! { "$set": { "status": change.status.as_str() }, "$push": { "history": change_bson } };
+        let changed = in_transaction!(&self.store, &self.audit, record, |session| async {
+            let result = self.endorsements.update_one(filter.clone(), update.clone()).session(&mut *session).await?;
+            Ok(((), result.modified_count == 1))
+        }
+        .await);
+        changed?;
+        let now = self.get(id).await?;
+        Ok(now.filter(|e| e.status == change.status && e.history.last() == Some(change)))
+    }
+
+    /// Sets what the registry shows besides the name.
+    pub async fn set_listing(
+        &self,
+        id: ObjectId,
+        listing: &RegistryListing,
+    ) -> Result<Option<EndorsementDocument>, StoreError> {
+        let filter = doc! { "_id": id, "association": self.association.as_str() };
+        let update = if *listing == RegistryListing::default() {
+            doc! { "$unset": { "listing": "" } }
+        } else {
+            let value = mongodb::bson::to_bson(listing).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            doc! { "$set": { "listing": value } }
+        };
+        Ok(self.endorsements.find_one_and_update(filter, update).return_document(ReturnDocument::After).await?)
     }
 
     pub async fn of_portfolio(&self, portfolio_id: ObjectId) -> Result<Option<EndorsementDocument>, StoreError> {

@@ -28,6 +28,7 @@ mod process;
 mod projection;
 mod readiness;
 mod references;
+mod registry;
 mod restarts;
 mod review;
 mod schema;

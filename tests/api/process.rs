@@ -57,7 +57,7 @@ async fn register(app: &TestApp, token: &str, owner: &str, category: &str) -> Va
 
 /// `subject` endorsed as `category` the way the association does it (a
 /// coordinator letting the portfolio through and waiving the fees).
-async fn endorse_person(app: &TestApp, subject: &str, category: &str) {
+pub(crate) async fn endorse_person(app: &TestApp, subject: &str, category: &str) {
     let coordinator = app.token("cora", &[Role::Coordinator]);
     let token = app.token(subject, &[Role::Applicant]);
     let body = register(app, &token, subject, category).await;

@@ -367,6 +367,8 @@ fn classify(mut error: ServerError, request_id: &RequestId) -> ServerError {
             let code = if error.path.is_empty()
                 || error.message.starts_with("Failed to parse")
                 || error.message.starts_with("Invalid value")
+                // A variable left out where the argument needs a value.
+                || error.message.starts_with("Expected input type")
             {
                 code::BAD_USER_INPUT
             } else {
