@@ -59,23 +59,20 @@ install_secantus() {
   touch "$SECANTUS_DIR/.installed"
 }
 
-install_smtp() {
-  [ -f "$SMTP_DIR/.installed" ] && return 0
-  log "installing aiosmtpd $AIOSMTPD_VERSION into $SMTP_DIR"
-  rm -rf "$SMTP_DIR"
-  python3 -m venv "$SMTP_DIR"
-  "$SMTP_DIR/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
-  touch "$SMTP_DIR/.installed"
+# A PyPI package in its own virtualenv: DIR, then the pip requirement.
+# The marker is written last, so an interrupted install is redone.
+install_venv() {
+  [ -f "$1/.installed" ] && return 0
+  log "installing $2 into $1"
+  rm -rf "$1"
+  python3 -m venv "$1"
+  "$1/bin/pip" install --quiet --disable-pip-version-check "$2"
+  touch "$1/.installed"
 }
 
-install_jose() {
-  [ -f "$JOSE_DIR/.installed" ] && return 0
-  log "installing joserfc $JOSERFC_VERSION into $JOSE_DIR"
-  rm -rf "$JOSE_DIR"
-  python3 -m venv "$JOSE_DIR"
-  "$JOSE_DIR/bin/pip" install --quiet --disable-pip-version-check "joserfc==$JOSERFC_VERSION"
-  touch "$JOSE_DIR/.installed"
-}
+install_smtp() { install_venv "$SMTP_DIR" "aiosmtpd==$AIOSMTPD_VERSION"; }
+
+install_jose() { install_venv "$JOSE_DIR" "joserfc==$JOSERFC_VERSION"; }
 
 install_secantus_rs() {
   [ -x "$SECANTUS_RS_DIR/bin/secantusd-rs" ] && return 0

@@ -6,7 +6,7 @@
 //! rate-limited per address; cacheable (ETag, a short `max-age`) because
 //! they hold only what the registry publishes.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -18,6 +18,7 @@ use sha2::Digest;
 
 use super::AppState;
 use super::identity::Caller;
+use crate::app::Tenant;
 use crate::app::credentials;
 use crate::app::error::AppError;
 use crate::app::registry::{self, RegistrySearch};
@@ -102,6 +103,15 @@ fn rate_limited(state: &AppState, caller: &Caller) -> Option<Response> {
     Some(response)
 }
 
+/// The association a public URL names, after charging the caller; the
+/// answer to send instead when rate-limited or unknown.
+async fn named_association(state: &AppState, caller: &Caller, code: &str) -> Result<Arc<Tenant>, Response> {
+    if let Some(refusal) = rate_limited(state, caller) {
+        return Err(refusal);
+    }
+    registry::association(&state.services, code).await.map_err(refused)
+}
+
 fn wants_json(headers: &HeaderMap, format: Option<&str>) -> bool {
     format == Some("json")
         || headers
@@ -126,14 +136,11 @@ pub async fn registry_page(
     caller: Caller,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(refusal) = rate_limited(&state, &caller) {
-        return refusal;
-    }
-    let services = &state.services;
-    let tenant = match registry::association(services, &code).await {
+    let tenant = match named_association(&state, &caller, &code).await {
         Ok(tenant) => tenant,
-        Err(error) => return refused(error),
+        Err(refusal) => return refusal,
     };
+    let services = &state.services;
     let blank = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
     let (category_text, track_text) = (blank(&query.category), blank(&query.track));
     let category = category_text.as_deref().and_then(Category::parse);
@@ -235,14 +242,11 @@ pub async fn issuer(
     caller: Caller,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(refusal) = rate_limited(&state, &caller) {
-        return refusal;
-    }
-    match registry::association(&state.services, &code).await {
+    match named_association(&state, &caller, &code).await {
         Ok(tenant) => {
             cacheable(&headers, "application/json", credentials::issuer_profile(&state.services, &tenant).to_string())
         }
-        Err(error) => refused(error),
+        Err(refusal) => refusal,
     }
 }
 
@@ -253,15 +257,12 @@ pub async fn keys(
     caller: Caller,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(refusal) = rate_limited(&state, &caller) {
-        return refusal;
-    }
-    match registry::association(&state.services, &code).await {
+    match named_association(&state, &caller, &code).await {
         Ok(tenant) => {
             let set = state.services.signing.jwks(tenant.code().as_str());
             cacheable(&headers, "application/jwk-set+json", set.to_string())
         }
-        Err(error) => refused(error),
+        Err(refusal) => refusal,
     }
 }
 
@@ -272,12 +273,9 @@ pub async fn key(
     caller: Caller,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(refusal) = rate_limited(&state, &caller) {
-        return refusal;
-    }
-    let tenant = match registry::association(&state.services, &code).await {
+    let tenant = match named_association(&state, &caller, &code).await {
         Ok(tenant) => tenant,
-        Err(error) => return refused(error),
+        Err(refusal) => return refusal,
     };
     match state.services.signing.public_jwk(tenant.code().as_str(), &kid) {
         Some(jwk) => cacheable(&headers, "application/jwk+json", jwk.to_string()),
@@ -292,15 +290,12 @@ pub async fn status_list(
     caller: Caller,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(refusal) = rate_limited(&state, &caller) {
-        return refusal;
-    }
+    let tenant = match named_association(&state, &caller, &code).await {
+        Ok(tenant) => tenant,
+        Err(refusal) => return refusal,
+    };
     let Some(purpose) = StatusPurpose::parse(&purpose) else {
         return problem(StatusCode::NOT_FOUND, "Status list not found");
-    };
-    let tenant = match registry::association(&state.services, &code).await {
-        Ok(tenant) => tenant,
-        Err(error) => return refused(error),
     };
     match credentials::status_list(&state.services, &tenant, purpose).await {
         Ok(jwt) => cacheable(&headers, "application/vc+jwt", jwt),
