@@ -11,6 +11,7 @@ pub mod app;
 pub mod auth;
 pub mod blob;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod graphql;

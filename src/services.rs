@@ -97,6 +97,10 @@ impl Services {
         Ok(crate::store::endorsements::EndorsementStore::new(self.store()?, tenant.code()))
     }
 
+    pub fn renewals(&self, tenant: &Tenant) -> AppResult<crate::store::renewals::RenewalStore> {
+        Ok(crate::store::renewals::RenewalStore::new(self.store()?, tenant.code()))
+    }
+
     /// The association's review rounds.
     pub fn rounds(&self, tenant: &Tenant) -> AppResult<crate::store::rounds::RoundStore> {
         Ok(crate::store::rounds::RoundStore::new(self.store()?, tenant.code()))

@@ -61,7 +61,8 @@ pub async fn connect(config: &Arc<Config>) -> Result<Services, StartupError> {
     let health = Health::new(std::time::Duration::from_millis(config.mongodb.timeout_ms));
     let store = Store::connect_watched(&config.mongodb, &health).await?;
     store.ensure_indexes().await?;
-    let tenants = Tenants::new(AssociationStore::new(&store), built_in, health.clone());
+    let clock = crate::clock::Clock::new(config.is_development());
+    let tenants = Tenants::new(AssociationStore::new(&store), built_in, health.clone(), clock);
     let default = &config.default_association;
     if tenants.ensure(default).await? {
         tracing::info!(association = %default, "created the default association");

@@ -192,6 +192,19 @@ fn check_settings(settings: &AssociationSettings) -> AppResult<()> {
             ));
         }
     }
+    for (days, field) in [
+        (&settings.renewal_reminder_days_before_window, "input.renewalReminderDaysBeforeWindow"),
+        (&settings.renewal_reminder_days_before_deadline, "input.renewalReminderDaysBeforeDeadline"),
+    ] {
+        if let Some(days) = days
+            && (days.len() > 10 || days.iter().any(|d| !(1..=365).contains(d)))
+        {
+            return Err(AppError::bad_input(field, "renewal reminders are at most 10 days, each from 1 to 365"));
+        }
+    }
+    if settings.renewal_audit_percent.is_some_and(|n| n > 100) {
+        return Err(AppError::bad_input("input.renewalAuditPercent", "`renewalAuditPercent` must be from 0 to 100"));
+    }
     if settings.exam_retakes.is_some_and(|n| n > 100) {
         return Err(AppError::bad_input("input.examRetakes", "`examRetakes` must be from 0 to 100"));
     }
@@ -228,7 +241,10 @@ pub async fn update_settings(
         processing_fee_due,
         require_registration,
         accept_other_memberships,
-        exam_retakes
+        exam_retakes,
+        renewal_audit_percent,
+        renewal_reminder_days_before_window,
+        renewal_reminder_days_before_deadline
     );
     let record = audit.record(code.to_string(), "SETTINGS_CHANGED");
     let updated = store

@@ -70,6 +70,18 @@ pub(crate) fn new_charge(
     fee: FeeKind,
     by: &str,
 ) -> Option<LedgerEntry> {
+    new_keyed_charge(tenant, portfolio, fee, ledger::charge_key(portfolio.id, fee), by)
+}
+
+/// [`new_charge`] under `key`: a fee charged once per something other
+/// than the portfolio (a renewal, once per cycle).
+fn new_keyed_charge(
+    tenant: &Tenant,
+    portfolio: &PortfolioDocument,
+    fee: FeeKind,
+    key: String,
+    by: &str,
+) -> Option<LedgerEntry> {
     let category = portfolio.content.target_category;
     let line = tenant.fees.fee(fee, Some(category), None, tenant.today())?;
     // The exam is paid to the Alliance: shown, never charged here.
@@ -89,7 +101,7 @@ pub(crate) fn new_charge(
         by: by.to_owned(),
         reason: None,
         reference: None,
-        key: Some(ledger::charge_key(portfolio.id, fee)),
+        key: Some(key),
         movements: 0,
     })
 }
@@ -105,14 +117,27 @@ pub(crate) async fn charge_once(
     fee: FeeKind,
     audit: &ChangeAudit<'_>,
 ) -> AppResult<Option<ChargeView>> {
+    charge_once_keyed(services, actor, portfolio, fee, ledger::charge_key(portfolio.id, fee), audit).await
+}
+
+/// [`charge_once`] under `key` (see [`new_keyed_charge`]).
+pub(crate) async fn charge_once_keyed(
+    services: &Services,
+    actor: &Actor,
+    portfolio: &PortfolioDocument,
+    fee: FeeKind,
+    key: String,
+    audit: &ChangeAudit<'_>,
+) -> AppResult<Option<ChargeView>> {
     let store = services.ledger(&actor.tenant)?;
     // One read serves both answers: the charge already made, with its lines.
     let account = store.for_portfolio(portfolio.id).await?;
-    let key = ledger::charge_key(portfolio.id, fee);
     if let Some(charge) = account.iter().find(|entry| entry.key.as_deref() == Some(key.as_str())) {
         return Ok(Some(ChargeView::of(charge.clone(), &account)));
     }
-    let Some(charge) = new_charge(&actor.tenant, portfolio, fee, actor.subject()) else { return Ok(None) };
+    let Some(charge) = new_keyed_charge(&actor.tenant, portfolio, fee, key, actor.subject()) else {
+        return Ok(None);
+    };
     // Its own record: the request that caused it may still be refused.
     let record = AuditRecord {
         target: Some(format!("fee/{}", charge.id.to_hex())),

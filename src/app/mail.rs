@@ -8,7 +8,9 @@ use super::Tenant;
 use super::error::{AppError, AppResult};
 use crate::domain::model::{Language, MailKind};
 use crate::domain::names;
+use crate::domain::renewal::{Cycle, ReminderKind};
 use crate::mail::templates;
+use crate::store::endorsements::EndorsementDocument;
 use crate::store::evidence::EvidenceRecord;
 use crate::store::outbox::OutboxMessage;
 use crate::store::portfolio::PortfolioDocument;
@@ -80,4 +82,46 @@ pub fn decision(tenant: &Tenant, portfolio: &PortfolioDocument) -> AppResult<Vec
         note => portfolio.review_note.as_deref(),
     };
     Ok(vec![compose(tenant, MailKind::Decision, language, to, context)?])
+}
+
+/// To an endorsee: a renewal reminder of `kind` for the cycle ending
+/// `cycle.ends`. `None` when the endorsement has no address.
+pub fn renewal_reminder(
+    tenant: &Tenant,
+    endorsement: &EndorsementDocument,
+    cycle: &Cycle,
+    kind: ReminderKind,
+) -> AppResult<Option<OutboxMessage>> {
+    let Some(email) = endorsement.email.as_deref() else { return Ok(None) };
+    let language = tenant.association.settings.language();
+    let context = context! {
+        association_name => &tenant.association.name,
+        applicant_name => &endorsement.name,
+        category_name => names::category(endorsement.category, language),
+        number => &endorsement.number,
+        reminder => kind.as_str(),
+        window_opens => cycle.window_opens.to_string(),
+        deadline => cycle.ends.to_string(),
+    };
+    compose(tenant, MailKind::RenewalReminder, language, (&endorsement.name, email), context).map(Some)
+}
+
+/// To an endorsee: their endorsement lapsed on `on`, and why.
+pub fn lapsed(
+    tenant: &Tenant,
+    endorsement: &EndorsementDocument,
+    on: chrono::NaiveDate,
+    reason: &str,
+) -> AppResult<Vec<OutboxMessage>> {
+    let Some(email) = endorsement.email.as_deref() else { return Ok(Vec::new()) };
+    let language = tenant.association.settings.language();
+    let context = context! {
+        association_name => &tenant.association.name,
+        applicant_name => &endorsement.name,
+        category_name => names::category(endorsement.category, language),
+        number => &endorsement.number,
+        lapsed_on => on.to_string(),
+        reason => reason,
+    };
+    Ok(vec![compose(tenant, MailKind::EndorsementLapsed, language, (&endorsement.name, email), context)?])
 }

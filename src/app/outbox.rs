@@ -18,6 +18,8 @@ use crate::store::outbox::OutboxMessage;
 
 /// How long a claim holds: far longer than one SMTP conversation.
 const LEASE: Duration = Duration::from_secs(120);
+/// How often the renewal sweep runs (lapses, renewal reminders).
+const RENEWAL_SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Longest wait between two attempts at one message.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
@@ -35,10 +37,21 @@ pub fn spawn(services: Services, mailer: Option<Mailer>) -> tokio::task::JoinHan
     }
     tokio::spawn(async move {
         let poll = Duration::from_millis(services.config.mail.outbox_poll_ms);
+        let mut last_renewal_sweep: Option<std::time::Instant> = None;
         loop {
             if services.health.mongo_available() {
                 if let Err(error) = reminders::send_due(&services).await {
                     tracing::warn!(error = ?error, "reminders not queued this round");
+                }
+                // Deadlines are days: a pass a minute is plenty, except
+                // while a development clock is being moved.
+                let sweep_due = last_renewal_sweep.is_none_or(|at| at.elapsed() >= RENEWAL_SWEEP_EVERY)
+                    || !services.tenants.clock().is_real();
+                if sweep_due {
+                    last_renewal_sweep = Some(std::time::Instant::now());
+                    if let Err(error) = super::renewals::sweep::run(&services).await {
+                        tracing::warn!(error = ?error, "renewal deadlines and reminders not swept this round");
+                    }
                 }
                 if let Some(mailer) = &mailer {
                     deliver_due(&services, mailer, &owner).await;

@@ -224,7 +224,20 @@ pub(crate) async fn load_editable(services: &Services, actor: &Actor, id: Object
     Ok(document)
 }
 
-/// [`load_editable`] at `expected_version` (else CONFLICT).
+/// A portfolio whose owner may change its entries: an editable one, or an
+/// ENDORSED one, which takes continuing education for renewal (checked by
+/// [`crate::domain::renewal::check_continuing_change`] in [`change`]).
+pub(crate) async fn load_changeable(services: &Services, actor: &Actor, id: ObjectId) -> AppResult<PortfolioDocument> {
+    let document =
+        find(services, actor, id, &Projection::all()).await?.ok_or_else(|| AppError::not_found("Portfolio"))?;
+    policy::may_edit(&actor.viewer, &document.owner_id)?;
+    if document.status != PortfolioStatus::Endorsed {
+        workflow::check_editable(document.status).map_err(|refused| AppError::Conflict(refused.to_string()))?;
+    }
+    Ok(document)
+}
+
+/// [`load_changeable`] at `expected_version` (else CONFLICT).
 async fn load_for_change(
     services: &Services,
     actor: &Actor,
@@ -233,7 +246,7 @@ async fn load_for_change(
     audit: &ChangeAudit<'_>,
 ) -> AppResult<PortfolioDocument> {
     audit.target(id.to_hex());
-    let document = load_editable(services, actor, id).await?;
+    let document = load_changeable(services, actor, id).await?;
     check_version(&document, expected_version)?;
     Ok(document)
 }
@@ -415,6 +428,7 @@ pub async fn change(
     audit: &ChangeAudit<'_>,
 ) -> AppResult<PortfolioDocument> {
     let mut document = load_for_change(services, actor, id, expected_version, audit).await?;
+    let endorsed = (document.status == PortfolioStatus::Endorsed).then(|| document.content.clone());
     let today = actor.tenant.today();
     let already: HashSet<String> = changes::linked_evidence(&document.content).map(str::to_owned).collect();
     let mut links = Links::new();
@@ -487,6 +501,11 @@ pub async fn change(
         links.push((format!("{prefix}.evidenceIds"), entry.evidence_ids().to_vec()));
         changes::upsert(&mut document.content, entry, replace)
             .map_err(|e| AppError::bad_input(format!("changes.upsert[{index}].id"), e.to_string()))?;
+    }
+    if let Some(before) = endorsed {
+        let frozen_before = super::renewals::frozen_before(services, actor, &document).await?;
+        crate::domain::renewal::check_continuing_change(&before, &document.content, frozen_before)
+            .map_err(|refused| AppError::Conflict(refused.to_string()))?;
     }
     check_size(services, &document)?;
     check_evidence_links(services, actor, document.id, &already, &links).await?;

@@ -12,6 +12,7 @@ pub use crate::store::evidence::EvidenceRecord;
 pub use crate::store::ledger::LedgerEntry;
 pub use crate::store::memberships::MembershipRecord;
 pub use crate::store::portfolio::{Applicant, ListFilter, PortfolioDocument, Projection, SECTION_FIELDS};
+pub use crate::store::renewals::{Attestation, AuditDraw, AuditOutcome, RenewalDocument, RenewalKind};
 pub use crate::store::rounds::{Review, ReviewRoundDocument, RoundOutcome, RoundReviewer, SectionVerdict};
 pub use crate::store::stats::{Distribution, Facet, PortfolioAggregates, StatsFilter};
 

@@ -111,6 +111,7 @@ fn grant(actor: &Actor, document: &PortfolioDocument) -> Grant {
         track: document.content.track,
         portfolio_id: document.id,
         endorsed_on: actor.tenant.today(),
+        current_through: actor.tenant.renewal_rules().cycle(actor.tenant.today()).ends,
         by: actor.subject().to_owned(),
     }
 }

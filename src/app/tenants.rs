@@ -9,6 +9,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::app::error::{AppError, AppResult};
+use crate::clock::Clock;
 use crate::domain::Rulebook;
 use crate::domain::association::{Association, AssociationCode, parse_time_zone};
 use crate::domain::fees::FeeSchedule;
@@ -35,6 +36,8 @@ pub struct Tenant {
     /// Its fees: those of its rulebook's versions, and NYS-AIMH's
     /// membership fees (see [`FeeSchedule::compose`]).
     pub fees: Arc<FeeSchedule>,
+    /// The deployment's clock (settable in development).
+    pub clock: Clock,
 }
 
 impl Tenant {
@@ -54,9 +57,17 @@ impl Tenant {
         })
     }
 
+    /// Its renewal rules: its rulebook's, else NYS-AIMH's.
+    pub fn renewal_rules(&self) -> &crate::domain::renewal::RenewalRules {
+        self.rulebook
+            .as_ref()
+            .and_then(|rulebook| rulebook.renewal.as_ref())
+            .unwrap_or_else(|| crate::domain::renewal::nys_aimh())
+    }
+
     /// The association's calendar day now.
     pub fn today(&self) -> chrono::NaiveDate {
-        self.association.today(chrono::Utc::now())
+        self.association.today(self.clock.now())
     }
 }
 
@@ -77,11 +88,29 @@ pub struct Tenants {
     /// Associations being read again in the background: one refresh at a
     /// time each, however many requests find the entry stale.
     refreshing: Arc<std::sync::Mutex<std::collections::HashSet<AssociationCode>>>,
+    clock: Clock,
 }
 
 impl Tenants {
-    pub fn new(store: AssociationStore, built_in: BuiltInRulebooks, health: crate::health::Health) -> Self {
-        Tenants { store, health, built_in: Arc::new(built_in), cache: Arc::default(), refreshing: Arc::default() }
+    pub fn new(
+        store: AssociationStore,
+        built_in: BuiltInRulebooks,
+        health: crate::health::Health,
+        clock: Clock,
+    ) -> Self {
+        Tenants {
+            store,
+            health,
+            built_in: Arc::new(built_in),
+            cache: Arc::default(),
+            refreshing: Arc::default(),
+            clock,
+        }
+    }
+
+    /// The clock every association's calendar reads.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     pub fn store(&self) -> &AssociationStore {
@@ -171,7 +200,7 @@ impl Tenants {
             }
         };
         let mail_templates = self.store.latest_mail_templates(code).await?;
-        let mut tenant = tenant_of(document, rulebook, revision, fees)?;
+        let mut tenant = tenant_of(document, rulebook, revision, fees, self.clock.clone())?;
         tenant.mail_templates = mail_templates.into_iter().map(|t| ((t.kind, t.language), t)).collect();
         let tenant = Arc::new(tenant);
         if let Ok(mut cache) = self.cache.write() {
@@ -186,6 +215,7 @@ fn tenant_of(
     rulebook: Option<Arc<Rulebook>>,
     revision: i32,
     fees: Arc<FeeSchedule>,
+    clock: Clock,
 ) -> AppResult<Tenant> {
     let time_zone = parse_time_zone(&document.time_zone).map_err(AppError::internal)?;
     Ok(Tenant {
@@ -195,6 +225,7 @@ fn tenant_of(
         rulebook_revision: revision,
         mail_templates: HashMap::new(),
         fees,
+        clock,
     })
 }
 

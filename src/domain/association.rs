@@ -113,6 +113,16 @@ pub struct AssociationSettings {
     /// otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exam_retakes: Option<u32>,
+    /// Share of the renewals filed in a window that is audited, in percent
+    /// ([`crate::domain::renewal::DEFAULT_AUDIT_PERCENT`] otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal_audit_percent: Option<u32>,
+    /// Days before a renewal window opens on which endorsees are reminded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal_reminder_days_before_window: Option<Vec<u32>>,
+    /// Days before the renewal deadline on which endorsees are reminded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal_reminder_days_before_deadline: Option<Vec<u32>>,
 }
 
 /// Reminder days when the association sets none.
@@ -145,6 +155,22 @@ impl AssociationSettings {
 
     pub fn reminder_days(&self) -> &[u32] {
         self.reference_reminder_days.as_deref().unwrap_or(&DEFAULT_REMINDER_DAYS)
+    }
+
+    pub fn renewal_audit_percent(&self) -> u32 {
+        self.renewal_audit_percent.unwrap_or(crate::domain::renewal::DEFAULT_AUDIT_PERCENT)
+    }
+
+    pub fn renewal_days_before_window(&self) -> &[u32] {
+        self.renewal_reminder_days_before_window
+            .as_deref()
+            .unwrap_or(&crate::domain::renewal::DEFAULT_DAYS_BEFORE_WINDOW)
+    }
+
+    pub fn renewal_days_before_deadline(&self) -> &[u32] {
+        self.renewal_reminder_days_before_deadline
+            .as_deref()
+            .unwrap_or(&crate::domain::renewal::DEFAULT_DAYS_BEFORE_DEADLINE)
     }
 }
 

@@ -1,32 +1,10 @@
-//! Endorsements once granted: their numbers, the renewal cycle they are
-//! current through, and who may review whom. Pure.
-//!
-//! Renewal cycles (process.md): annual until the end of 2026, each ending
-//! on 31 December; from 2027, three-year cycles ending on 31 December of
-//! 2027, 2030, 2033, ... An endorsement granted on a day is current through
-//! the end of the cycle that day falls in.
-
-use chrono::{Datelike, NaiveDate};
+//! Endorsements once granted: their numbers, the statuses they move
+//! between, the registry's name search and who may review whom. Pure.
+//! (The renewal cycle an endorsement is current through is
+//! [`super::renewal`]'s.)
 
 use super::association::AssociationCode;
 use super::model::{Category, EndorsementStatus, Track};
-
-/// The last year of annual cycles.
-const LAST_ANNUAL_YEAR: i32 = 2026;
-/// The first three-year cycle ends this year.
-const FIRST_THREE_YEAR_END: i32 = 2027;
-
-/// The last day of the renewal cycle `day` falls in.
-pub fn cycle_end(day: NaiveDate) -> NaiveDate {
-    let year = day.year();
-    let end_year = if year <= LAST_ANNUAL_YEAR {
-        year
-    } else {
-        // The first 2027 + 3k at or after `year`.
-        FIRST_THREE_YEAR_END + (year - FIRST_THREE_YEAR_END + 2) / 3 * 3
-    };
-    NaiveDate::from_ymd_opt(end_year, 12, 31).expect("31 December exists")
-}
 
 /// An endorsement number, unique across a deployment: the association's
 /// code, the published category code and a sequence number of the
@@ -106,20 +84,6 @@ mod tests {
 
     use super::*;
 
-    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap()
-    }
-
-    #[test]
-    fn cycles_are_annual_until_2026_then_three_years() {
-        assert_eq!(cycle_end(day(2024, 3, 1)), day(2024, 12, 31));
-        assert_eq!(cycle_end(day(2026, 12, 31)), day(2026, 12, 31));
-        assert_eq!(cycle_end(day(2027, 1, 1)), day(2027, 12, 31));
-        assert_eq!(cycle_end(day(2028, 6, 1)), day(2030, 12, 31));
-        assert_eq!(cycle_end(day(2030, 12, 31)), day(2030, 12, 31));
-        assert_eq!(cycle_end(day(2031, 1, 1)), day(2033, 12, 31));
-    }
-
     #[test]
     fn numbers_carry_the_association_and_category() {
         let nys = AssociationCode::nys_aimh();
@@ -172,26 +136,6 @@ mod tests {
                 let prefix: String = word.chars().take(cut).collect();
                 prop_assert!(words.iter().any(|w| w.starts_with(&prefix)), "{prefix} in {words:?}");
             }
-        }
-
-        /// Every day is inside its cycle, cycles end on 31 December, annual
-        /// ones in their own year and three-year ones within three years,
-        /// on 2027 + 3k.
-        #[test]
-        fn every_day_falls_in_one_cycle(offset in 0i64..40_000) {
-            let on = day(2000, 1, 1) + chrono::Days::new(offset as u64);
-            let end = cycle_end(on);
-            prop_assert!(on <= end);
-            prop_assert_eq!((end.month(), end.day()), (12, 31));
-            if on.year() <= 2026 {
-                prop_assert_eq!(end.year(), on.year());
-            } else {
-                prop_assert!(end.year() - on.year() < 3);
-                prop_assert_eq!((end.year() - 2027) % 3, 0);
-            }
-            // The day after a cycle ends starts the next one.
-            let next = end + chrono::Days::new(1);
-            prop_assert!(cycle_end(next) > end);
         }
     }
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use super::model::{Basis, Category, Portfolio, Track};
-use super::rulebook::{Requirement, Rule, Rulebook, RulebookVersion};
+use super::rulebook::{EvidencePolicy, Requirement, Rule, Rulebook, RulebookVersion};
 use super::words::{count, either};
 use context::{Ctx, Prepared};
 
@@ -159,10 +159,20 @@ fn evaluate_in(ctx: &Ctx<'_>, version: &RulebookVersion, category: Category) -> 
         return (eligibility, Rank { share: 0.0, mean: 0.0 });
     };
     let ctx = Ctx { category, ..*ctx };
+    let (results, met, rank) = eval_top_level(&ctx, &definition.requirements);
+    eligibility.met = met;
+    eligibility.requirements = results;
+    eligibility.exam_required = definition.exam_required();
+    (eligibility, rank)
+}
+
+/// Evaluates a top-level list of requirements: the results (pre-order),
+/// whether every non-optional one is met, and how close it is.
+fn eval_top_level(ctx: &Ctx<'_>, requirements: &[Requirement]) -> (Vec<RequirementResult>, bool, Rank) {
     let mut out = Vec::with_capacity(16);
     let (mut required, mut met_count, mut fraction_sum) = (0usize, 0usize, 0.0);
-    for req in &definition.requirements {
-        let outcome = eval_node(&ctx, req, None, &mut out);
+    for req in requirements {
+        let outcome = eval_node(ctx, req, None, &mut out);
         if !req.optional {
             required += 1;
             met_count += usize::from(outcome.met);
@@ -170,11 +180,45 @@ fn evaluate_in(ctx: &Ctx<'_>, version: &RulebookVersion, category: Category) -> 
         }
     }
     let denominator = required.max(1) as f64;
-    eligibility.met = met_count == required;
-    eligibility.requirements = out;
-    eligibility.exam_required = definition.exam_required();
     let rank = Rank { share: met_count as f64 / denominator, mean: fraction_sum / denominator };
-    (eligibility, rank)
+    (out, met_count == required, rank)
+}
+
+/// What a tree of requirements outside a category is evaluated for
+/// (a renewal, a reinstatement).
+pub struct Tree<'a> {
+    /// Names the rules used, like a rulebook version id
+    /// ("nys-aimh@renewal:2025-01-01..2027-12-31").
+    pub id: String,
+    pub requirements: &'a [Requirement],
+    pub policy: &'a EvidencePolicy,
+}
+
+/// Evaluates `tree` for someone endorsed in `category` on `track`, exactly
+/// as a category's requirements are evaluated: the same primitives,
+/// progress, explanations and missing items.
+pub fn evaluate_tree(
+    portfolio: &Portfolio,
+    category: Category,
+    track: Track,
+    as_of: NaiveDate,
+    basis: Basis,
+    tree: &Tree<'_>,
+) -> Eligibility {
+    let prepared = Prepared::new(portfolio, basis, tree.policy);
+    let ctx = Ctx { portfolio, track, category, as_of, basis, policy: tree.policy, prep: &prepared };
+    let (requirements, met, _) = eval_top_level(&ctx, tree.requirements);
+    Eligibility {
+        category,
+        track,
+        code: category.code(track),
+        rulebook: tree.id.clone(),
+        as_of,
+        basis,
+        met,
+        requirements,
+        exam_required: false,
+    }
 }
 
 /// What one requirement's evaluation tells its parent.

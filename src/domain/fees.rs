@@ -164,8 +164,17 @@ impl FeeSchedule {
     /// NYS-AIMH's membership fees (seed 000): individual Regular $50 (one
     /// year), Two-Year Regular $90, Full-time Student $30; organisational
     /// Regular $200, Two-Year $350. Its category fees are in its rulebook;
-    /// renewal and reinstatement amounts are not published by NYS-AIMH.
+    /// renewal and reinstatement amounts are not published by NYS-AIMH, so
+    /// these are examples (renewal $50, reinstatement $25), marked as such.
     pub fn nys_aimh_memberships() -> FeeSchedule {
+        let other = |kind, dollars| FeeLine {
+            kind,
+            categories: Vec::new(),
+            membership: None,
+            amount: Money::usd(dollars),
+            payee: Payee::Association,
+            refundable: false,
+        };
         let membership = |kind, dollars| FeeLine {
             kind: FeeKind::Membership,
             categories: Vec::new(),
@@ -183,6 +192,10 @@ impl FeeSchedule {
                     membership(MembershipType::Student, 30),
                     membership(MembershipType::Organisational, 200),
                     membership(MembershipType::OrganisationalTwoYear, 350),
+                    // Example amounts: NYS-AIMH does not publish its renewal
+                    // fee; $25 is reinstatement at several associations.
+                    other(FeeKind::Renewal, 50),
+                    other(FeeKind::Reinstatement, 25),
                 ],
             }],
         }

@@ -13,6 +13,7 @@ pub mod fees;
 pub mod model;
 pub mod names;
 pub mod reference;
+pub mod renewal;
 pub mod review;
 pub mod rulebook;
 pub mod sample;

@@ -257,6 +257,10 @@ vocabulary!(
         EvidenceRejected = "EVIDENCE_REJECTED",
         /// To the applicant: reviewers decided on the portfolio.
         Decision = "DECISION",
+        /// To an endorsee: the renewal window opens soon, is open, or closes soon.
+        RenewalReminder = "RENEWAL_REMINDER",
+        /// To an endorsee: the endorsement lapsed.
+        EndorsementLapsed = "ENDORSEMENT_LAPSED",
     }
 );
 vocabulary!(

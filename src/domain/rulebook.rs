@@ -3,7 +3,7 @@
 //! versions so the engine never follows `extends`.
 
 mod describe;
-mod raw;
+pub(super) mod raw;
 mod resolve;
 #[cfg(test)]
 mod tests;
@@ -27,6 +27,9 @@ pub struct Rulebook {
     pub evidence: EvidencePolicy,
     /// Ordered by `effective_from`, strictly increasing.
     pub versions: Vec<RulebookVersion>,
+    /// Its renewal cycles and requirements; `None` where the file has none
+    /// (NYS-AIMH's then apply: [`super::renewal::nys_aimh`]).
+    pub renewal: Option<super::renewal::RenewalRules>,
 }
 
 /// Which evidence kinds make an entry count under basis VERIFIED. An empty

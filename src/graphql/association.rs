@@ -48,6 +48,12 @@ pub struct AssociationSettingsInput {
     pub accept_other_memberships: Option<bool>,
     /// Retakes of a failed exam allowed (unlimited when never set).
     pub exam_retakes: Option<i32>,
+    /// Share of the renewals filed in a window that is audited, in percent (10 otherwise).
+    pub renewal_audit_percent: Option<i32>,
+    /// Days before a renewal window opens on which endorsees are reminded ([30] otherwise).
+    pub renewal_reminder_days_before_window: Option<Vec<i32>>,
+    /// Days before the renewal deadline on which endorsees are reminded ([30, 7] otherwise).
+    pub renewal_reminder_days_before_deadline: Option<Vec<i32>>,
 }
 
 /// An association, as its own staff or a platform admin see it.
@@ -71,6 +77,12 @@ pub struct AssociationObject {
     pub accept_other_memberships: bool,
     /// Retakes of a failed exam allowed; null: unlimited.
     pub exam_retakes: Option<i32>,
+    /// Share of the renewals filed in a window that is audited, in percent.
+    pub renewal_audit_percent: i32,
+    /// Days before a renewal window opens on which endorsees are reminded.
+    pub renewal_reminder_days_before_window: Vec<i32>,
+    /// Days before the renewal deadline on which endorsees are reminded.
+    pub renewal_reminder_days_before_deadline: Vec<i32>,
     pub created_at: DateTime,
 }
 
@@ -83,12 +95,15 @@ impl From<AssociationDocument> for AssociationObject {
             stats_min_cell: document.settings.stats_min_cell.map(|n| n as i32),
             max_upload_bytes: document.settings.max_upload_bytes.and_then(|n| i32::try_from(n).ok()),
             language: document.settings.language(),
-            reference_reminder_days: document.settings.reminder_days().iter().map(|d| *d as i32).collect(),
+            reference_reminder_days: days(document.settings.reminder_days()),
             allow_incomplete_submissions: document.settings.allows_incomplete_submissions(),
             processing_fee_due: document.settings.processing_fee_due(),
             require_registration: document.settings.requires_registration(),
             accept_other_memberships: document.settings.accepts_other_memberships(),
             exam_retakes: document.settings.exam_retakes.map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
+            renewal_audit_percent: document.settings.renewal_audit_percent() as i32,
+            renewal_reminder_days_before_window: days(document.settings.renewal_days_before_window()),
+            renewal_reminder_days_before_deadline: days(document.settings.renewal_days_before_deadline()),
             created_at: document.created_at.into(),
         }
     }
@@ -160,6 +175,9 @@ impl AssociationMutation {
             accept_other_memberships: input.accept_other_memberships,
             // Negative counts are refused by the use case, not wrapped here.
             exam_retakes: input.exam_retakes.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+            renewal_audit_percent: input.renewal_audit_percent.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+            renewal_reminder_days_before_window: input.renewal_reminder_days_before_window.map(unsigned_days),
+            renewal_reminder_days_before_deadline: input.renewal_reminder_days_before_deadline.map(unsigned_days),
             ..settings(input.stats_min_cell, input.max_upload_bytes, input.language, input.reference_reminder_days)
         };
         Ok(associations::update_settings(services(ctx), &actor, patch, &change_audit(ctx)).await?.into())
@@ -192,8 +210,16 @@ fn settings(
         stats_min_cell: count(stats_min_cell).map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
         max_upload_bytes: count(max_upload_bytes),
         language,
-        reference_reminder_days: reference_reminder_days
-            .map(|days| days.into_iter().map(|d| u32::try_from(d).unwrap_or(u32::MAX)).collect()),
+        reference_reminder_days: reference_reminder_days.map(unsigned_days),
         ..Default::default()
     }
+}
+
+/// Days as given; a negative one becomes out of range (refused by the use case).
+fn unsigned_days(days: Vec<i32>) -> Vec<u32> {
+    days.into_iter().map(|d| u32::try_from(d).unwrap_or(u32::MAX)).collect()
+}
+
+fn days(days: &[u32]) -> Vec<i32> {
+    days.iter().map(|d| i32::try_from(*d).unwrap_or(i32::MAX)).collect()
 }

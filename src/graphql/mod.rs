@@ -18,6 +18,7 @@ pub mod portfolio;
 mod query;
 pub mod reference;
 pub mod registry;
+pub mod renewal;
 pub mod round;
 pub mod scalars;
 pub mod stats;
@@ -43,6 +44,7 @@ pub struct Query(
     endorsement::EndorsementQuery,
     registry::RegistryQuery,
     round::CycleQuery,
+    renewal::RenewalQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -59,6 +61,7 @@ pub struct Mutation(
     adviser::AdviserMutation,
     round::RoundMutation,
     registry::RegistryMutation,
+    renewal::RenewalMutation,
 );
 
 use crate::config::Config;

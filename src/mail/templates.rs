@@ -49,6 +49,8 @@ impl MailKind {
             MailKind::ReferenceSubmitted => "reference-submitted",
             MailKind::EvidenceRejected => "evidence-rejected",
             MailKind::Decision => "decision",
+            MailKind::RenewalReminder => "renewal-reminder",
+            MailKind::EndorsementLapsed => "endorsement-lapsed",
         }
     }
 
@@ -86,6 +88,23 @@ impl MailKind {
                 ("status_name", "returned for revision"),
                 ("category_name", "Infant Mental Health Specialist"),
                 ("note", "Please add your RS/C log for 2024."),
+            ],
+            MailKind::RenewalReminder => &[
+                ASSOCIATION,
+                APPLICANT,
+                ("category_name", "Infant Mental Health Specialist"),
+                ("number", "NYS-AIMH-IMHS-000042"),
+                ("reminder", "WINDOW_OPEN"),
+                ("window_opens", "2027-10-01"),
+                ("deadline", "2027-12-31"),
+            ],
+            MailKind::EndorsementLapsed => &[
+                ASSOCIATION,
+                APPLICANT,
+                ("category_name", "Infant Mental Health Specialist"),
+                ("number", "NYS-AIMH-IMHS-000042"),
+                ("lapsed_on", "2028-01-01"),
+                ("reason", "Not renewed by 2027-12-31"),
             ],
         }
     }
@@ -141,6 +160,10 @@ static BUILT_IN: LazyLock<HashMap<(MailKind, Language), TemplateSource>> = LazyL
         Es / EvidenceRejected = "es/evidence-rejected",
         En / Decision = "en/decision",
         Es / Decision = "es/decision",
+        En / RenewalReminder = "en/renewal-reminder",
+        Es / RenewalReminder = "es/renewal-reminder",
+        En / EndorsementLapsed = "en/endorsement-lapsed",
+        Es / EndorsementLapsed = "es/endorsement-lapsed",
     ];
     files
         .into_iter()

@@ -99,6 +99,8 @@ pub struct Grant {
     pub track: Track,
     pub portfolio_id: ObjectId,
     pub endorsed_on: NaiveDate,
+    /// The end of the renewal cycle `endorsed_on` falls in.
+    pub current_through: NaiveDate,
     pub by: String,
 }
 
@@ -129,7 +131,7 @@ pub(crate) async fn grant_in(
         track: grant.track,
         portfolio_id: grant.portfolio_id,
         endorsed_on: grant.endorsed_on,
-        current_through: endorsement::cycle_end(grant.endorsed_on),
+        current_through: grant.current_through,
         status: EndorsementStatus::Current,
         history: vec![StatusChange {
             status: EndorsementStatus::Current,

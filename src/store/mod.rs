@@ -16,6 +16,7 @@ pub mod migrate;
 pub mod outbox;
 pub mod portfolio;
 pub mod references;
+pub mod renewals;
 pub mod rounds;
 pub mod stats;
 
@@ -137,6 +138,7 @@ impl Store {
         memberships::MembershipStore::ensure_indexes(self).await?;
         assignments::AssignmentStore::ensure_indexes(self).await?;
         endorsements::EndorsementStore::ensure_indexes(self).await?;
+        renewals::RenewalStore::ensure_indexes(self).await?;
         rounds::RoundStore::ensure_indexes(self).await?;
         Ok(())
     }

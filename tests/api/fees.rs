@@ -300,7 +300,7 @@ async fn an_association_may_take_the_fee_before_approval_instead() {
     // The endorsement is a record: numbered, current through the end of its
     // renewal cycle, with its history; the endorsee lists their own.
     let today = chrono::Utc::now().with_timezone(&chrono_tz::America::New_York).date_naive();
-    let through = endorse::domain::endorsement::cycle_end(today).to_string();
+    let through = endorse::domain::renewal::nys_aimh().cycle(today).ends.to_string();
     let read = "query($id: ID!) { portfolio(id: $id) { endorsement { number code endorsedOn currentThrough status history { status on } } } }";
     let body = app.graphql(Some(&token), read, json!({ "id": id })).await;
     assert_eq!(

@@ -29,6 +29,7 @@ mod projection;
 mod readiness;
 mod references;
 mod registry;
+mod renewal;
 mod restarts;
 mod review;
 mod schema;

@@ -9,7 +9,7 @@ use mongodb::bson::{DateTime, oid::ObjectId};
 
 use self::verify::{Declared, RejectReason};
 use super::error::{AppError, AppResult};
-use super::portfolios::{load_editable, save};
+use super::portfolios::{load_changeable, save};
 use super::{Actor, ChangeAudit, policy};
 use crate::blob::{BlobError, keys};
 use crate::domain::model::{EvidenceKind, EvidenceStatus};
@@ -138,7 +138,7 @@ pub async fn request_upload(
             limits.allowed_types.join(", ")
         )));
     }
-    load_editable(services, actor, request.portfolio_id).await?;
+    load_changeable(services, actor, request.portfolio_id).await?;
     let ttl = Duration::from_secs(limits.upload_url_ttl_seconds);
     let declared = Some((request.byte_size.into(), sha256));
     let record =
@@ -209,7 +209,7 @@ pub async fn upload(
     file: IncomingFile,
     audit: &ChangeAudit<'_>,
 ) -> AppResult<EvidenceRecord> {
-    load_editable(services, actor, portfolio_id).await?;
+    load_changeable(services, actor, portfolio_id).await?;
     let ttl = Duration::from_secs(services.config.evidence.upload_url_ttl_seconds);
     // Claimed by this request from the start: completion cannot touch it.
     // The record goes in first: a crash after the bytes land leaves a
@@ -255,7 +255,7 @@ pub async fn delete(services: &Services, actor: &Actor, id: ObjectId, audit: &Ch
     // meanwhile. The unlinking is part of this change: its own audit
     // record is the portfolio's.
     for attempt in 0.. {
-        let mut portfolio = load_editable(services, actor, record.portfolio_id).await?;
+        let mut portfolio = load_changeable(services, actor, record.portfolio_id).await?;
         if !crate::domain::changes::unlink_evidence(&mut portfolio.content, &hex) {
             break;
         }

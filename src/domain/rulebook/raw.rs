@@ -54,6 +54,7 @@ pub struct RawRulebook {
     #[serde(default)]
     pub evidence: RawEvidence,
     pub versions: Vec<RawVersion>,
+    pub renewal: Option<super::super::renewal::RawRenewal>,
 }
 
 /// Per entry type; a missing key keeps the default, `[]` means "needs none".

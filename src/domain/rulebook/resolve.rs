@@ -33,7 +33,11 @@ pub fn resolve(source_name: &str, raw: RawRulebook) -> Result<Rulebook, Rulebook
         let version = resolve_version(&association, &versions, rv, &path).map_err(|(p, m)| fail(p, m))?;
         versions.push(version);
     }
-    Ok(Rulebook { association, name: raw.name, evidence: evidence_policy(raw.evidence), versions })
+    let renewal = match raw.renewal {
+        Some(renewal) => Some(renewal.check().map_err(|(path, message)| fail(format!("renewal.{path}"), message))?),
+        None => None,
+    };
+    Ok(Rulebook { association, name: raw.name, evidence: evidence_policy(raw.evidence), versions, renewal })
 }
 
 fn evidence_policy(raw: RawEvidence) -> EvidencePolicy {

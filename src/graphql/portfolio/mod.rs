@@ -1,7 +1,7 @@
 //! Portfolios: the `Portfolio` type, reviewer queries, the rulebook query and
 //! the portfolio mutations.
 
-mod eligibility;
+pub(crate) mod eligibility;
 mod entries;
 pub mod inputs;
 pub(crate) mod mutation;
