@@ -57,25 +57,44 @@ pub async fn records(
     Ok(ApplicantRecords { memberships, endorsements })
 }
 
-/// Every applicant's records in the association, for reports that
-/// evaluate every portfolio: memberships by email, endorsements by subject.
+/// Many applicants' records at once: every applicant's in the
+/// association, for reports that evaluate every portfolio, or a page's,
+/// so that a page that evaluates each portfolio reads them in two queries
+/// rather than two per portfolio. Memberships by email, endorsements by
+/// subject.
 pub struct AllRecords {
     memberships: HashMap<String, Vec<MembershipRecordRef>>,
     endorsements: HashMap<String, Vec<EndorsementDocument>>,
 }
 
+fn email_of(portfolio: &PortfolioDocument) -> Option<String> {
+    portfolio.applicant.as_ref().and_then(|a| a.email.as_deref()).map(str::to_lowercase)
+}
+
 impl AllRecords {
     pub async fn load(services: &Services, tenant: &Tenant) -> AppResult<Self> {
         let memberships = services.memberships(tenant)?.all_by_email().await?;
-        let mut endorsements: HashMap<String, Vec<EndorsementDocument>> = HashMap::new();
-        for endorsement in services.endorsements(tenant)?.all().await? {
-            endorsements.entry(endorsement.subject.clone()).or_default().push(endorsement);
-        }
-        Ok(AllRecords { memberships, endorsements })
+        let endorsements = services.endorsements(tenant)?.all().await?;
+        Ok(AllRecords { memberships, endorsements: by_subject(endorsements) })
+    }
+
+    /// The records of the applicants of `portfolios` only.
+    pub async fn of_page(services: &Services, tenant: &Tenant, portfolios: &[PortfolioDocument]) -> AppResult<Self> {
+        let mut emails: Vec<String> = portfolios.iter().filter_map(email_of).collect();
+        emails.sort();
+        emails.dedup();
+        let mut subjects: Vec<String> = portfolios.iter().map(|p| p.owner_id.clone()).collect();
+        subjects.sort();
+        subjects.dedup();
+        let (memberships, endorsements) = futures::try_join!(
+            async { Ok::<_, super::error::AppError>(services.memberships(tenant)?.by_emails(&emails).await?) },
+            async { Ok::<_, super::error::AppError>(services.endorsements(tenant)?.of_subjects(&subjects).await?) },
+        )?;
+        Ok(AllRecords { memberships, endorsements: by_subject(endorsements) })
     }
 
     pub fn of(&self, portfolio: &PortfolioDocument) -> ApplicantRecords {
-        let email = portfolio.applicant.as_ref().and_then(|a| a.email.as_deref()).map(str::to_lowercase);
+        let email = email_of(portfolio);
         let memberships = email.and_then(|email| self.memberships.get(&email)).cloned().unwrap_or_default();
         let endorsements = self
             .endorsements
@@ -84,4 +103,12 @@ impl AllRecords {
             .unwrap_or_default();
         ApplicantRecords { memberships, endorsements }
     }
+}
+
+fn by_subject(endorsements: Vec<EndorsementDocument>) -> HashMap<String, Vec<EndorsementDocument>> {
+    let mut by_subject: HashMap<String, Vec<EndorsementDocument>> = HashMap::new();
+    for endorsement in endorsements {
+        by_subject.entry(endorsement.subject.clone()).or_default().push(endorsement);
+    }
+    by_subject
 }

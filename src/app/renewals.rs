@@ -272,24 +272,48 @@ pub async fn renew(
     require_met(&status.eligibility, "Renewal")?;
     let key = renewal_charge_key(&endorsement, FeeKind::Renewal, cycle.ends);
     require_fee(services, actor, &endorsement, FeeKind::Renewal, key, "Renewal", audit).await?;
-    let renewal = RenewalDocument {
-        id: ObjectId::new(),
-        association: actor.tenant.code().clone(),
-        endorsement_id: endorsement.id,
-        portfolio_id: endorsement.portfolio_id,
-        subject: endorsement.subject.clone(),
-        kind: RenewalKind::Renewal,
-        cycle_ends: cycle.ends,
-        current_through: rules.next(&cycle).ends,
-        filed_on: today,
-        filed_at: DateTime::now(),
-        attestation,
-        rules: status.eligibility.rulebook.clone(),
-        owed_years: status.owed_years,
-        cycle_years: cycle.years,
-        audit: None,
-    };
+    let filed = Filing { kind: RenewalKind::Renewal, cycle: &cycle, owed_years: status.owed_years, today, attestation };
+    let renewal = filed.document(actor, &endorsement, rules.next(&cycle).ends, &status.eligibility);
     file(services, actor, &renewal, &endorsement, None, audit).await
+}
+
+/// A renewal or reinstatement being filed today for `cycle`.
+struct Filing<'a> {
+    kind: RenewalKind,
+    cycle: &'a Cycle,
+    owed_years: u32,
+    today: NaiveDate,
+    attestation: Attestation,
+}
+
+impl Filing<'_> {
+    /// The record: `endorsement` current through `current_through`,
+    /// checked against the rules `checked` names.
+    fn document(
+        self,
+        actor: &Actor,
+        endorsement: &EndorsementDocument,
+        current_through: NaiveDate,
+        checked: &Eligibility,
+    ) -> RenewalDocument {
+        RenewalDocument {
+            id: ObjectId::new(),
+            association: actor.tenant.code().clone(),
+            endorsement_id: endorsement.id,
+            portfolio_id: endorsement.portfolio_id,
+            subject: endorsement.subject.clone(),
+            kind: self.kind,
+            cycle_ends: self.cycle.ends,
+            current_through,
+            filed_on: self.today,
+            filed_at: DateTime::now(),
+            attestation: self.attestation,
+            rules: checked.rulebook.clone(),
+            owed_years: self.owed_years,
+            cycle_years: self.cycle.years,
+            audit: None,
+        }
+    }
 }
 
 async fn file(
@@ -379,23 +403,8 @@ pub async fn reinstate(
     require_met(&eligibility, "Reinstatement")?;
     let key = renewal_charge_key(&endorsement, FeeKind::Reinstatement, cycle.ends);
     require_fee(services, actor, &endorsement, FeeKind::Reinstatement, key, "Reinstatement", audit).await?;
-    let renewal = RenewalDocument {
-        id: ObjectId::new(),
-        association: actor.tenant.code().clone(),
-        endorsement_id: endorsement.id,
-        portfolio_id: endorsement.portfolio_id,
-        subject: endorsement.subject.clone(),
-        kind: RenewalKind::Reinstatement,
-        cycle_ends: cycle.ends,
-        current_through: cycle.ends,
-        filed_on: today,
-        filed_at: DateTime::now(),
-        attestation,
-        rules: eligibility.rulebook.clone(),
-        owed_years: cycle.years,
-        cycle_years: cycle.years,
-        audit: None,
-    };
+    let filed = Filing { kind: RenewalKind::Reinstatement, cycle: &cycle, owed_years: cycle.years, today, attestation };
+    let renewal = filed.document(actor, &endorsement, cycle.ends, &eligibility);
     let change = StatusChange {
         status: EndorsementStatus::Current,
         on: today,

@@ -94,6 +94,21 @@ impl MembershipStore {
         Ok(by_email)
     }
 
+    /// The records of `emails` (lowercase), by email: one query for a
+    /// page of applicants.
+    pub async fn by_emails(&self, emails: &[String]) -> Result<HashMap<String, Vec<MembershipRecordRef>>, StoreError> {
+        let mut by_email: HashMap<String, Vec<MembershipRecordRef>> = HashMap::new();
+        if emails.is_empty() {
+            return Ok(by_email);
+        }
+        let filter = doc! { "association": self.association.as_str(), "email": { "$in": emails } };
+        let mut cursor = self.memberships.find(filter).await?;
+        while let Some(record) = cursor.try_next().await? {
+            by_email.entry(record.email.clone()).or_default().push(record.as_ref());
+        }
+        Ok(by_email)
+    }
+
     /// Writes `records` (each replacing the one of the same person and
     /// first day) with one audit record, all or none.
     pub async fn put_all_audited(&self, records: &[MembershipRecord], record: &AuditRecord) -> Result<(), StoreError> {

@@ -316,18 +316,30 @@ impl RenewalStore {
 }
 
 impl RenewalStore {
-    /// Current endorsements here whose cycle ended before `today`, and
-    /// every inactive one (the sweep checks how long), at most `limit`.
+    /// Current endorsements here whose cycle ended before `today`, then
+    /// inactive ones that were made inactive on or before `inactive_by`
+    /// (the sweep checks their latest change), at most `limit` of each.
     pub async fn past_deadline_or_inactive(
         &self,
         today: NaiveDate,
+        inactive_by: NaiveDate,
         limit: i64,
     ) -> Result<Vec<EndorsementDocument>, StoreError> {
-        let filter = self.tenant(doc! { "$or": [
-            { "status": EndorsementStatus::Current.as_str(), "currentThrough": { "$lt": today.to_string() } },
-            { "status": EndorsementStatus::Inactive.as_str() },
-        ] });
-        Ok(self.endorsements.find(filter).limit(limit).await?.try_collect().await?)
+        let past = self.tenant(doc! {
+            "status": EndorsementStatus::Current.as_str(),
+            "currentThrough": { "$lt": today.to_string() },
+        });
+        let mut found: Vec<EndorsementDocument> =
+            self.endorsements.find(past).limit(limit).await?.try_collect().await?;
+        let inactive = self.tenant(doc! {
+            "status": EndorsementStatus::Inactive.as_str(),
+            "history": { "$elemMatch": {
+                "status": EndorsementStatus::Inactive.as_str(),
+                "on": { "$lte": inactive_by.to_string() },
+            } },
+        });
+        found.extend(self.endorsements.find(inactive).limit(limit).await?.try_collect::<Vec<_>>().await?);
+        Ok(found)
     }
 
     /// Lapses `endorsement` (still `from`) with `change`, and `record`

@@ -50,7 +50,7 @@ async fn admins_publish_their_own_wording_and_mail_is_sent_with_it() {
     // Every kind in every language, built in until published.
     let body = app.graphql(Some(&admin), TEMPLATES, json!({})).await;
     let listed = body["data"]["mailTemplates"].as_array().unwrap_or_else(|| panic!("{body}"));
-    assert_eq!(listed.len(), 12, "six kinds, two languages: {body}");
+    assert_eq!(listed.len(), 16, "eight kinds, two languages: {body}");
     assert!(listed.iter().all(|t| t["custom"] == false && t["revision"] == 0), "{body}");
     let built_in = listed.iter().find(|t| t["kind"] == "DECISION" && t["language"] == "EN").unwrap();
     assert!(built_in["variables"].as_array().unwrap().contains(&json!("status_name")), "{built_in}");

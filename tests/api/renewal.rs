@@ -394,3 +394,26 @@ async fn the_clock_cannot_be_set_by_anyone_but_an_admin() {
     let body = app.graphql(Some(&coordinator), SET_CLOCK, json!({ "now": "2027-10-15T17:00:00Z" })).await;
     assert_eq!(first_error_code(&body), "FORBIDDEN", "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inactive_status_lapses_after_two_years_without_reactivation() {
+    let app = spawn_app().await;
+    let subject = unique("inactive-ina");
+    let ina = app.token(&subject, &[Role::Applicant]);
+    let coordinator = app.token("cora", &[Role::Coordinator]);
+    set_clock(&app, "2026-06-01").await;
+    endorse_person(&app, &subject, "FAMILY_ASSOCIATE").await;
+    let id = endorsement(&app, &ina).await["id"].clone();
+    let change = "mutation($id: ID!) { changeEndorsementStatus(endorsementId: $id, status: INACTIVE, reason: \"On leave\") { status } }";
+    let body = app.graphql(Some(&coordinator), change, json!({ "id": id })).await;
+    assert_eq!(body["data"]["changeEndorsementStatus"]["status"], "INACTIVE", "{body}");
+    // Past its deadline it stays inactive (not lapsed) until two years are up.
+    set_clock(&app, "2028-05-31").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(endorsement(&app, &ina).await["status"], "INACTIVE");
+    set_clock(&app, "2028-06-01").await;
+    let lapsed = wait_for_status(&app, &ina, "LAPSED").await;
+    let last = lapsed["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["on"], "2028-06-01", "{lapsed}");
+    assert!(last["reason"].as_str().unwrap().contains("Inactive since 2026-06-01"), "{lapsed}");
+}

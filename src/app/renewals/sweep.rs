@@ -86,7 +86,8 @@ async fn lapse_due(services: &Services, tenant: &Tenant) -> AppResult<usize> {
     let today = tenant.today();
     let store = services.renewals(tenant)?;
     let mut lapsed = 0;
-    for endorsement in store.past_deadline_or_inactive(today, BATCH).await? {
+    let inactive_by = today.checked_sub_months(chrono::Months::new(12 * renewal::MAX_INACTIVE_YEARS)).unwrap_or(today);
+    for endorsement in store.past_deadline_or_inactive(today, inactive_by, BATCH).await? {
         let Some((on, reason)) = lapse_of(&endorsement, today) else { continue };
         let mut record = system_record(tenant, &endorsement);
         record.mail = mail::lapsed(tenant, &endorsement, on, &reason)?;

@@ -54,6 +54,13 @@ impl PortfolioObject {
     pub fn new(document: PortfolioDocument, actor: impl Into<Arc<Actor>>) -> Self {
         PortfolioObject(document, actor.into(), Computed::default())
     }
+
+    /// [`PortfolioObject::new`] with the applicant's records already read
+    /// (a page reads them for all its portfolios at once).
+    pub fn with_records(document: PortfolioDocument, actor: impl Into<Arc<Actor>>, records: ApplicantRecords) -> Self {
+        let computed = Computed { records: tokio::sync::OnceCell::new_with(Some(records)), ..Computed::default() };
+        PortfolioObject(document, actor.into(), computed)
+    }
 }
 
 /// A field the projection should have fetched is missing: a bug, not bad input.

@@ -14,6 +14,12 @@ const STORED: &[&str] =
 /// Computed fields: they read every section the engine knows.
 const COMPUTED: &[&str] = &["eligibility", "recommendations"];
 
+/// Whether the `Portfolio` selection evaluates requirements (then the
+/// applicant's records are read too).
+pub fn evaluates(portfolio: &Lookahead<'_>) -> bool {
+    COMPUTED.iter().any(|field| portfolio.field(field).exists())
+}
+
 /// `portfolio` is the look-ahead at a `Portfolio` selection. async-graphql's
 /// look-ahead flattens fragments and ignores `@skip/@include`, so this is a
 /// safe superset of what the query reads.
@@ -24,7 +30,7 @@ pub fn for_selection(portfolio: Lookahead<'_>) -> Projection {
     // three sections, 0.83 ms keeping none. The sections are the bulk of a
     // document, so a projection pays (fewer bytes sent and decoded) only
     // when it leaves most of them behind; computed fields read them all.
-    if COMPUTED.iter().any(|field| portfolio.field(field).exists()) {
+    if evaluates(&portfolio) {
         return Projection::all();
     }
     let sections = SECTION_FIELDS.iter().filter(|field| portfolio.field(field).exists()).count();

@@ -11,6 +11,7 @@ use super::object::PortfolioObject;
 use super::projection;
 use crate::app::associations;
 use crate::app::error::{AppError, AppResult};
+use crate::app::evaluation::AllRecords;
 use crate::app::portfolios::{self, parse_id};
 use crate::app::records::ListFilter;
 use crate::auth::Identity;
@@ -98,7 +99,9 @@ impl PortfolioQuery {
         let after = after.as_deref().map(decode_cursor).transpose()?;
         let filter = filter.unwrap_or_default().into_list_filter(&actor)?;
         let look_ahead = ctx.look_ahead();
-        let projection = projection::for_selection(look_ahead.field("edges").field("node"));
+        let node = look_ahead.field("edges").field("node");
+        let evaluates = projection::evaluates(&node);
+        let projection = projection::for_selection(node);
         let wants_nodes = look_ahead.field("edges").exists() || look_ahead.field("pageInfo").exists();
         let mut nodes = if wants_nodes && limit > 0 {
             portfolios::page(services, &actor, &filter, after, limit as i64 + 1, &projection).await?
@@ -113,9 +116,26 @@ impl PortfolioQuery {
         } else {
             0
         };
+        // A page that evaluates its portfolios reads their applicants'
+        // records in two queries, not two per portfolio.
+        let records = if evaluates && !nodes.is_empty() {
+            Some(AllRecords::of_page(services, &actor.tenant, &nodes).await?)
+        } else {
+            None
+        };
         let edges: Vec<PortfolioEdge> = nodes
             .into_iter()
-            .map(|doc| PortfolioEdge { cursor: encode_cursor(doc.id), node: PortfolioObject::new(doc, actor.clone()) })
+            .map(|doc| {
+                let cursor = encode_cursor(doc.id);
+                let node = match &records {
+                    Some(records) => {
+                        let of = records.of(&doc);
+                        PortfolioObject::with_records(doc, actor.clone(), of)
+                    }
+                    None => PortfolioObject::new(doc, actor.clone()),
+                };
+                PortfolioEdge { cursor, node }
+            })
             .collect();
         Ok(PortfolioConnection {
             page_info: PageInfo { has_next_page, end_cursor: edges.last().map(|e| e.cursor.clone()) },
