@@ -89,6 +89,24 @@ pub struct RegistryFilter {
     pub after: Option<(String, ObjectId)>,
 }
 
+/// The windows of sort names a registry listing reads, in order, from
+/// `from` on: up to the next letter of the alphabet at a time, then
+/// everything after `z` in one (names are lowercase), so that no server
+/// sorts more than a letter's names for one page.
+pub fn name_windows(from: &str) -> Vec<(String, Option<String>)> {
+    let boundaries: Vec<String> = ('a'..='z').chain(['{']).map(String::from).collect();
+    let mut windows = Vec::new();
+    let mut low = from.to_owned();
+    for boundary in boundaries {
+        if boundary.as_str() > low.as_str() {
+            windows.push((low, Some(boundary.clone())));
+            low = boundary;
+        }
+    }
+    windows.push((low, None));
+    windows
+}
+
 impl RegistryFilter {
     /// Whether `record` (a current endorsement of the association) is on
     /// the page this filter asks for.
@@ -239,38 +257,59 @@ impl EndorsementStore {
     ///
     /// The server is sent only what the registry's indexes answer: the
     /// prefix range of the longest search word on `searchWords`, or, with
-    /// no search, the names from the cursor's on `sortName`. The rest of
-    /// the filter (other words, category, track, the cursor's tie on
-    /// `_id`) is applied here while the sorted candidates stream in.
-    /// Measured on the local MongoDB-protocol server, any predicate beside
-    /// an index's keys (an `$and` of two prefixes, an `$or` for the
-    /// cursor, the category) made it scan the whole collection
+    /// no search, a window of names on `sortName` (see [`name_windows`]).
+    /// The rest of the filter (other words, category, track, the cursor's
+    /// tie on `_id`) is applied here while the sorted candidates stream
+    /// in. Measured on the local MongoDB-protocol server, any predicate
+    /// beside an index's keys (an `$and` of two prefixes, an `$or` for the
+    /// cursor, the category) made it scan the whole collection, and it
+    /// sorts whatever matches before returning the first row
     /// (`cargo bench --bench registry`).
     pub async fn registry(&self, filter: &RegistryFilter, limit: i64) -> Result<Vec<EndorsementDocument>, StoreError> {
-        let mut query =
-            doc! { "association": self.association.as_str(), "status": EndorsementStatus::Current.as_str() };
-        match filter.words.iter().max_by_key(|word| word.chars().count()) {
+        let limit = usize::try_from(limit).unwrap_or(0);
+        let base = doc! { "association": self.association.as_str(), "status": EndorsementStatus::Current.as_str() };
+        let mut page: Vec<EndorsementDocument> = Vec::new();
+        if let Some(word) = filter.words.iter().max_by_key(|word| word.chars().count()) {
+            let mut query = base;
             // Words are normalised to letters and digits; every string
             // that begins with `word` sorts below `word` + U+10FFFF.
-            Some(word) => {
-                query.insert("searchWords", doc! { "$gte": word, "$lt": format!("{word}\u{10FFFF}") });
+            query.insert("searchWords", doc! { "$gte": word, "$lt": format!("{word}\u{10FFFF}") });
+            self.fill(query, filter, limit, &mut page).await?;
+            return Ok(page);
+        }
+        let from = filter.after.as_ref().map_or("", |(name, _)| name.as_str());
+        for (low, high) in name_windows(from) {
+            let mut range = doc! { "$gte": low };
+            if let Some(high) = high {
+                range.insert("$lt", high);
             }
-            None => {
-                if let Some((name, _)) = &filter.after {
-                    query.insert("sortName", doc! { "$gte": name });
-                }
+            let mut query = base.clone();
+            query.insert("sortName", range);
+            if self.fill(query, filter, limit, &mut page).await? {
+                break;
             }
         }
+        Ok(page)
+    }
+
+    /// Adds what `query` finds and `filter` admits to `page`, in name
+    /// order, until it holds `limit`; whether it does.
+    async fn fill(
+        &self,
+        query: Document,
+        filter: &RegistryFilter,
+        limit: usize,
+        page: &mut Vec<EndorsementDocument>,
+    ) -> Result<bool, StoreError> {
         let mut cursor = self.endorsements.find(query).sort(doc! { "sortName": 1, "_id": 1 }).await?;
-        let mut page: Vec<EndorsementDocument> = Vec::new();
-        while page.len() < usize::try_from(limit).unwrap_or(0) {
-            let Some(record) = cursor.try_next().await? else { break };
+        while page.len() < limit {
+            let Some(record) = cursor.try_next().await? else { return Ok(false) };
             // A multikey range may meet one document through two words.
             if filter.admits(&record) && page.last().is_none_or(|last| last.id != record.id) {
                 page.push(record);
             }
         }
-        Ok(page)
+        Ok(true)
     }
 
     /// Gives the endorsement its place in the status lists, once; the place
@@ -359,5 +398,28 @@ impl EndorsementStore {
     pub async fn of_portfolio(&self, portfolio_id: ObjectId) -> Result<Option<EndorsementDocument>, StoreError> {
         let filter = doc! { "association": self.association.as_str(), "portfolioId": portfolio_id };
         Ok(self.endorsements.find_one(filter).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_windows;
+
+    #[test]
+    fn name_windows_cover_every_name_from_the_cursor_on_once() {
+        let windows = name_windows("");
+        assert_eq!(windows.len(), 28);
+        assert_eq!(windows[0], (String::new(), Some("a".to_owned())));
+        assert_eq!(windows[1], ("a".to_owned(), Some("b".to_owned())));
+        assert_eq!(windows.last(), Some(&("{".to_owned(), None)));
+        let from_mid = name_windows("maya m3 kim");
+        assert_eq!(from_mid[0], ("maya m3 kim".to_owned(), Some("n".to_owned())));
+        assert_eq!(from_mid.len(), 15);
+        assert_eq!(name_windows("zoë"), [("zoë".to_owned(), Some("{".to_owned())), ("{".to_owned(), None)]);
+        assert_eq!(name_windows("émile"), [("émile".to_owned(), None)]);
+        // Each window starts where the one before ends: nothing is skipped.
+        for pair in windows.windows(2) {
+            assert_eq!(pair[0].1.as_deref(), Some(pair[1].0.as_str()));
+        }
     }
 }
