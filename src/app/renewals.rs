@@ -68,6 +68,31 @@ async fn own(services: &Services, actor: &Actor, id: ObjectId) -> AppResult<Endo
     Ok(record)
 }
 
+/// The endorsee's own endorsement, in `status` (CONFLICT otherwise: a
+/// current one is renewed, a lapsed one reinstated).
+async fn own_in(
+    services: &Services,
+    actor: &Actor,
+    id: ObjectId,
+    status: EndorsementStatus,
+    audit: &ChangeAudit<'_>,
+) -> AppResult<EndorsementDocument> {
+    audit.target(format!("endorsement/{}", id.to_hex()));
+    let endorsement = own(services, actor, id).await?;
+    if endorsement.status == status {
+        return Ok(endorsement);
+    }
+    let step = match status {
+        EndorsementStatus::Lapsed => "a lapsed endorsement is reinstated",
+        _ => "a current endorsement is renewed (a lapsed one is reinstated)",
+    };
+    Err(AppError::Conflict(format!(
+        "Endorsement {} is {}: only {step}.",
+        endorsement.number,
+        endorsement.status.as_str()
+    )))
+}
+
 /// The portfolio that earned `endorsement` (read after the endorsement's
 /// own access check).
 async fn portfolio_of(
@@ -242,16 +267,7 @@ pub async fn renew(
     attestation: Attestation,
     audit: &ChangeAudit<'_>,
 ) -> AppResult<RenewalDocument> {
-    audit.target(format!("endorsement/{}", endorsement_id.to_hex()));
-    let endorsement = own(services, actor, endorsement_id).await?;
-    if endorsement.status != EndorsementStatus::Current {
-        return Err(AppError::Conflict(format!(
-            "Endorsement {} is {}: only a current endorsement is renewed{}.",
-            endorsement.number,
-            endorsement.status.as_str(),
-            if endorsement.status == EndorsementStatus::Lapsed { " (reinstate it instead)" } else { "" }
-        )));
-    }
+    let endorsement = own_in(services, actor, endorsement_id, EndorsementStatus::Current, audit).await?;
     let today = actor.tenant.today();
     let rules = actor.tenant.renewal_rules();
     let cycle = rules.cycle(endorsement.current_through);
@@ -387,15 +403,7 @@ pub async fn reinstate(
     attestation: Attestation,
     audit: &ChangeAudit<'_>,
 ) -> AppResult<RenewalDocument> {
-    audit.target(format!("endorsement/{}", endorsement_id.to_hex()));
-    let endorsement = own(services, actor, endorsement_id).await?;
-    if endorsement.status != EndorsementStatus::Lapsed {
-        return Err(AppError::Conflict(format!(
-            "Endorsement {} is {}: only a lapsed endorsement is reinstated.",
-            endorsement.number,
-            endorsement.status.as_str()
-        )));
-    }
+    let endorsement = own_in(services, actor, endorsement_id, EndorsementStatus::Lapsed, audit).await?;
     check_attestation(&attestation)?;
     let today = actor.tenant.today();
     let cycle = actor.tenant.renewal_rules().cycle(today);
