@@ -231,7 +231,10 @@ pub(crate) async fn load_changeable(services: &Services, actor: &Actor, id: Obje
     let document =
         find(services, actor, id, &Projection::all()).await?.ok_or_else(|| AppError::not_found("Portfolio"))?;
     policy::may_edit(&actor.viewer, &document.owner_id)?;
-    if document.status != PortfolioStatus::Endorsed {
+    if document.status == PortfolioStatus::Endorsed {
+        // Only with an endorsement that may still be renewed.
+        super::renewals::frozen_before(services, actor, &document).await?;
+    } else {
         workflow::check_editable(document.status).map_err(|refused| AppError::Conflict(refused.to_string()))?;
     }
     Ok(document)

@@ -599,17 +599,24 @@ pub async fn record_audit(
 
 /// The day from which an endorsed portfolio's entries may still change:
 /// the start of the cycle its endorsement is to renew (or the endorsement
-/// day, if later). Before it, entries were reviewed or attested.
+/// day, if later). Before it, entries were reviewed or attested. CONFLICT
+/// for a portfolio endorsed without a record (imported or synthetic
+/// data), or whose endorsement was revoked or withdrawn (final).
 pub(crate) async fn frozen_before(
     services: &Services,
     actor: &Actor,
     portfolio: &PortfolioDocument,
 ) -> AppResult<NaiveDate> {
-    let endorsement = services
-        .endorsements(&actor.tenant)?
-        .of_portfolio(portfolio.id)
-        .await?
-        .ok_or_else(|| AppError::internal("an endorsed portfolio has no endorsement record"))?;
+    let endorsement = services.endorsements(&actor.tenant)?.of_portfolio(portfolio.id).await?.ok_or_else(|| {
+        AppError::Conflict("This ENDORSED portfolio has no endorsement record to renew; it cannot be changed.".into())
+    })?;
+    if matches!(endorsement.status, EndorsementStatus::Revoked | EndorsementStatus::Withdrawn) {
+        return Err(AppError::Conflict(format!(
+            "Endorsement {} is {}: its portfolio no longer changes.",
+            endorsement.number,
+            endorsement.status.as_str()
+        )));
+    }
     let cycle = actor.tenant.renewal_rules().cycle(endorsement.current_through);
     Ok(cycle.starts.max(endorsement.endorsed_on))
 }

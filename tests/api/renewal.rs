@@ -417,3 +417,27 @@ async fn inactive_status_lapses_after_two_years_without_reactivation() {
     assert_eq!(last["on"], "2028-06-01", "{lapsed}");
     assert!(last["reason"].as_str().unwrap().contains("Inactive since 2026-06-01"), "{lapsed}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_endorsements_portfolio_takes_no_more_entries() {
+    let app = spawn_app().await;
+    let subject = unique("revoked-rex");
+    let rex = app.token(&subject, &[Role::Applicant]);
+    let coordinator = app.token("cora", &[Role::Coordinator]);
+    set_clock(&app, "2026-06-01").await;
+    endorse_person(&app, &subject, "FAMILY_ASSOCIATE").await;
+    let portfolio = portfolio_of(&app, &rex).await;
+    let entry = json!({ "upsert": [training(2.0, "2026-06-01", &[])] });
+    assert!(add(&app, &rex, &portfolio, entry.clone()).await["errors"].is_null(), "continuing education is taken");
+    let id = endorsement(&app, &rex).await["id"].clone();
+    let revoke = "mutation($id: ID!) { changeEndorsementStatus(endorsementId: $id, status: REVOKED, reason: \"Ethics finding\") { status } }";
+    assert_eq!(
+        app.graphql(Some(&coordinator), revoke, json!({ "id": id })).await["data"]["changeEndorsementStatus"]["status"],
+        "REVOKED"
+    );
+    let body = add(&app, &rex, &portfolio, entry).await;
+    assert_eq!(first_error_code(&body), "CONFLICT", "{body}");
+    let response = upload(&app, &rex, &portfolio, "TRAINING_CERTIFICATE", "late.pdf", testdata::pdf(), true).await;
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(first_error_code(&body), "CONFLICT", "{body}");
+}
