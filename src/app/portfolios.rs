@@ -228,30 +228,40 @@ pub(crate) async fn load_editable(services: &Services, actor: &Actor, id: Object
 /// ENDORSED one, which takes continuing education for renewal (checked by
 /// [`crate::domain::renewal::check_continuing_change`] in [`change`]).
 pub(crate) async fn load_changeable(services: &Services, actor: &Actor, id: ObjectId) -> AppResult<PortfolioDocument> {
+    Ok(load_changeable_since(services, actor, id).await?.0)
+}
+
+/// [`load_changeable`], with the day before which an ENDORSED portfolio's
+/// entries stay as they are (`None` for an editable one).
+async fn load_changeable_since(
+    services: &Services,
+    actor: &Actor,
+    id: ObjectId,
+) -> AppResult<(PortfolioDocument, Option<chrono::NaiveDate>)> {
     let document =
         find(services, actor, id, &Projection::all()).await?.ok_or_else(|| AppError::not_found("Portfolio"))?;
     policy::may_edit(&actor.viewer, &document.owner_id)?;
     if document.status == PortfolioStatus::Endorsed {
         // Only with an endorsement that may still be renewed.
-        super::renewals::frozen_before(services, actor, &document).await?;
-    } else {
-        workflow::check_editable(document.status).map_err(|refused| AppError::Conflict(refused.to_string()))?;
+        let frozen_before = super::renewals::frozen_before(services, actor, &document).await?;
+        return Ok((document, Some(frozen_before)));
     }
-    Ok(document)
+    workflow::check_editable(document.status).map_err(|refused| AppError::Conflict(refused.to_string()))?;
+    Ok((document, None))
 }
 
-/// [`load_changeable`] at `expected_version` (else CONFLICT).
+/// [`load_changeable_since`] at `expected_version` (else CONFLICT).
 async fn load_for_change(
     services: &Services,
     actor: &Actor,
     id: ObjectId,
     expected_version: i32,
     audit: &ChangeAudit<'_>,
-) -> AppResult<PortfolioDocument> {
+) -> AppResult<(PortfolioDocument, Option<chrono::NaiveDate>)> {
     audit.target(id.to_hex());
-    let document = load_changeable(services, actor, id).await?;
-    check_version(&document, expected_version)?;
-    Ok(document)
+    let loaded = load_changeable_since(services, actor, id).await?;
+    check_version(&loaded.0, expected_version)?;
+    Ok(loaded)
 }
 
 pub(crate) fn check_version(document: &PortfolioDocument, expected_version: i32) -> AppResult<()> {
@@ -430,8 +440,9 @@ pub async fn change(
     changes: Changes,
     audit: &ChangeAudit<'_>,
 ) -> AppResult<PortfolioDocument> {
-    let mut document = load_for_change(services, actor, id, expected_version, audit).await?;
-    let endorsed = (document.status == PortfolioStatus::Endorsed).then(|| document.content.clone());
+    let (mut document, frozen_before) = load_for_change(services, actor, id, expected_version, audit).await?;
+    // What an endorsed portfolio held before, to check it only grew.
+    let endorsed = frozen_before.map(|day| (document.content.clone(), day));
     let today = actor.tenant.today();
     let already: HashSet<String> = changes::linked_evidence(&document.content).map(str::to_owned).collect();
     let mut links = Links::new();
@@ -505,8 +516,7 @@ pub async fn change(
         changes::upsert(&mut document.content, entry, replace)
             .map_err(|e| AppError::bad_input(format!("changes.upsert[{index}].id"), e.to_string()))?;
     }
-    if let Some(before) = endorsed {
-        let frozen_before = super::renewals::frozen_before(services, actor, &document).await?;
+    if let Some((before, frozen_before)) = endorsed {
         crate::domain::renewal::check_continuing_change(&before, &document.content, frozen_before)
             .map_err(|refused| AppError::Conflict(refused.to_string()))?;
     }
@@ -525,7 +535,7 @@ pub async fn submit(
     expected_version: i32,
     audit: &ChangeAudit<'_>,
 ) -> AppResult<PortfolioDocument> {
-    let mut document = load_for_change(services, actor, id, expected_version, audit).await?;
+    let (mut document, _) = load_for_change(services, actor, id, expected_version, audit).await?;
     super::applications::check_submission(services, actor, &document, audit).await?;
     document.status =
         workflow::submitted(document.status).map_err(|refused| AppError::Conflict(refused.to_string()))?;
