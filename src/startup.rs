@@ -62,7 +62,13 @@ pub async fn connect(config: &Arc<Config>) -> Result<Services, StartupError> {
     let store = Store::connect_watched(&config.mongodb, &health).await?;
     store.ensure_indexes().await?;
     let clock = crate::clock::Clock::new(config.is_development());
-    let tenants = Tenants::new(AssociationStore::new(&store), built_in, health.clone(), clock);
+    let tenants = Tenants::new(
+        AssociationStore::new(&store),
+        built_in,
+        health.clone(),
+        clock,
+        config.default_association.clone(),
+    );
     let default = &config.default_association;
     if tenants.ensure(default).await? {
         tracing::info!(association = %default, "created the default association");

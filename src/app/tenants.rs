@@ -38,6 +38,9 @@ pub struct Tenant {
     pub fees: Arc<FeeSchedule>,
     /// The deployment's clock (settable in development).
     pub clock: Clock,
+    /// The deployment's default association: documents written before
+    /// associations existed are its own.
+    pub is_default: bool,
 }
 
 impl Tenant {
@@ -47,7 +50,7 @@ impl Tenant {
 
     /// What the stores reach for this association, in its calendar.
     pub fn scope(&self) -> crate::store::TenantScope {
-        crate::store::TenantScope::new(self.code(), self.association.time_zone)
+        crate::store::TenantScope::new(self.code(), self.association.time_zone).holding_legacy(self.is_default)
     }
 
     /// The rulebook, or BAD_USER_INPUT naming `field` when there is none.
@@ -89,6 +92,8 @@ pub struct Tenants {
     /// time each, however many requests find the entry stale.
     refreshing: Arc<std::sync::Mutex<std::collections::HashSet<AssociationCode>>>,
     clock: Clock,
+    /// The deployment's default association.
+    default: AssociationCode,
 }
 
 impl Tenants {
@@ -97,6 +102,7 @@ impl Tenants {
         built_in: BuiltInRulebooks,
         health: crate::health::Health,
         clock: Clock,
+        default: AssociationCode,
     ) -> Self {
         Tenants {
             store,
@@ -105,6 +111,7 @@ impl Tenants {
             cache: Arc::default(),
             refreshing: Arc::default(),
             clock,
+            default,
         }
     }
 
@@ -201,6 +208,7 @@ impl Tenants {
         };
         let mail_templates = self.store.latest_mail_templates(code).await?;
         let mut tenant = tenant_of(document, rulebook, revision, fees, self.clock.clone())?;
+        tenant.is_default = tenant.association.code == self.default;
         tenant.mail_templates = mail_templates.into_iter().map(|t| ((t.kind, t.language), t)).collect();
         let tenant = Arc::new(tenant);
         if let Ok(mut cache) = self.cache.write() {
@@ -226,6 +234,7 @@ fn tenant_of(
         mail_templates: HashMap::new(),
         fees,
         clock,
+        is_default: false,
     })
 }
 

@@ -11,6 +11,7 @@ pub mod error;
 pub mod evidence;
 pub mod execution;
 pub mod fees;
+pub mod in_order;
 pub mod mail_template;
 pub mod membership;
 pub mod node;

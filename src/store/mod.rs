@@ -40,11 +40,22 @@ use crate::domain::association::AssociationCode;
 pub struct TenantScope {
     pub association: AssociationCode,
     pub time_zone: chrono_tz::Tz,
+    /// Whether documents without an association are this association's:
+    /// those of builds before tenancy belong to the deployment's default
+    /// association (see `migrate`), also when an instance of such a build
+    /// wrote them after the start-up migration ran.
+    pub holds_legacy: bool,
 }
 
 impl TenantScope {
     pub fn new(association: &AssociationCode, time_zone: chrono_tz::Tz) -> Self {
-        TenantScope { association: association.clone(), time_zone }
+        TenantScope { association: association.clone(), time_zone, holds_legacy: false }
+    }
+
+    /// The scope of the deployment's default association.
+    pub fn holding_legacy(mut self, holds: bool) -> Self {
+        self.holds_legacy = holds;
+        self
     }
 }
 

@@ -53,7 +53,7 @@ pub struct Applicant {
 /// of the document before decoding the flattened part (profiled: half of
 /// the time spent decoding a portfolio).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", from = "StoredPortfolio")]
+#[serde(rename_all = "camelCase", try_from = "StoredPortfolio")]
 pub struct PortfolioDocument {
     #[serde(rename = "_id")]
     pub id: ObjectId,
@@ -106,7 +106,9 @@ struct StaleRound;
 struct StoredPortfolio {
     #[serde(rename = "_id")]
     id: ObjectId,
-    association: AssociationCode,
+    /// Missing in documents of builds before tenancy (see `migrate`).
+    #[serde(default)]
+    association: Option<AssociationCode>,
     owner_id: String,
     status: PortfolioStatus,
     #[serde(default)]
@@ -157,11 +159,25 @@ struct StoredPortfolio {
     evidence: Vec<EvidenceRef>,
 }
 
-impl From<StoredPortfolio> for PortfolioDocument {
-    fn from(stored: StoredPortfolio) -> Self {
+/// Only a store that knows whose a document without an association is
+/// reads one ([`PortfolioStore::find`]); anything else refuses it.
+impl TryFrom<StoredPortfolio> for PortfolioDocument {
+    type Error = String;
+
+    fn try_from(stored: StoredPortfolio) -> Result<Self, Self::Error> {
+        let association = stored.association.clone().ok_or_else(|| {
+            format!("portfolio {} has no association; `endorse migrate` assigns it to the default one", stored.id)
+        })?;
+        Ok(stored.into_document(association))
+    }
+}
+
+impl StoredPortfolio {
+    fn into_document(self, association: AssociationCode) -> PortfolioDocument {
+        let stored = self;
         PortfolioDocument {
             id: stored.id,
-            association: stored.association,
+            association,
             owner_id: stored.owner_id,
             status: stored.status,
             schema_version: stored.schema_version,
@@ -362,6 +378,8 @@ pub fn start_of_day(day: NaiveDate, zone: chrono_tz::Tz) -> chrono::DateTime<chr
 pub struct PortfolioStore {
     store: Store,
     association: AssociationCode,
+    /// Whether documents without an association are this one's.
+    holds_legacy: bool,
     /// The association's calendar, for the day filters.
     time_zone: chrono_tz::Tz,
     raw: Collection<RawDocumentBuf>,
@@ -375,7 +393,8 @@ impl PortfolioStore {
         let typed = raw.clone_with_type();
         let audit = store.database().collection(super::audit::COLLECTION);
         let association = scope.association.clone();
-        PortfolioStore { store: store.clone(), association, time_zone: scope.time_zone, raw, typed, audit }
+        let (time_zone, holds_legacy) = (scope.time_zone, scope.holds_legacy);
+        PortfolioStore { store: store.clone(), association, holds_legacy, time_zone, raw, typed, audit }
     }
 
     /// `filter` within this association.
@@ -572,12 +591,32 @@ impl PortfolioStore {
         }
         let Some(raw) = find.await? else { return Ok(None) };
         let association = raw.get_str("association").ok();
+        let legacy = association.is_none() && self.holds_legacy;
         let owner = raw.get_str("ownerId").unwrap_or_default();
         let submitted = !matches!(raw.get("submittedAt"), Ok(None) | Ok(Some(RawBsonRef::Null)) | Err(_));
-        if association != Some(self.association.as_str()) || !access.allows(&id.to_hex(), owner, submitted) {
+        let ours = legacy || association == Some(self.association.as_str());
+        if !ours || !access.allows(&id.to_hex(), owner, submitted) {
             return Ok(None);
         }
-        decode(raw).map(Some)
+        let document = decode_stored(raw)?.into_document(self.association.clone());
+        if legacy {
+            self.adopt_legacy(id).await;
+        }
+        Ok(Some(document))
+    }
+
+    /// Gives a document of a build before tenancy its association, so that
+    /// lists and changes (which name the association) find it from now on.
+    /// Conditional, so instances racing to do it change it once.
+    async fn adopt_legacy(&self, id: ObjectId) {
+        let filter = doc! { "_id": id, "association": { "$exists": false } };
+        let update = doc! { "$set": { "association": self.association.as_str() } };
+        match self.raw.update_one(filter, update).await {
+            Ok(_) => {
+                tracing::info!(portfolio = %id, association = %self.association, "portfolio without an association adopted")
+            }
+            Err(error) => tracing::warn!(portfolio = %id, error = %error, "could not give a portfolio its association"),
+        }
     }
 
     /// Inserts documents in one unordered batch, skipping those whose `_id`
@@ -691,6 +730,11 @@ fn scoped(filter: Document, scope: &Document) -> Option<Document> {
 /// Decodes a stored document, upgrading older layouts first. The current
 /// layout deserializes straight from the raw bytes (the common, fast path).
 fn decode(raw: RawDocumentBuf) -> Result<PortfolioDocument, StoreError> {
+    decode_stored(raw)?.try_into().map_err(StoreError::Corrupt)
+}
+
+/// The stored layout, upgraded to [`SCHEMA_VERSION`] when older.
+fn decode_stored(raw: RawDocumentBuf) -> Result<StoredPortfolio, StoreError> {
     let version = raw.get_i32("schemaVersion").unwrap_or(0);
     if version == SCHEMA_VERSION {
         return bson::from_slice(raw.as_bytes()).map_err(|e| StoreError::Corrupt(e.to_string()));

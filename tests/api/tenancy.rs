@@ -318,16 +318,42 @@ async fn today_is_the_associations_calendar_day() {
 #[tokio::test]
 async fn documents_from_before_associations_migrate_to_the_default_one() {
     let app = spawn_app().await.accepting_any_submission().await;
-    let (id, token) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
+    let (read_first, token) = create(&app, "ada", "INFANT", "FAMILY_ASSOCIATE").await;
+    let (migrated_first, ben) = create(&app, "ben", "INFANT", "FAMILY_ASSOCIATE").await;
     let services = endorse::startup::connect(&app.config).await.unwrap();
     let portfolios = services.store().unwrap().database().collection::<mongodb::bson::Document>("portfolios");
-    let oid = mongodb::bson::oid::ObjectId::parse_str(&id).unwrap();
-    portfolios
-        .update_one(mongodb::bson::doc! { "_id": oid }, mongodb::bson::doc! { "$unset": { "association": "" } })
+    let unset = |id: &str| {
+        let oid = mongodb::bson::oid::ObjectId::parse_str(id).unwrap();
+        portfolios
+            .update_one(mongodb::bson::doc! { "_id": oid }, mongodb::bson::doc! { "$unset": { "association": "" } })
+    };
+    // As an instance of a build before tenancy writes them during a
+    // rolling upgrade, after the new build's start-up migration ran.
+    unset(&read_first).await.unwrap();
+    unset(&migrated_first).await.unwrap();
+    let listed = "{ portfolios { edges { node { id } } } }";
+    let body = app.graphql(Some(&token), listed, json!({})).await;
+    assert_eq!(body["data"]["portfolios"]["edges"], json!([]), "lists name the association: {body}");
+
+    // Another association never sees them.
+    create_association(&app, "ct-aimh", "America/New_York", "ct-admin").await;
+    let other = token_in(&app, "ct-admin", &[Role::Admin], "ct-aimh");
+    let query = "query($id: ID!) { portfolio(id: $id) { id } }";
+    let body = app.graphql(Some(&other), query, json!({ "id": read_first })).await;
+    assert_eq!(body["data"]["portfolio"], Value::Null, "{body}");
+
+    // The default association reads one by id, and that read gives it its
+    // association: it is listed and can be changed from then on.
+    let body = app.graphql(Some(&token), query, json!({ "id": read_first })).await;
+    assert_eq!(body["data"]["portfolio"]["id"], json!(read_first), "{body}");
+    let body = app.graphql(Some(&token), listed, json!({})).await;
+    assert_eq!(body["data"]["portfolios"]["edges"][0]["node"]["id"], json!(read_first), "{body}");
+    let stored = portfolios
+        .find_one(mongodb::bson::doc! { "_id": mongodb::bson::oid::ObjectId::parse_str(&read_first).unwrap() })
         .await
+        .unwrap()
         .unwrap();
-    let body = app.graphql(Some(&token), "query($id: ID!) { portfolio(id: $id) { id } }", json!({ "id": id })).await;
-    assert_eq!(body["data"]["portfolio"], Value::Null, "without an association, nobody sees it");
+    assert_eq!(stored.get_str("association").unwrap(), "nys-aimh");
 
     // Start-up migrates once per database: a later start does not scan again.
     let once =
@@ -338,13 +364,13 @@ async fn documents_from_before_associations_migrate_to_the_default_one() {
     let migrated = endorse::store::migrate::assign_association(services.store().unwrap(), &AssociationCode::nys_aimh())
         .await
         .unwrap();
-    assert_eq!(migrated.portfolios, 1);
+    assert_eq!(migrated.portfolios, 1, "`endorse migrate` assigns those nobody read");
     let again = endorse::store::migrate::assign_association(services.store().unwrap(), &AssociationCode::nys_aimh())
         .await
         .unwrap();
     assert_eq!(again.total(), 0, "the migration is idempotent");
-    let body = app.graphql(Some(&token), "query($id: ID!) { portfolio(id: $id) { id } }", json!({ "id": id })).await;
-    assert_eq!(body["data"]["portfolio"]["id"], json!(id), "{body}");
+    let body = app.graphql(Some(&ben), listed, json!({})).await;
+    assert_eq!(body["data"]["portfolios"]["edges"][0]["node"]["id"], json!(migrated_first), "{body}");
 }
 
 #[tokio::test]

@@ -20,6 +20,7 @@ use crate::domain::model::{Basis, Category, EvidenceRef, Portfolio, PortfolioSta
 use crate::domain::{self, Eligibility, EvaluationError};
 use crate::graphql::context::services;
 use crate::graphql::evidence::EvidenceObject;
+use crate::graphql::in_order::InOrder;
 use crate::graphql::scalars::{Date, DateTime};
 
 /// A portfolio as one caller sees it (their association's rulebook and
@@ -149,24 +150,24 @@ impl PortfolioObject {
     async fn review_note(&self) -> Option<&str> {
         self.0.review_note.as_deref()
     }
-    async fn education(&self) -> Vec<EducationObject<'_>> {
+    async fn education(&self) -> InOrder<EducationObject<'_>> {
         self.0.content.education.iter().map(EducationObject).collect()
     }
-    async fn training(&self) -> Vec<TrainingObject<'_>> {
+    async fn training(&self) -> InOrder<TrainingObject<'_>> {
         self.0.content.training.iter().map(TrainingObject).collect()
     }
-    async fn work(&self) -> Vec<WorkObject<'_>> {
+    async fn work(&self) -> InOrder<WorkObject<'_>> {
         self.0.content.work.iter().map(WorkObject).collect()
     }
-    async fn reflective_supervision(&self) -> Vec<RscObject<'_>> {
+    async fn reflective_supervision(&self) -> InOrder<RscObject<'_>> {
         self.0.content.reflective_supervision.iter().map(RscObject).collect()
     }
-    async fn leadership(&self) -> Vec<LeadershipObject<'_>> {
+    async fn leadership(&self) -> InOrder<LeadershipObject<'_>> {
         self.0.content.leadership.iter().map(LeadershipObject).collect()
     }
     /// The ratings that count toward eligibility (submitted by raters or
     /// imported), and any typed before raters filled forms themselves.
-    async fn references(&self) -> Vec<ReferenceObject<'_>> {
+    async fn references(&self) -> InOrder<ReferenceObject<'_>> {
         let owner = crate::app::policy::is_subject_of(&self.1.viewer, &self.0.owner_id);
         self.0
             .content
@@ -227,7 +228,7 @@ impl PortfolioObject {
     ) -> AppResult<Vec<crate::graphql::reference::ReferenceRequestObject>> {
         crate::graphql::reference::for_portfolio(ctx, self).await
     }
-    async fn exams(&self) -> Vec<ExamObject<'_>> {
+    async fn exams(&self) -> InOrder<ExamObject<'_>> {
         self.0.content.exams.iter().map(ExamObject).collect()
     }
     async fn agreement(&self) -> Option<AgreementObject<'_>> {
@@ -236,11 +237,11 @@ impl PortfolioObject {
     async fn membership(&self) -> Option<MembershipObject<'_>> {
         self.0.content.membership.as_ref().map(MembershipObject)
     }
-    async fn prior_endorsements(&self) -> Vec<PriorEndorsementObject<'_>> {
+    async fn prior_endorsements(&self) -> InOrder<PriorEndorsementObject<'_>> {
         self.0.content.prior_endorsements.iter().map(PriorEndorsementObject).collect()
     }
     /// Professional mental-health licences (the "or a licence" degree option).
-    async fn licenses(&self) -> Vec<LicenseObject<'_>> {
+    async fn licenses(&self) -> InOrder<LicenseObject<'_>> {
         self.0.content.licenses.iter().map(LicenseObject).collect()
     }
     /// Association-specific extra fields, as given.
