@@ -18,6 +18,7 @@
 use std::borrow::Cow;
 
 use async_graphql::indexmap::IndexMap;
+use async_graphql::indexmap::map::Entry;
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
 use async_graphql::resolver_utils::{ContainerType, resolve_container};
@@ -140,9 +141,14 @@ fn selected_fields<'a, T: OutputType>(
 /// async-graphql's merge of a field selected twice under one response key:
 /// objects (and lists of objects) merge key by key, the first value stays.
 fn insert_value(target: &mut IndexMap<Name, Value>, name: Name, value: Value) {
-    let Some(previous) = target.get_mut(&name) else {
-        target.insert(name, value);
-        return;
+    // One hash of the key, not a look-up and then an insert: this runs
+    // for every field of every entry.
+    let previous = match target.entry(name) {
+        Entry::Vacant(vacant) => {
+            vacant.insert(value);
+            return;
+        }
+        Entry::Occupied(occupied) => occupied.into_mut(),
     };
     match (previous, value) {
         (Value::Object(target_map), Value::Object(object)) => {
