@@ -5,6 +5,7 @@
 //! of the text): a hash the cache knows stands for its query.
 
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::types::ExecutableDocument;
@@ -17,6 +18,22 @@ use super::cost::{self, CostError, CostLimits};
 pub struct Parsed {
     pub query: Arc<str>,
     pub document: ExecutableDocument,
+    /// It passed async-graphql's full validation once (see `validated`).
+    validated: AtomicBool,
+}
+
+impl Parsed {
+    pub fn new(query: &str, document: ExecutableDocument) -> Self {
+        Parsed { query: Arc::from(query), document, validated: AtomicBool::new(false) }
+    }
+
+    pub fn is_validated(&self) -> bool {
+        self.validated.load(Ordering::Relaxed)
+    }
+
+    pub fn mark_validated(&self) {
+        self.validated.store(true, Ordering::Relaxed);
+    }
 }
 
 pub type Hash = [u8; 32];
@@ -64,7 +81,7 @@ impl DocumentCache {
         if let Some(found) = self.get(&key) {
             return Ok(found);
         }
-        let parsed = Arc::new(Parsed { query: Arc::from(query), document: cost::parse(query, limits)? });
+        let parsed = Arc::new(Parsed::new(query, cost::parse(query, limits)?));
         if let Ok(mut entries) = self.entries.lock() {
             entries.put(key, parsed.clone());
         }

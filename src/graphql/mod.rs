@@ -24,6 +24,7 @@ pub mod round;
 pub mod scalars;
 pub mod stats;
 pub mod subscription;
+pub mod validated;
 
 use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
@@ -76,6 +77,16 @@ fn builder() -> SchemaBuilder<Query, Mutation, subscription::Subscription> {
 
 /// The schema the server runs, with limits and extensions from `config`.
 pub fn build_schema(config: &Config, services: Services) -> EndorseSchema {
+    configured(config, services).finish()
+}
+
+/// [`build_schema`] in async-graphql's `Fast` validation mode: for
+/// documents that passed full validation before (see [`validated`]).
+pub fn build_prevalidated_schema(config: &Config, services: Services) -> EndorseSchema {
+    configured(config, services).validation_mode(async_graphql::ValidationMode::Fast).finish()
+}
+
+fn configured(config: &Config, services: Services) -> SchemaBuilder<Query, Mutation, subscription::Subscription> {
     // Depth, size and cost are checked by `cost::analyse` before the
     // document reaches async-graphql (whose own checks expand fragments
     // exponentially). These two stay as a backstop at the same caps, so
@@ -91,7 +102,7 @@ pub fn build_schema(config: &Config, services: Services) -> EndorseSchema {
     if !config.introspection_enabled() {
         builder = builder.disable_introspection();
     }
-    builder.finish()
+    builder
 }
 
 /// The SDL of the schema (what `endorse schema` prints and

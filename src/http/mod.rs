@@ -35,6 +35,8 @@ const DOCUMENTS_KEPT: usize = 1_000;
 #[derive(Clone)]
 pub struct AppState {
     pub schema: EndorseSchema,
+    /// The same schema for documents validated before.
+    pub prevalidated: std::sync::Arc<crate::graphql::validated::Prevalidated>,
     pub services: Services,
     pub cost_limits: crate::graphql::cost::CostLimits,
     /// Parsed documents by the hash of their text (and persisted queries).
@@ -50,6 +52,7 @@ impl AppState {
         let limits = &config.limits;
         AppState {
             idempotency: crate::app::records::idempotency::IdempotencyKeys::new(services.store_unchecked()),
+            prevalidated: std::sync::Arc::new(crate::graphql::validated::Prevalidated::new(config, services.clone())),
             schema,
             services,
             cost_limits: crate::graphql::cost::CostLimits::from_config(config),

@@ -76,3 +76,35 @@ async fn slow_clients_are_timed_out() {
     assert!(head.starts_with("HTTP/1.1 408"), "{head}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
 }
+
+/// A document that passed validation is not validated again on later
+/// requests (`graphql::validated`), but bad variables are refused exactly
+/// as the first time, and so are documents that never passed.
+#[tokio::test]
+async fn a_document_seen_before_refuses_bad_variables_as_the_first_time() {
+    let app = spawn_app().await;
+    let token = app.token("ada", &[endorse::auth::Role::Applicant]);
+    let query = "query($first: Int, $status: [PortfolioStatus!]) { portfolios(first: $first, filter: { status: $status }) { totalCount } }";
+    let bad_values =
+        [json!({ "first": "ten" }), json!({ "first": 5, "status": ["NOT_A_STATUS"] }), json!({ "first": 1.5 })];
+    let mut first_answers = Vec::new();
+    for variables in &bad_values {
+        first_answers.push(app.graphql(Some(&token), query, variables.clone()).await);
+    }
+    for (variables, answer) in bad_values.iter().zip(&first_answers) {
+        assert_ne!(answer["errors"], Value::Null, "{variables}: {answer}");
+    }
+    let good = app.graphql(Some(&token), query, json!({ "first": 5, "status": ["DRAFT"] })).await;
+    assert_eq!(good["data"]["portfolios"]["totalCount"], 0, "{good}");
+    let again = app.graphql(Some(&token), query, json!({ "first": 7 })).await;
+    assert_eq!(again["data"]["portfolios"]["totalCount"], 0, "validated once, runs again: {again}");
+    for (variables, answer) in bad_values.iter().zip(&first_answers) {
+        let later = app.graphql(Some(&token), query, variables.clone()).await;
+        assert_eq!(&later, answer, "{variables}");
+    }
+    let unknown_field = "query($first: Int) { portfolios(first: $first) { nope } }";
+    for _ in 0..2 {
+        let body = app.graphql(Some(&token), unknown_field, json!({ "first": 1 })).await;
+        assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{body}");
+    }
+}

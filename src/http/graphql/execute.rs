@@ -96,7 +96,10 @@ pub async fn run_as_caller(
     let name = execution::selected_operation(&parsed.document, request.operation_name.as_deref())
         .and_then(|(name, _)| name.map(str::to_owned));
     let info = RequestInfo::new(request_id.clone(), caller.identity, name, mutations);
-    let prepared = Prepared { request, info, figures };
+    let prevalidated = parsed.is_validated()
+        && execution::selected_operation(&parsed.document, request.operation_name.as_deref())
+            .is_some_and(|(_, operation)| state.prevalidated.variables_fit(operation, &request.variables));
+    let prepared = Prepared { request, info, figures, parsed, prevalidated };
     let (Some(key), Some(fingerprint)) = (key, fingerprint) else {
         return execute_prepared(state, prepared, request_id).await;
     };
@@ -143,13 +146,21 @@ struct Prepared {
     request: async_graphql::Request,
     info: Arc<RequestInfo>,
     figures: Figures,
+    parsed: Arc<Parsed>,
+    /// The document passed full validation before and these variables fit
+    /// it (`graphql::validated`).
+    prevalidated: bool,
 }
 
 async fn execute_prepared(state: &AppState, prepared: Prepared, request_id: &RequestId) -> Result<Outcome, Refusal> {
-    let Prepared { request, info, figures } = prepared;
-    let response = execution::execute(&state.schema, &state.services, request, info, figures)
-        .await
-        .map_err(|_| Refusal::TimedOut)?;
+    let Prepared { request, info, figures, parsed, prevalidated } = prepared;
+    let schema = if prevalidated { &state.prevalidated.schema } else { &state.schema };
+    let response =
+        execution::execute(schema, &state.services, request, info, figures).await.map_err(|_| Refusal::TimedOut)?;
+    // Validation errors have no path: without any, the document passed.
+    if !prevalidated && response.errors.iter().all(|error| !error.path.is_empty()) {
+        parsed.mark_validated();
+    }
     let errors = response.errors.into_iter().map(|e| classify(e, request_id)).collect();
     Ok(Outcome { data: response.data, errors, replayed: false })
 }
