@@ -207,8 +207,8 @@ impl Tenants {
             }
         };
         let mail_templates = self.store.latest_mail_templates(code).await?;
-        let mut tenant = tenant_of(document, rulebook, revision, fees, self.clock.clone())?;
-        tenant.is_default = tenant.association.code == self.default;
+        let is_default = document.code == self.default;
+        let mut tenant = tenant_of(document, rulebook, revision, fees, self.clock.clone(), is_default)?;
         tenant.mail_templates = mail_templates.into_iter().map(|t| ((t.kind, t.language), t)).collect();
         let tenant = Arc::new(tenant);
         if let Ok(mut cache) = self.cache.write() {
@@ -224,6 +224,7 @@ fn tenant_of(
     revision: i32,
     fees: Arc<FeeSchedule>,
     clock: Clock,
+    is_default: bool,
 ) -> AppResult<Tenant> {
     let time_zone = parse_time_zone(&document.time_zone).map_err(AppError::internal)?;
     Ok(Tenant {
@@ -234,7 +235,7 @@ fn tenant_of(
         mail_templates: HashMap::new(),
         fees,
         clock,
-        is_default: false,
+        is_default,
     })
 }
 

@@ -20,7 +20,7 @@
 //!
 //! [`Parsed`]: super::documents::Parsed
 
-use async_graphql::parser::types::{OperationDefinition, OperationType};
+use async_graphql::parser::types::{BaseType, OperationDefinition, OperationType, Type};
 use async_graphql::registry::{MetaType, MetaTypeName, Registry};
 use async_graphql::{ObjectType, SubscriptionType, Value, Variables};
 
@@ -70,12 +70,23 @@ impl InputTypes {
             && operation.variable_definitions.iter().all(|definition| {
                 let name = &definition.node.name.node;
                 match variables.get(name) {
-                    Some(value) => self.fits(&definition.node.var_type.node.to_string(), value),
+                    Some(value) => self.fits_declared(&definition.node.var_type.node, value),
                     // A default was validated with the document; no value
                     // and no default is for full validation to judge.
                     None => definition.node.default_value.is_some(),
                 }
             })
+    }
+
+    /// [`Self::fits`] for a type as the document declares it (read as it
+    /// stands, not printed and parsed again on every request).
+    fn fits_declared(&self, declared: &Type, value: &Value) -> bool {
+        match (&declared.base, value) {
+            (_, Value::Null) => false,
+            (BaseType::Named(name), value) => self.fits(name, value),
+            (BaseType::List(item), Value::List(items)) => items.iter().all(|value| self.fits_declared(item, value)),
+            (BaseType::List(item), single) => self.fits_declared(item, single),
+        }
     }
 
     /// async-graphql's `is_valid_input_value`, except that a null is never

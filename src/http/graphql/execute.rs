@@ -14,7 +14,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use sha2::{Digest, Sha256};
 
-use super::params::operation_type;
 use super::response::{MediaType, refuse, respond_bytes, set_retry_after};
 use crate::app::error::{INTERNAL_MESSAGE, code};
 use crate::app::records::idempotency::Claim;
@@ -83,7 +82,9 @@ pub async fn run_as_caller(
 ) -> Result<Outcome, Refusal> {
     let parsed = document(state, &mut request, transport.persisted_hash).await?;
     let figures = weigh(state, &parsed, &request).await.map_err(Refusal::Document)?;
-    let operation = operation_type(&parsed.document, request.operation_name.as_deref());
+    // The operation that will run, picked once for every check below.
+    let selected = execution::selected_operation(&parsed.document, request.operation_name.as_deref());
+    let operation = selected.map(|(_, operation)| operation.ty);
     if transport.queries_only && operation.is_some_and(|op| op != OperationType::Query) {
         return Err(Refusal::NotAQuery);
     }
@@ -93,12 +94,10 @@ pub async fn run_as_caller(
     let fingerprint = key.map(|_| fingerprint(&request));
     let mutations = execution::mutation_fields(&parsed.document, request.operation_name.as_deref());
     request.set_parsed_query(parsed.document.clone());
-    let name = execution::selected_operation(&parsed.document, request.operation_name.as_deref())
-        .and_then(|(name, _)| name.map(str::to_owned));
-    let info = RequestInfo::new(request_id.clone(), caller.identity, name, mutations);
+    let name = selected.and_then(|(name, _)| name.map(str::to_owned));
     let prevalidated = parsed.is_validated()
-        && execution::selected_operation(&parsed.document, request.operation_name.as_deref())
-            .is_some_and(|(_, operation)| state.prevalidated.variables_fit(operation, &request.variables));
+        && selected.is_some_and(|(_, operation)| state.prevalidated.variables_fit(operation, &request.variables));
+    let info = RequestInfo::new(request_id.clone(), caller.identity, name, mutations);
     let prepared = Prepared { request, info, figures, parsed, prevalidated };
     let (Some(key), Some(fingerprint)) = (key, fingerprint) else {
         return execute_prepared(state, prepared, request_id).await;

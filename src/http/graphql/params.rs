@@ -1,7 +1,6 @@
 //! The parameters of one GraphQL request, from a JSON body or a query string.
 
 use async_graphql::Variables;
-use async_graphql::parser::types::OperationType;
 use serde_json::{Map, Value};
 
 use crate::graphql::documents::{Hash, parse_hash};
@@ -80,16 +79,6 @@ pub fn from_query_string(raw: Option<&str>) -> Result<Params, String> {
     from_json(Value::Object(object))
 }
 
-/// The operation type of the operation `operation_name` selects in an
-/// already parsed document (`None` when none is selected: execution
-/// reports that).
-pub fn operation_type(
-    document: &async_graphql::parser::types::ExecutableDocument,
-    operation_name: Option<&str>,
-) -> Option<OperationType> {
-    crate::graphql::execution::selected_operation(document, operation_name).map(|(_, operation)| operation.ty)
-}
-
 impl Params {
     /// The request, and the persisted-query hash it names, if any.
     pub fn into_request(self) -> (async_graphql::Request, Option<Hash>) {
@@ -106,6 +95,7 @@ impl Params {
 
 #[cfg(test)]
 mod tests {
+    use async_graphql::parser::types::OperationType;
     use serde_json::json;
 
     use super::*;
@@ -140,6 +130,14 @@ mod tests {
         assert_eq!(params.variables.unwrap()["x"], json!(1));
         assert!(from_query_string(Some("query=a&query=b")).is_err());
         assert!(from_query_string(Some("variables=notjson&query=x")).is_err());
+    }
+
+    /// The type of the operation that runs, as `run_as_caller` reads it.
+    fn operation_type(
+        document: &async_graphql::parser::types::ExecutableDocument,
+        operation_name: Option<&str>,
+    ) -> Option<OperationType> {
+        crate::graphql::execution::selected_operation(document, operation_name).map(|(_, operation)| operation.ty)
     }
 
     #[test]
