@@ -9,7 +9,10 @@
 //! - `portfolios(first: 50)` with five fields against a raw `find` of the
 //!   same page with the same projection;
 //! - the same page with `eligibility { met }` against the page without it
-//!   (the engine's own cost is `cargo bench --bench evaluate`).
+//!   (the engine's own cost is `cargo bench --bench evaluate`): asked
+//!   again, as a reviewer's queue is, its answers are kept; and with a new
+//!   `asOf` every time, so that nothing is kept and every portfolio's
+//!   sections are fetched and evaluated (not guarded).
 //!
 //! Prints rps and p50/p99 for each and the ratios of the medians; exits
 //! non-zero when a GraphQL read's p50 exceeds 1.5x its raw read's (the
@@ -48,6 +51,7 @@ const FULL: &str = "query Full($id: ID!) { portfolio(id: $id) {
 
 const PAGE: &str = "{ portfolios(first: 50) { edges { node { id status track targetCategory applicant { name } } } } }";
 const PAGE_EVALUATED: &str = "{ portfolios(first: 50) { edges { node { id status track targetCategory applicant { name } eligibility { met } } } } }";
+const PAGE_EVALUATED_ON: &str = "query($on: Date!) { portfolios(first: 50) { edges { node { id status track targetCategory applicant { name } eligibility(asOf: $on) { met } } } } }";
 
 /// The regression guard: a GraphQL read slower than this many times its
 /// raw read (p50) fails the benchmark.
@@ -202,6 +206,26 @@ async fn bench() {
             .as_array()
             .is_some_and(|e| e.len() == 50 && e[0]["node"]["eligibility"]["met"].is_boolean())
     });
+    // Each call asks about another day, so no answer is kept.
+    let evaluated_anew = {
+        let (http, url, token) = (http.clone(), url.clone(), token.clone());
+        let days = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        move |_: ObjectId| {
+            let (http, url, token) = (http.clone(), url.clone(), token.clone());
+            let day = days.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            async move {
+                let on = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new(day % 20_000);
+                let body = json!({ "query": PAGE_EVALUATED_ON, "variables": { "on": on.to_string() } });
+                match http.post(&url).bearer_auth(&token).json(&body).send().await {
+                    Ok(r) if r.status().is_success() => r.json::<Value>().await.is_ok_and(|body| {
+                        body.get("errors").is_none()
+                            && body["data"]["portfolios"]["edges"].as_array().is_some_and(|e| e.len() == 50)
+                    }),
+                    _ => false,
+                }
+            }
+        }
+    };
     let find_one = {
         let raw = raw.clone();
         move |id: ObjectId| {
@@ -240,6 +264,7 @@ async fn bench() {
         ("GraphQL page of 50, 5 fields", run(concurrency, duration, ids.clone(), page).await),
         ("raw find of that page", run(concurrency, duration, ids.clone(), find_page).await),
         ("GraphQL page of 50 + eligibility", run(concurrency, duration, ids.clone(), evaluated).await),
+        ("  the same, nothing kept", run(concurrency, duration, ids.clone(), evaluated_anew).await),
     ];
 
     println!("load: {concurrency} concurrent clients, {seconds} s each, 100 realistic portfolios, reviewer (audited)");
@@ -259,6 +284,7 @@ async fn bench() {
         ("full portfolio: GraphQL / raw find_one", p50(0) / p50(1), Some(GUARD)),
         ("page of 50: GraphQL / raw find", p50(2) / p50(3), Some(GUARD)),
         ("page of 50: with eligibility / without", p50(4) / p50(2), None),
+        ("page of 50: with eligibility, nothing kept / without", p50(5) / p50(2), None),
     ];
     let mut failed = outcomes.iter().any(|(_, outcome)| outcome.failures > 0);
     for (name, ratio, guard) in ratios {

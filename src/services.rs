@@ -39,6 +39,8 @@ pub struct Services {
     pub outbox_wake: Arc<tokio::sync::Notify>,
     /// Live portfolio events for subscribers on this instance.
     pub events: crate::app::events::EventHub,
+    /// Requirement evaluations kept across requests.
+    pub evaluations: Arc<crate::app::evaluation_cache::EvaluationCache>,
 }
 
 impl Services {
@@ -63,6 +65,7 @@ impl Services {
             image_permits: Arc::new(tokio::sync::Semaphore::new(config.evidence.image_concurrency)),
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
             events: crate::app::events::EventHub::default(),
+            evaluations: Arc::new(crate::app::evaluation_cache::EvaluationCache::new(config.limits.evaluations_kept)),
             config,
         }
     }

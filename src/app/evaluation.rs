@@ -15,7 +15,7 @@ use crate::store::endorsements::EndorsementDocument;
 use crate::store::portfolio::PortfolioDocument;
 
 /// The association's records of one applicant, as the engine reads them.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ApplicantRecords {
     pub memberships: Vec<MembershipRecordRef>,
     /// Current endorsements granted here.

@@ -86,6 +86,15 @@ pub struct LimitsConfig {
     )]
     pub max_portfolios_per_applicant: u64,
 
+    /// Requirement evaluations kept in memory across requests, most recently used first (0 keeps none). Each answers one portfolio version, question and rulebook revision, so none is ever stale; a few KiB each.
+    #[arg(
+        long = "evaluations-kept",
+        env = "ENDORSE_EVALUATIONS_KEPT",
+        value_name = "ENDORSE_EVALUATIONS_KEPT",
+        default_value_t = 2_000
+    )]
+    pub evaluations_kept: usize,
+
     /// Largest GraphQL response body, in bytes; a larger answer is refused with 413 PAYLOAD_TOO_LARGE.
     #[arg(
         long = "max-response-bytes",

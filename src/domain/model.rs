@@ -528,7 +528,7 @@ pub struct Membership {
 /// A membership on the association's own records (imported or entered by
 /// staff), as the engine needs it: valid from the first day through the
 /// last, inclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MembershipRecordRef {
     pub kind: MembershipType,
@@ -536,7 +536,7 @@ pub struct MembershipRecordRef {
     pub valid_until: NaiveDate,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PriorEndorsement {
     /// Not in the GraphQL type, but stored so `EntryChange.id` can replace it.
@@ -562,7 +562,7 @@ pub struct LicenseEntry {
 }
 
 /// What the engine needs to know about an evidence item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EvidenceRef {
     pub id: String,

@@ -209,7 +209,7 @@ fn status_object(status: RenewalStatus, today: chrono::NaiveDate) -> RenewalStat
         owed_years: status.owed_years as i32,
         provides_rsc: status.provides_rsc,
         renewal: status.renewal.map(Into::into),
-        requirements: EligibilityObject(status.eligibility),
+        requirements: EligibilityObject(std::sync::Arc::new(status.eligibility)),
     }
 }
 
@@ -256,7 +256,7 @@ impl RenewalQuery {
             basis.unwrap_or(Basis::Claimed),
         )
         .await?;
-        Ok(EligibilityObject(eligibility))
+        Ok(EligibilityObject(std::sync::Arc::new(eligibility)))
     }
 
     /// The renewals and reinstatements of an endorsement, oldest first.

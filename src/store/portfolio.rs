@@ -683,6 +683,27 @@ impl PortfolioStore {
         raws.into_iter().map(decode).collect()
     }
 
+    /// The documents among `ids` that the caller may see, in no order.
+    pub async fn by_ids(
+        &self,
+        ids: &[ObjectId],
+        access: &PortfolioAccess,
+        projection: &Projection,
+    ) -> Result<Vec<PortfolioDocument>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Some(query) = self.scoped(doc! { "_id": { "$in": ids } }, access) else {
+            return Ok(Vec::new());
+        };
+        let mut find = self.raw.find(query);
+        if let Some(fields) = projection.to_document() {
+            find = find.projection(fields);
+        }
+        let raws: Vec<RawDocumentBuf> = find.await?.try_collect().await?;
+        raws.into_iter().map(decode).collect()
+    }
+
     /// Every document matching `filter`, fetched `batch_size` at a time as
     /// the stream is read (memory stays flat however many match); the server
     /// gives up after `max_time`.

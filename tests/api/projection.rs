@@ -133,3 +133,86 @@ async fn computed_fields_asked_for_again_read_nothing_again() {
         "asked again, the evidence was read again: {repeated} bytes sent, once {evaluated}, without {plain}"
     );
 }
+
+/// A reviewer's queue asked again fetches no sections: every answer is
+/// kept under a key that names the portfolio's version, so only a
+/// portfolio that changed is fetched and evaluated again, and its new
+/// answer is the one shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_evaluated_again_fetches_only_what_changed() {
+    let (app, store, received, _) = counted_app().await;
+    let portfolios = PortfolioStore::new(&store, &crate::helpers::nys_scope());
+    let mut documents = Vec::new();
+    for n in 0..30 {
+        let document =
+            endorse::seed::realistic_submitted(&endorse::domain::association::AssociationCode::nys_aimh(), n);
+        portfolios.upsert(&document).await.unwrap();
+        documents.push(document);
+    }
+    let reviewer = app.token("rae", &[Role::Reviewer]);
+    let page = "{ portfolios(first: 30) { edges { node { id eligibility { met requirements { key met } } } } } }";
+    let read = async || {
+        let before = received.load(Ordering::SeqCst);
+        let body = app.graphql(Some(&reviewer), page, json!({})).await;
+        assert!(body["errors"].is_null(), "{body}");
+        let answers: std::collections::HashMap<String, serde_json::Value> = body["data"]["portfolios"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|edge| (edge["node"]["id"].as_str().unwrap().to_owned(), edge["node"]["eligibility"].clone()))
+            .collect();
+        assert_eq!(answers.len(), 30, "{body}");
+        (received.load(Ordering::SeqCst) - before, answers)
+    };
+    let (first, answers) = read().await;
+    let (again, answers_again) = read().await;
+    println!("bytes from MongoDB: first {first}, again {again}");
+    assert_eq!(answers_again, answers);
+    assert!(again * 10 < first, "asked again, the page fetched {again} bytes (first time {first})");
+
+    // One portfolio changes (its version moves on): only it is fetched.
+    let mut changed = documents[7].clone();
+    changed.content.training.clear();
+    changed.content.reflective_supervision.clear();
+    changed.version += 1;
+    portfolios.upsert(&changed).await.unwrap();
+    let (after_change, answers_after) = read().await;
+    println!("bytes from MongoDB after one change: {after_change}");
+    let id = changed.id.to_hex();
+    assert_ne!(answers_after[&id], answers[&id], "the changed portfolio's answer was not recomputed");
+    let single = app
+        .graphql(
+            Some(&reviewer),
+            "query($id: ID!) { portfolio(id: $id) { eligibility { met requirements { key met } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(answers_after[&id], single["data"]["portfolio"]["eligibility"], "{single}");
+    for (other, answer) in &answers_after {
+        if *other != id {
+            assert_eq!(answer, &answers[other]);
+        }
+    }
+    let size = mongodb::bson::to_vec(&changed).unwrap().len() as u64;
+    assert!(
+        after_change > again + size / 2 && after_change < again + size * 2,
+        "after one change the page fetched {after_change} bytes (the changed document {size}, none {again})"
+    );
+
+    // Recommendations and basis VERIFIED on a page need every portfolio's
+    // sections: fetched once for the page, they answer as a single read does.
+    let everything = "{ portfolios(first: 5) { edges { node { id recommendations { category met }
+        verified: eligibility(basis: VERIFIED) { met } } } } }";
+    let body = app.graphql(Some(&reviewer), everything, json!({})).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let node = &body["data"]["portfolios"]["edges"][3]["node"];
+    let single = app
+        .graphql(
+            Some(&reviewer),
+            "query($id: ID!) { portfolio(id: $id) { recommendations { category met } verified: eligibility(basis: VERIFIED) { met } } }",
+            json!({ "id": node["id"] }),
+        )
+        .await;
+    assert_eq!(node["recommendations"], single["data"]["portfolio"]["recommendations"], "{single}");
+    assert_eq!(node["verified"], single["data"]["portfolio"]["verified"], "{single}");
+}

@@ -301,6 +301,17 @@ proptest! {
         prop_assert_eq!(a, b);
     }
 
+    /// Recommendations and evaluations share one cache of answers
+    /// (`app::evaluation_cache`), so each ranked answer must be the one
+    /// `evaluate` gives for its category.
+    #[test]
+    fn each_recommendation_is_that_categorys_evaluation(p in portfolio(), on in as_of(), basis in pick(Basis::ALL)) {
+        for ranked in recommend(&p, p.track, on, basis, nys()).unwrap() {
+            let evaluated = evaluate(&p, ranked.category, p.track, on, basis, nys()).unwrap();
+            prop_assert_eq!(ranked, evaluated);
+        }
+    }
+
     #[test]
     fn results_are_deterministic(p in portfolio(), on in as_of(), category in pick(Category::ALL)) {
         let first = evaluate(&p, category, p.track, on, Basis::Verified, nys()).unwrap();

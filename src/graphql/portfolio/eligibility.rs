@@ -6,7 +6,7 @@ use crate::domain::model::{Basis, Category, Track};
 use crate::domain::{Eligibility, RequirementResult};
 use crate::graphql::scalars::Date;
 
-pub struct EligibilityObject(pub Eligibility);
+pub struct EligibilityObject(pub std::sync::Arc<Eligibility>);
 
 #[Object(name = "Eligibility")]
 impl EligibilityObject {

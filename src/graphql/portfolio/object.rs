@@ -13,6 +13,8 @@ use super::eligibility::EligibilityObject;
 use super::entries::*;
 use crate::app::error::{AppError, AppResult};
 use crate::app::evaluation::{self, ApplicantRecords};
+use crate::app::evaluation_cache::{EvaluationKey, Question, StoredVersion};
+use crate::app::page_sections::{Need, PageSections, Sections};
 use crate::app::portfolios::parse_id;
 use crate::app::records::{Applicant, PortfolioDocument};
 use crate::app::{Actor, evidence, memberships};
@@ -30,21 +32,26 @@ pub struct PortfolioObject(pub PortfolioDocument, pub Arc<Actor>, Computed);
 /// What the computed fields of one portfolio share within a request: the
 /// evidence is read once however many fields and aliases ask for basis
 /// VERIFIED, and an evaluation asked for twice (aliases, or `eligibility`
-/// after `recommendations`) is made once.
+/// after `recommendations`) is made once. Across requests, evaluations
+/// are kept in [`crate::app::evaluation_cache`].
 #[derive(Default)]
 struct Computed {
     evidence: tokio::sync::OnceCell<Vec<EvidenceRef>>,
     /// The association's records of the applicant, read once.
     records: tokio::sync::OnceCell<ApplicantRecords>,
-    evaluations: Mutex<HashMap<(Category, NaiveDate, Basis), Eligibility>>,
+    evaluations: Mutex<HashMap<(Category, NaiveDate, Basis), Arc<Eligibility>>>,
+    /// Set when the document was fetched without its sections, on a page
+    /// that fetches them on first need.
+    page: Option<Arc<PageSections>>,
+    sections: tokio::sync::OnceCell<Arc<Sections>>,
 }
 
 impl Computed {
-    fn evaluation(&self, key: &(Category, NaiveDate, Basis)) -> Option<Eligibility> {
+    fn evaluation(&self, key: &(Category, NaiveDate, Basis)) -> Option<Arc<Eligibility>> {
         self.evaluations.lock().ok()?.get(key).cloned()
     }
 
-    fn keep(&self, evaluation: &Eligibility) {
+    fn keep(&self, evaluation: &Arc<Eligibility>) {
         if let Ok(mut kept) = self.evaluations.lock() {
             kept.insert((evaluation.category, evaluation.as_of, evaluation.basis), evaluation.clone());
         }
@@ -56,11 +63,18 @@ impl PortfolioObject {
         PortfolioObject(document, actor.into(), Computed::default())
     }
 
-    /// [`PortfolioObject::new`] with the applicant's records already read
-    /// (a page reads them for all its portfolios at once).
-    pub fn with_records(document: PortfolioDocument, actor: impl Into<Arc<Actor>>, records: ApplicantRecords) -> Self {
-        let computed = Computed { records: tokio::sync::OnceCell::new_with(Some(records)), ..Computed::default() };
-        PortfolioObject(document, actor.into(), computed)
+    /// A portfolio of a page: fetched without its sections when `page` is
+    /// given, with the applicant's records already read (a page reads them
+    /// for all its portfolios at once).
+    pub fn on_page(
+        document: PortfolioDocument,
+        actor: Arc<Actor>,
+        records: ApplicantRecords,
+        page: Option<Arc<PageSections>>,
+    ) -> Self {
+        let computed =
+            Computed { records: tokio::sync::OnceCell::new_with(Some(records)), page, ..Computed::default() };
+        PortfolioObject(document, actor, computed)
     }
 }
 
@@ -73,31 +87,59 @@ impl PortfolioObject {
     fn default_as_of(&self) -> NaiveDate {
         self.0.default_as_of(self.1.tenant.today())
     }
-}
 
-impl PortfolioObject {
-    /// The engine's input: the stored sections with the association's
-    /// records of the applicant (see [`evaluation`]), plus, for basis VERIFIED, the
-    /// status of every evidence item (only then is the evidence read).
-    async fn content_for(&self, ctx: &Context<'_>, basis: Basis) -> AppResult<Cow<'_, Portfolio>> {
-        let records =
-            self.2.records.get_or_try_init(|| evaluation::records(services(ctx), &self.1.tenant, &self.0)).await?;
+    fn stored_version(&self) -> StoredVersion {
+        StoredVersion { id: self.0.id, version: self.0.version }
+    }
+
+    async fn records(&self, ctx: &Context<'_>) -> AppResult<&ApplicantRecords> {
+        self.2.records.get_or_try_init(|| evaluation::records(services(ctx), &self.1.tenant, &self.0)).await
+    }
+
+    /// The status of every evidence item (read only for basis VERIFIED).
+    async fn evidence_statuses(&self, ctx: &Context<'_>) -> AppResult<&[EvidenceRef]> {
+        let evidence = self
+            .2
+            .evidence
+            .get_or_try_init(|| async {
+                AppResult::Ok(services(ctx).evidence(&self.1.tenant)?.refs_for_portfolio(self.0.id).await?)
+            })
+            .await?;
+        Ok(evidence)
+    }
+
+    /// The stored sections and the version they are of: the document's
+    /// own, or on a page fetched without them, fetched now (see
+    /// [`PageSections`]).
+    async fn sections(&self, ctx: &Context<'_>, need: Need) -> AppResult<(i32, &Portfolio)> {
+        let Some(page) = &self.2.page else { return Ok((self.0.version, &self.0.content)) };
+        let sections = self.2.sections.get_or_try_init(|| page.of(services(ctx), self.0.id, need)).await?;
+        Ok((sections.version, &sections.content))
+    }
+
+    /// The engine's input and the version it is of: the stored sections
+    /// with the association's records of the applicant (see
+    /// [`evaluation`]), plus, for basis VERIFIED, the status of every
+    /// evidence item.
+    async fn content_for(&self, ctx: &Context<'_>, basis: Basis, need: Need) -> AppResult<(i32, Cow<'_, Portfolio>)> {
+        let records = self.records(ctx).await?;
+        let (version, sections) = self.sections(ctx, need).await?;
         if basis == Basis::Claimed && records.is_empty() {
-            return Ok(Cow::Borrowed(&self.0.content));
+            return Ok((version, Cow::Borrowed(sections)));
         }
-        let mut content = self.0.content.clone();
+        let mut content = sections.clone();
         records.apply(&mut content);
         if basis == Basis::Verified {
-            let evidence = self
-                .2
-                .evidence
-                .get_or_try_init(|| async {
-                    AppResult::Ok(services(ctx).evidence(&self.1.tenant)?.refs_for_portfolio(self.0.id).await?)
-                })
-                .await?;
-            content.evidence = evidence.clone();
+            content.evidence = self.evidence_statuses(ctx).await?.to_vec();
         }
-        Ok(Cow::Owned(content))
+        Ok((version, Cow::Owned(content)))
+    }
+
+    /// The key under which the answer to `question` is kept.
+    async fn evaluation_key(&self, ctx: &Context<'_>, question: Question) -> AppResult<EvaluationKey> {
+        let records = self.records(ctx).await?;
+        let evidence = if question.basis == Basis::Verified { self.evidence_statuses(ctx).await? } else { &[] };
+        Ok(EvaluationKey::new(&self.1.tenant, self.stored_version(), question, records, evidence))
     }
 }
 
@@ -274,14 +316,33 @@ impl PortfolioObject {
     ) -> AppResult<EligibilityObject> {
         let rulebook = self.1.tenant.rulebook("asOf")?;
         let basis = basis.unwrap_or(Basis::Claimed);
-        let as_of = as_of.map_or_else(|| self.default_as_of(), |d| d.0);
-        let category = category.unwrap_or(self.0.content.target_category);
-        if let Some(kept) = self.2.evaluation(&(category, as_of, basis)) {
+        let asked_as_of = as_of.map(|d| d.0);
+        let question = Question {
+            category: category.unwrap_or(self.0.content.target_category),
+            as_of: asked_as_of.unwrap_or_else(|| self.default_as_of()),
+            basis,
+        };
+        if let Some(kept) = self.2.evaluation(&(question.category, question.as_of, basis)) {
             return Ok(EligibilityObject(kept));
         }
-        let content = self.content_for(ctx, basis).await?;
-        let evaluation =
-            domain::evaluate(&content, category, content.track, as_of, basis, rulebook).map_err(evaluation_error)?;
+        let kept = &services(ctx).evaluations;
+        let key = self.evaluation_key(ctx, question).await?;
+        let evaluation = match kept.get(&key) {
+            Some(evaluation) => evaluation,
+            None => {
+                let need = match basis {
+                    Basis::Claimed => Need::ClaimedEvaluation { category, as_of: asked_as_of },
+                    Basis::Verified => Need::Everything,
+                };
+                let (version, content) = self.content_for(ctx, basis, need).await?;
+                let evaluated =
+                    domain::evaluate(&content, question.category, content.track, question.as_of, basis, rulebook)
+                        .map_err(evaluation_error)?;
+                let evaluation = Arc::new(evaluated);
+                kept.keep(key.at_version(version), evaluation.clone());
+                evaluation
+            }
+        };
         self.2.keep(&evaluation);
         Ok(EligibilityObject(evaluation))
     }
@@ -294,11 +355,19 @@ impl PortfolioObject {
     ) -> AppResult<Vec<EligibilityObject>> {
         let rulebook = self.1.tenant.rulebook("asOf")?;
         let basis = basis.unwrap_or(Basis::Claimed);
-        let content = self.content_for(ctx, basis).await?;
+        let (version, content) = self.content_for(ctx, basis, Need::Everything).await?;
         let as_of = as_of.map_or_else(|| self.default_as_of(), |d| d.0);
         let ranked = domain::recommend(&content, content.track, as_of, basis, rulebook).map_err(evaluation_error)?;
-        ranked.iter().for_each(|evaluation| self.2.keep(evaluation));
-        Ok(ranked.into_iter().map(EligibilityObject).collect())
+        let mut objects = Vec::with_capacity(ranked.len());
+        for evaluation in ranked {
+            let evaluation = Arc::new(evaluation);
+            let question = Question { category: evaluation.category, as_of, basis };
+            let key = self.evaluation_key(ctx, question).await?.at_version(version);
+            services(ctx).evaluations.keep(key, evaluation.clone());
+            self.2.keep(&evaluation);
+            objects.push(EligibilityObject(evaluation));
+        }
+        Ok(objects)
     }
 }
 

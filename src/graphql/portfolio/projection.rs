@@ -11,7 +11,8 @@ use crate::app::records::{Projection, SECTION_FIELDS};
 const STORED: &[&str] =
     &["applicant", "createdAt", "updatedAt", "submittedAt", "decidedAt", "endorsedAt", "reviewNote", "extra"];
 
-/// Computed fields: they read every section the engine knows.
+/// Computed fields: they read every section the engine knows (a single
+/// portfolio fetches them with the rest; a page, see [`for_page`]).
 const COMPUTED: &[&str] = &["eligibility", "recommendations"];
 
 /// Whether the `Portfolio` selection evaluates requirements (then the
@@ -24,19 +25,35 @@ pub fn evaluates(portfolio: &Lookahead<'_>) -> bool {
 /// look-ahead flattens fragments and ignores `@skip/@include`, so this is a
 /// safe superset of what the query reads.
 pub fn for_selection(portfolio: Lookahead<'_>) -> Projection {
+    if evaluates(&portfolio) {
+        return Projection::all();
+    }
+    shown(&portfolio, &[])
+}
+
+/// The projection of a page. Computed fields do not make it fetch the
+/// sections: those are fetched on first need, and only for the page's
+/// portfolios whose evaluation is not kept (see [`crate::app::page_sections`]). It
+/// fetches the applicant then, whose records the engine reads.
+pub fn for_page(portfolio: Lookahead<'_>) -> Projection {
+    if evaluates(&portfolio) {
+        return shown(&portfolio, &["applicant"]);
+    }
+    shown(&portfolio, &[])
+}
+
+/// The stored fields `portfolio` shows, and `also`.
+fn shown(portfolio: &Lookahead<'_>, also: &[&'static str]) -> Projection {
     // A projection makes the server copy the fields it keeps. Measured on
     // SecantusDB (server CPU per find_one by _id): 0.73 ms plain, 1.41 ms
     // with the 24-field projection a full selection names, 1.12 ms keeping
     // three sections, 0.83 ms keeping none. The sections are the bulk of a
     // document, so a projection pays (fewer bytes sent and decoded) only
-    // when it leaves most of them behind; computed fields read them all.
-    if evaluates(&portfolio) {
-        return Projection::all();
-    }
+    // when it leaves most of them behind.
     let sections = SECTION_FIELDS.iter().filter(|field| portfolio.field(field).exists()).count();
     if sections * 2 > SECTION_FIELDS.len() {
         return Projection::all();
     }
     let stored = STORED.iter().chain(SECTION_FIELDS).copied().filter(|field| portfolio.field(field).exists());
-    Projection::only(stored)
+    Projection::only(stored.chain(also.iter().copied()))
 }

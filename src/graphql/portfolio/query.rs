@@ -12,8 +12,9 @@ use super::projection;
 use crate::app::associations;
 use crate::app::error::{AppError, AppResult};
 use crate::app::evaluation::AllRecords;
+use crate::app::page_sections::{Member, PageSections};
 use crate::app::portfolios::{self, parse_id};
-use crate::app::records::ListFilter;
+use crate::app::records::{ListFilter, Projection};
 use crate::auth::Identity;
 use crate::domain::model::{Category, PortfolioStatus, Track};
 use crate::graphql::context::{actor, note_personal_reads, request_info, services};
@@ -101,7 +102,7 @@ impl PortfolioQuery {
         let look_ahead = ctx.look_ahead();
         let node = look_ahead.field("edges").field("node");
         let evaluates = projection::evaluates(&node);
-        let projection = projection::for_selection(node);
+        let projection = projection::for_page(node);
         let wants_nodes = look_ahead.field("edges").exists() || look_ahead.field("pageInfo").exists();
         let mut nodes = if wants_nodes && limit > 0 {
             portfolios::page(services, &actor, &filter, after, limit as i64 + 1, &projection).await?
@@ -116,27 +117,17 @@ impl PortfolioQuery {
         } else {
             0
         };
-        // A page that evaluates its portfolios reads their applicants'
-        // records in two queries, not two per portfolio.
-        let records = if evaluates && !nodes.is_empty() {
-            Some(AllRecords::of_page(services, &actor.tenant, &nodes).await?)
+        let edges = if evaluates && !nodes.is_empty() {
+            evaluated_edges(services, &actor, nodes, &projection).await?
         } else {
-            None
+            nodes
+                .into_iter()
+                .map(|doc| PortfolioEdge {
+                    cursor: encode_cursor(doc.id),
+                    node: PortfolioObject::new(doc, actor.clone()),
+                })
+                .collect()
         };
-        let edges: Vec<PortfolioEdge> = nodes
-            .into_iter()
-            .map(|doc| {
-                let cursor = encode_cursor(doc.id);
-                let node = match &records {
-                    Some(records) => {
-                        let of = records.of(&doc);
-                        PortfolioObject::with_records(doc, actor.clone(), of)
-                    }
-                    None => PortfolioObject::new(doc, actor.clone()),
-                };
-                PortfolioEdge { cursor, node }
-            })
-            .collect();
         Ok(PortfolioConnection {
             page_info: PageInfo { has_next_page, end_cursor: edges.last().map(|e| e.cursor.clone()) },
             edges,
@@ -193,6 +184,33 @@ impl PortfolioQuery {
             })
             .collect())
     }
+}
+
+/// The edges of a page whose portfolios are evaluated. Their applicants'
+/// records are read in two queries, not two per portfolio; when the page
+/// was fetched without the sections, they share a [`PageSections`] that
+/// fetches them on first need.
+async fn evaluated_edges(
+    services: &crate::services::Services,
+    actor: &Arc<crate::app::Actor>,
+    nodes: Vec<crate::app::records::PortfolioDocument>,
+    projection: &Projection,
+) -> AppResult<Vec<PortfolioEdge>> {
+    let records = AllRecords::of_page(services, &actor.tenant, &nodes).await?;
+    let records: Vec<_> = nodes.iter().map(|doc| records.of(doc)).collect();
+    let page = projection.fields().is_some().then(|| {
+        let members =
+            nodes.iter().zip(&records).map(|(doc, records)| Member::of(doc, actor, records.clone())).collect();
+        Arc::new(PageSections::new(actor.clone(), members))
+    });
+    Ok(nodes
+        .into_iter()
+        .zip(records)
+        .map(|(doc, records)| PortfolioEdge {
+            cursor: encode_cursor(doc.id),
+            node: PortfolioObject::on_page(doc, actor.clone(), records, page.clone()),
+        })
+        .collect())
 }
 
 #[derive(SimpleObject)]
