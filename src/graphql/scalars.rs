@@ -22,8 +22,25 @@ impl ScalarType for Date {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.format("%Y-%m-%d").to_string())
+        Value::String(iso_date(self.0))
     }
+}
+
+/// "YYYY-MM-DD", as `format("%Y-%m-%d")` writes it. Every entry of a
+/// portfolio has dates, and `format` parses its pattern for each one
+/// (measured: 2% of a full portfolio read's CPU).
+fn iso_date(date: NaiveDate) -> String {
+    use chrono::Datelike;
+    let Ok(year) = u16::try_from(date.year()) else { return date.format("%Y-%m-%d").to_string() };
+    if year > 9999 {
+        return date.format("%Y-%m-%d").to_string();
+    }
+    let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
+    let (year, month, day) = (u32::from(year), date.month(), date.day());
+    let mut text = String::with_capacity(10);
+    text.extend([digit(year / 1000), digit(year / 100), digit(year / 10), digit(year), '-']);
+    text.extend([digit(month / 10), digit(month), '-', digit(day / 10), digit(day)]);
+    text
 }
 
 /// RFC 3339 instant in UTC, "2024-05-31T12:00:00Z".
@@ -64,6 +81,14 @@ mod tests {
             assert!(<Date as ScalarType>::parse(Value::String(bad.into())).is_err(), "{bad}");
         }
         assert!(<Date as ScalarType>::parse(Value::Number(3.into())).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn dates_are_written_as_chrono_writes_them(days in -1_000_000i64..4_000_000) {
+            let date = NaiveDate::from_ymd_opt(1, 1, 1).unwrap() + chrono::Duration::days(days);
+            proptest::prop_assert_eq!(iso_date(date), date.format("%Y-%m-%d").to_string());
+        }
     }
 
     #[test]
