@@ -21,6 +21,7 @@
 //!   scripts/services.sh run -- cargo bench --bench load
 //!   LOAD_CONCURRENCY=32 LOAD_SECONDS=20 scripts/services.sh run -- cargo bench --bench load
 //!   LOAD_MEMORY_REQUESTS=10000 ... (fewer reads in the memory phase; default 100,000)
+//!   LOAD_ROUNDS=4 (each read's LOAD_SECONDS split over this many interleaved rounds)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -118,6 +119,17 @@ where
     }
     latencies.sort();
     Outcome { latencies, failures, elapsed: started.elapsed() }
+}
+
+/// A read of any kind, so that the reads can take turns.
+type Call = Arc<dyn Fn(ObjectId) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> + Send + Sync>;
+
+fn boxed<F, Fut>(call: F) -> Call
+where
+    F: Fn(ObjectId) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    Arc::new(move |id| Box::pin(call(id)))
 }
 
 /// Makes `total` calls from `concurrency` loops; returns the failures.
@@ -257,17 +269,40 @@ async fn bench() {
     run(concurrency, Duration::from_secs(1), ids.clone(), evaluated.clone()).await;
     run(concurrency, Duration::from_secs(2), ids.clone(), find_one.clone()).await;
 
-    let duration = Duration::from_secs(seconds as u64);
-    let outcomes = [
-        ("GraphQL full portfolio", run(concurrency, duration, ids.clone(), full).await),
-        ("raw find_one by _id", run(concurrency, duration, ids.clone(), find_one).await),
-        ("GraphQL page of 50, 5 fields", run(concurrency, duration, ids.clone(), page).await),
-        ("raw find of that page", run(concurrency, duration, ids.clone(), find_page).await),
-        ("GraphQL page of 50 + eligibility", run(concurrency, duration, ids.clone(), evaluated).await),
-        ("  the same, nothing kept", run(concurrency, duration, ids.clone(), evaluated_anew).await),
+    // Interleaved rounds: the machine and the database drift over a run
+    // (other tenants of the host, the database's own caches), so each read
+    // runs for a share of LOAD_SECONDS in every round, and the pairs that
+    // are compared are measured at the same times.
+    let rounds: usize = env_number("LOAD_ROUNDS", 4).max(1);
+    let share = Duration::from_secs_f64(seconds as f64 / rounds as f64);
+    let reads: [(&str, Call); 6] = [
+        ("GraphQL full portfolio", boxed(full)),
+        ("raw find_one by _id", boxed(find_one)),
+        ("GraphQL page of 50, 5 fields", boxed(page)),
+        ("raw find of that page", boxed(find_page)),
+        ("GraphQL page of 50 + eligibility", boxed(evaluated)),
+        ("  the same, nothing kept", boxed(evaluated_anew)),
     ];
+    let mut outcomes: Vec<(&str, Outcome)> = reads
+        .iter()
+        .map(|(name, _)| (*name, Outcome { latencies: Vec::new(), failures: 0, elapsed: Duration::ZERO }))
+        .collect();
+    for _ in 0..rounds {
+        for ((_, call), (_, total)) in reads.iter().zip(outcomes.iter_mut()) {
+            let call = call.clone();
+            let outcome = run(concurrency, share, ids.clone(), move |id| call(id)).await;
+            total.latencies.extend(outcome.latencies);
+            total.failures += outcome.failures;
+            total.elapsed += outcome.elapsed;
+        }
+    }
+    for (_, outcome) in &mut outcomes {
+        outcome.latencies.sort();
+    }
 
-    println!("load: {concurrency} concurrent clients, {seconds} s each, 100 realistic portfolios, reviewer (audited)");
+    println!(
+        "load: {concurrency} concurrent clients, {seconds} s each in {rounds} interleaved rounds, 100 realistic portfolios, reviewer (audited)"
+    );
     println!("{:<34} {:>10} {:>10} {:>10} {:>9}", "", "rps", "p50 ms", "p99 ms", "failures");
     for (name, outcome) in &outcomes {
         println!(
