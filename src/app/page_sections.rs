@@ -15,10 +15,11 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use mongodb::bson::oid::ObjectId;
 
+use super::Actor;
 use super::error::{AppError, AppResult};
 use super::evaluation::ApplicantRecords;
 use super::evaluation_cache::{EvaluationKey, Question, StoredVersion};
-use super::{Actor, portfolios};
+use crate::domain::access::PortfolioAccess;
 use crate::domain::model::{Basis, Category, Portfolio};
 use crate::services::Services;
 use crate::store::portfolio::{PortfolioDocument, Projection};
@@ -94,10 +95,15 @@ impl PageSections {
                     .map(|member| member.portfolio.id),
             )
             .collect();
-        for document in portfolios::by_ids(services, &self.actor, &ids, &Projection::all()).await? {
+        // The caller's access chose these ids for this request's page; it
+        // is not asked again, so that a portfolio that left the caller's
+        // sight a moment later (an adviser unassigned) does not fail the
+        // whole page: the page is one read.
+        let store = services.portfolios(&self.actor.tenant)?;
+        for document in store.by_ids(&ids, &PortfolioAccess::Everything, &Projection::all()).await? {
             fetched.insert(document.id, Arc::new(Sections { version: document.version, content: document.content }));
         }
-        // Removed, or out of the caller's sight, since the page was read.
+        // Removed since the page was read.
         fetched.get(&id).cloned().ok_or_else(|| AppError::not_found("Portfolio"))
     }
 

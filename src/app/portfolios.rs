@@ -151,18 +151,6 @@ pub async fn page(
     Ok(services.portfolios(&actor.tenant)?.page(filter, &access, after, limit, projection).await?)
 }
 
-/// The documents among `ids` that the caller may see, in no order (a
-/// page completing what it fetched with a projection).
-pub async fn by_ids(
-    services: &Services,
-    actor: &Actor,
-    ids: &[ObjectId],
-    projection: &Projection,
-) -> AppResult<Vec<PortfolioDocument>> {
-    let access = access(services, actor).await?;
-    Ok(services.portfolios(&actor.tenant)?.by_ids(ids, &access, projection).await?)
-}
-
 /// How many portfolios matching `filter` the caller may see.
 pub async fn count(services: &Services, actor: &Actor, filter: &ListFilter) -> AppResult<u64> {
     let access = access(services, actor).await?;

@@ -240,12 +240,15 @@ impl EndorsementStore {
             return Ok(Vec::new());
         }
         let filter = doc! { "association": self.association.as_str(), "subject": { "$in": subjects } };
-        Ok(self.endorsements.find(filter).await?.try_collect().await?)
+        // Oldest first, as `of_subject` reads them (they are part of a kept
+        // evaluation's key).
+        Ok(self.endorsements.find(filter).sort(doc! { "endorsedOn": 1 }).await?.try_collect().await?)
     }
 
     /// Every endorsement of the association (reports).
     pub async fn all(&self) -> Result<Vec<EndorsementDocument>, StoreError> {
-        Ok(self.endorsements.find(doc! { "association": self.association.as_str() }).await?.try_collect().await?)
+        let all = self.endorsements.find(doc! { "association": self.association.as_str() });
+        Ok(all.sort(doc! { "endorsedOn": 1 }).await?.try_collect().await?)
     }
 
     pub async fn get(&self, id: ObjectId) -> Result<Option<EndorsementDocument>, StoreError> {

@@ -87,7 +87,13 @@ impl MembershipStore {
     /// evaluate every portfolio).
     pub async fn all_by_email(&self) -> Result<HashMap<String, Vec<MembershipRecordRef>>, StoreError> {
         let mut by_email: HashMap<String, Vec<MembershipRecordRef>> = HashMap::new();
-        let mut cursor = self.memberships.find(doc! { "association": self.association.as_str() }).await?;
+        // Latest first, as `for_email` reads them: the records are part of
+        // a kept evaluation's key, so every reader orders them alike.
+        let mut cursor = self
+            .memberships
+            .find(doc! { "association": self.association.as_str() })
+            .sort(doc! { "validUntil": -1 })
+            .await?;
         while let Some(record) = cursor.try_next().await? {
             by_email.entry(record.email.clone()).or_default().push(record.as_ref());
         }
@@ -102,7 +108,7 @@ impl MembershipStore {
             return Ok(by_email);
         }
         let filter = doc! { "association": self.association.as_str(), "email": { "$in": emails } };
-        let mut cursor = self.memberships.find(filter).await?;
+        let mut cursor = self.memberships.find(filter).sort(doc! { "validUntil": -1 }).await?;
         while let Some(record) = cursor.try_next().await? {
             by_email.entry(record.email.clone()).or_default().push(record.as_ref());
         }
