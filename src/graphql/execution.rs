@@ -128,10 +128,9 @@ pub fn selected_operation<'d>(
     }
 }
 
-/// The root fields of the operation that will run when it is a mutation,
-/// as (response key, field name): one audit slot each.
-pub fn mutation_fields(document: &ExecutableDocument, operation_name: Option<&str>) -> Vec<FieldAudit> {
-    let operation = selected_operation(document, operation_name).map(|(_, operation)| operation);
+/// The root fields of `operation` (the one [`selected_operation`] picked)
+/// when it is a mutation, as (response key, field name): one audit slot each.
+pub fn mutation_fields(document: &ExecutableDocument, operation: Option<&OperationDefinition>) -> Vec<FieldAudit> {
     let Some(operation) = operation.filter(|op| op.ty == async_graphql::parser::types::OperationType::Mutation) else {
         return Vec::new();
     };
@@ -224,7 +223,10 @@ mod tests {
 
     fn keys(query: &str, name: Option<&str>) -> Vec<(String, String)> {
         let document = async_graphql::parser::parse_query(query).unwrap();
-        mutation_fields(&document, name).into_iter().map(|f| (f.key, f.action)).collect()
+        mutation_fields(&document, selected_operation(&document, name).map(|(_, op)| op))
+            .into_iter()
+            .map(|f| (f.key, f.action))
+            .collect()
     }
 
     #[test]

@@ -92,7 +92,7 @@ pub async fn run_as_caller(
     state.rate_limiter.check(&rate_key, figures.cost).map_err(Refusal::RateLimited)?;
     let key = transport.idempotency_key.filter(|_| operation == Some(OperationType::Mutation));
     let fingerprint = key.map(|_| fingerprint(&request));
-    let mutations = execution::mutation_fields(&parsed.document, request.operation_name.as_deref());
+    let mutations = execution::mutation_fields(&parsed.document, selected.map(|(_, operation)| operation));
     request.set_parsed_query(parsed.document.clone());
     let name = selected.and_then(|(name, _)| name.map(str::to_owned));
     let prevalidated = parsed.is_validated()
