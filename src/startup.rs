@@ -59,7 +59,9 @@ pub async fn connect(config: &Arc<Config>) -> Result<Services, StartupError> {
     let built_in = built_in_rulebooks(config)?;
     // A probe gets as long as any MongoDB operation's server selection.
     let health = Health::new(std::time::Duration::from_millis(config.mongodb.timeout_ms));
-    let store = Store::connect_watched(&config.mongodb, &health).await?;
+    let store = Store::connect_watched(&config.mongodb, &health)
+        .await?
+        .keeping_decoded(config.limits.decoded_portfolios_mib.saturating_mul(1024 * 1024));
     store.ensure_indexes().await?;
     let clock = crate::clock::Clock::new(config.is_development());
     let tenants = Tenants::new(

@@ -5,6 +5,7 @@
 //! CONFLICT.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use mongodb::bson::{Bson, DateTime, Document, oid::ObjectId};
 
@@ -132,6 +133,17 @@ pub async fn find(
     id: ObjectId,
     projection: &Projection,
 ) -> AppResult<Option<PortfolioDocument>> {
+    Ok(read(services, actor, id, projection).await?.map(Arc::unwrap_or_clone))
+}
+
+/// [`find`], to show rather than to change: the document may be shared
+/// with other reads (see [`crate::store::decoded`]).
+pub async fn read(
+    services: &Services,
+    actor: &Actor,
+    id: ObjectId,
+    projection: &Projection,
+) -> AppResult<Option<Arc<PortfolioDocument>>> {
     let access = access(services, actor).await?;
     Ok(services.portfolios(&actor.tenant)?.find(id, &access, projection).await?)
 }

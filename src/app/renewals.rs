@@ -99,7 +99,7 @@ async fn portfolio_of(
     services: &Services,
     tenant: &Tenant,
     endorsement: &EndorsementDocument,
-) -> AppResult<PortfolioDocument> {
+) -> AppResult<std::sync::Arc<PortfolioDocument>> {
     services
         .portfolios(tenant)?
         .find(endorsement.portfolio_id, &PortfolioAccess::Everything, &Projection::all())

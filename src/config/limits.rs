@@ -95,6 +95,15 @@ pub struct LimitsConfig {
     )]
     pub evaluations_kept: usize,
 
+    /// Stored size, in MiB, of the whole portfolios kept decoded across requests, least recently read out first (0 keeps none). A read that fetches exactly the same bytes again shares the decoded copy, so none is ever stale; the copies take about twice their stored size again.
+    #[arg(
+        long = "decoded-portfolios-mib",
+        env = "ENDORSE_DECODED_PORTFOLIOS_MIB",
+        value_name = "ENDORSE_DECODED_PORTFOLIOS_MIB",
+        default_value_t = 16
+    )]
+    pub decoded_portfolios_mib: usize,
+
     /// Largest GraphQL response body, in bytes; a larger answer is refused with 413 PAYLOAD_TOO_LARGE.
     #[arg(
         long = "max-response-bytes",

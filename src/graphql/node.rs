@@ -38,8 +38,8 @@ async fn resolve(ctx: &Context<'_>, actor: &Arc<Actor>, id: &ID) -> AppResult<Op
     let object_id = parse_id("id", id)?;
     let services = services(ctx);
     let projection = projection::for_selection(ctx.look_ahead());
-    if let Some(document) = portfolios::find(services, actor, object_id, &projection).await? {
-        note_personal_reads(ctx, &actor.viewer, std::iter::once(&document));
+    if let Some(document) = portfolios::read(services, actor, object_id, &projection).await? {
+        note_personal_reads(ctx, &actor.viewer, std::iter::once(&*document));
         return Ok(Some(Node::Portfolio(PortfolioObject::new(document, actor.clone()))));
     }
     let record = evidence::find(services, actor, object_id).await?;

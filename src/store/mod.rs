@@ -5,6 +5,7 @@ pub mod applications;
 pub mod assignments;
 pub mod associations;
 pub mod audit;
+pub mod decoded;
 pub mod endorsements;
 mod error;
 pub mod events;
@@ -20,6 +21,7 @@ pub mod renewals;
 pub mod rounds;
 pub mod stats;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use mongodb::bson::doc;
@@ -66,6 +68,9 @@ use crate::health::Health;
 pub struct Store {
     client: Client,
     db: Database,
+    /// Shared by every clone (see [`decoded`]); keeps nothing unless
+    /// [`Store::keeping_decoded`] gave it a budget.
+    decoded: Arc<decoded::DecodedPortfolios>,
 }
 
 impl Store {
@@ -117,7 +122,17 @@ impl Store {
         options.command_event_handler = crate::telemetry::mongo::command_handler();
         let client = Client::with_options(options).map_err(StoreError::Config)?;
         let db = client.database(&config.database);
-        Ok(Store { client, db })
+        Ok(Store { client, db, decoded: Arc::new(decoded::DecodedPortfolios::new(0)) })
+    }
+
+    /// Keeps decoded portfolios up to `budget` stored bytes (see [`decoded`]).
+    pub fn keeping_decoded(mut self, budget: usize) -> Self {
+        self.decoded = Arc::new(decoded::DecodedPortfolios::new(budget));
+        self
+    }
+
+    pub(crate) fn decoded(&self) -> &decoded::DecodedPortfolios {
+        &self.decoded
     }
 
     pub fn database(&self) -> &Database {

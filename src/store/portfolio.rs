@@ -3,9 +3,11 @@
 //! BSON dates). Reads fetch only the projected fields; every write replaces
 //! the whole document guarded by its `version`, so a change is all-or-nothing.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use futures::TryStreamExt;
-use mongodb::bson::{self, Bson, DateTime, Document, RawBsonRef, RawDocumentBuf, doc, oid::ObjectId};
+use mongodb::bson::{self, Bson, DateTime, Document, RawBsonRef, RawDocument, RawDocumentBuf, doc, oid::ObjectId};
 use mongodb::options::{IndexOptions, ReturnDocument};
 use mongodb::{Collection, IndexModel};
 use serde::{Deserialize, Serialize};
@@ -581,12 +583,16 @@ impl PortfolioStore {
         id: ObjectId,
         access: &PortfolioAccess,
         projection: &Projection,
-    ) -> Result<Option<PortfolioDocument>, StoreError> {
+    ) -> Result<Option<Arc<PortfolioDocument>>, StoreError> {
         if access == &PortfolioAccess::Nothing {
             return Ok(None);
         }
         let mut find = self.raw.find_one(doc! { "_id": id });
-        if let Some(fields) = projection.to_document() {
+        let fields = projection.to_document();
+        // Only whole documents are kept decoded: a projected one is cheap
+        // to decode, and would take the whole one's place.
+        let whole = fields.is_none();
+        if let Some(fields) = fields {
             find = find.projection(fields);
         }
         let Some(raw) = find.await? else { return Ok(None) };
@@ -594,9 +600,18 @@ impl PortfolioStore {
         if !self.visible(&raw, id, access, legacy) {
             return Ok(None);
         }
-        let document = decode_stored(raw)?.into_document(self.association.clone());
         if legacy {
+            let document = decode_stored(&raw)?.into_document(self.association.clone());
             self.adopt_legacy(id).await;
+            return Ok(Some(Arc::new(document)));
+        }
+        let decoded = self.store.decoded();
+        if whole && let Some(document) = decoded.get(&self.association, id, &raw) {
+            return Ok(Some(document));
+        }
+        let document = Arc::new(decode_stored(&raw)?.into_document(self.association.clone()));
+        if whole {
+            decoded.keep(&self.association, id, raw, document.clone());
         }
         Ok(Some(document))
     }
@@ -763,16 +778,16 @@ fn scoped(filter: Document, scope: &Document) -> Option<Document> {
 /// Decodes a stored document, upgrading older layouts first. The current
 /// layout deserializes straight from the raw bytes (the common, fast path).
 fn decode(raw: RawDocumentBuf) -> Result<PortfolioDocument, StoreError> {
-    decode_stored(raw)?.try_into().map_err(StoreError::Corrupt)
+    decode_stored(&raw)?.try_into().map_err(StoreError::Corrupt)
 }
 
 /// The stored layout, upgraded to [`SCHEMA_VERSION`] when older.
-fn decode_stored(raw: RawDocumentBuf) -> Result<StoredPortfolio, StoreError> {
+fn decode_stored(raw: &RawDocument) -> Result<StoredPortfolio, StoreError> {
     let version = raw.get_i32("schemaVersion").unwrap_or(0);
     if version == SCHEMA_VERSION {
         return bson::from_slice(raw.as_bytes()).map_err(|e| StoreError::Corrupt(e.to_string()));
     }
-    let mut document: Document = raw.to_document().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut document = Document::try_from(raw).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     upgrade(&mut document)?;
     bson::from_document(document).map_err(|e| StoreError::Corrupt(e.to_string()))
 }

@@ -216,3 +216,45 @@ async fn a_page_evaluated_again_fetches_only_what_changed() {
     assert_eq!(node["recommendations"], single["data"]["portfolio"]["recommendations"], "{single}");
     assert_eq!(node["verified"], single["data"]["portfolio"]["verified"], "{single}");
 }
+
+/// Reads that fetch exactly the same bytes share one decoded portfolio
+/// (`store::decoded`). A document changed behind the server's back, here by
+/// the raw driver without moving its version on, is still shown as it is
+/// stored now; and a portfolio kept decoded for one caller is still hidden
+/// from a caller who may not see it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portfolio_read_again_is_shown_as_stored_now() {
+    let config = test_config(&[]);
+    let store = endorse::store::Store::connect(&config.mongodb).await.unwrap();
+    let app = spawn_app_config(config).await;
+    let nys = endorse::domain::association::AssociationCode::nys_aimh();
+    let document = endorse::seed::realistic_submitted(&nys, 3);
+    PortfolioStore::new(&store, &crate::helpers::nys_scope()).upsert(&document).await.unwrap();
+    let reviewer = app.token("rae", &[Role::Reviewer]);
+    let query = "query($id: ID!) { portfolio(id: $id) { version applicant { name } training { title } } }";
+    let variables = json!({ "id": document.id.to_hex() });
+
+    let first = app.graphql(Some(&reviewer), query, variables.clone()).await;
+    assert!(first["errors"].is_null(), "{first}");
+    assert_eq!(app.graphql(Some(&reviewer), query, variables.clone()).await, first);
+
+    store
+        .database()
+        .collection::<mongodb::bson::Document>("portfolios")
+        .update_one(
+            mongodb::bson::doc! { "_id": document.id },
+            mongodb::bson::doc! { "$set": { "applicant.name": "Renamed Directly", "training.0.title": "Retitled" } },
+        )
+        .await
+        .unwrap();
+    let after = app.graphql(Some(&reviewer), query, variables.clone()).await;
+    let shown = &after["data"]["portfolio"];
+    assert_eq!(shown["version"], first["data"]["portfolio"]["version"], "{after}");
+    assert_eq!(shown["applicant"]["name"], "Renamed Directly", "{after}");
+    assert_eq!(shown["training"][0]["title"], "Retitled", "{after}");
+    assert_eq!(shown["training"][1], first["data"]["portfolio"]["training"][1], "{after}");
+
+    let stranger = app.token("someone-else", &[Role::Applicant]);
+    let hidden = app.graphql(Some(&stranger), query, variables).await;
+    assert!(hidden["errors"].is_null() && hidden["data"]["portfolio"].is_null(), "{hidden}");
+}

@@ -27,7 +27,7 @@ use crate::graphql::scalars::{Date, DateTime};
 
 /// A portfolio as one caller sees it (their association's rulebook and
 /// calendar, their right to download).
-pub struct PortfolioObject(pub PortfolioDocument, pub Arc<Actor>, Computed);
+pub struct PortfolioObject(pub Arc<PortfolioDocument>, pub Arc<Actor>, Computed);
 
 /// What the computed fields of one portfolio share within a request: the
 /// evidence is read once however many fields and aliases ask for basis
@@ -59,8 +59,8 @@ impl Computed {
 }
 
 impl PortfolioObject {
-    pub fn new(document: PortfolioDocument, actor: impl Into<Arc<Actor>>) -> Self {
-        PortfolioObject(document, actor.into(), Computed::default())
+    pub fn new(document: impl Into<Arc<PortfolioDocument>>, actor: impl Into<Arc<Actor>>) -> Self {
+        PortfolioObject(document.into(), actor.into(), Computed::default())
     }
 
     /// A portfolio of a page: fetched without its sections when `page` is
@@ -74,7 +74,7 @@ impl PortfolioObject {
     ) -> Self {
         let computed =
             Computed { records: tokio::sync::OnceCell::new_with(Some(records)), page, ..Computed::default() };
-        PortfolioObject(document, actor, computed)
+        PortfolioObject(Arc::new(document), actor, computed)
     }
 }
 

@@ -76,8 +76,8 @@ impl PortfolioQuery {
         let actor = Arc::new(actor(ctx).await?);
         let id = parse_id("id", &id)?;
         let projection = projection::for_selection(ctx.look_ahead());
-        let found = portfolios::find(services(ctx), &actor, id, &projection).await?;
-        note_personal_reads(ctx, &actor.viewer, &found);
+        let found = portfolios::read(services(ctx), &actor, id, &projection).await?;
+        note_personal_reads(ctx, &actor.viewer, found.as_deref());
         Ok(found.map(|document| PortfolioObject::new(document, actor)))
     }
 

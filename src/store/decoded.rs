@@ -1,0 +1,170 @@
+//! Portfolios decoded, kept while their stored bytes stay the same.
+//!
+//! Decoding a whole stored portfolio (BSON into the model: every string
+//! checked as UTF-8 and copied, every date parsed) was a fifth of the
+//! server's CPU for a full read (`perf`, 67 entries, about 17 KB). A
+//! portfolio is read far more often than it changes: the applicant's app
+//! opening it again, reviewers going back to it, every subscriber reading
+//! it after each change. So the decoded form of a whole document is kept
+//! together with the bytes it was decoded from, and a read that fetches
+//! exactly those bytes again shares it.
+//!
+//! The database is still asked on every read, and access and the
+//! association are still checked on what it returns; only the decoding is
+//! saved. Same bytes, same document: a kept one is never stale, whatever
+//! wrote to the database in between. Documents are kept up to a budget of
+//! stored bytes, least recently read out first.
+
+use std::sync::{Arc, Mutex};
+
+use mongodb::bson::RawDocument;
+use mongodb::bson::RawDocumentBuf;
+use mongodb::bson::oid::ObjectId;
+
+use super::portfolio::PortfolioDocument;
+use crate::domain::association::AssociationCode;
+
+/// No single document takes more than this share of the budget, so that a
+/// few very large portfolios do not push out all the others.
+const LARGEST_SHARE: usize = 8;
+
+pub struct DecodedPortfolios {
+    /// Stored bytes kept at most (0 keeps none). The decoded copies take
+    /// about twice as much again.
+    budget: usize,
+    kept: Mutex<Kept>,
+}
+
+struct Kept {
+    entries: lru::LruCache<ObjectId, Entry>,
+    bytes: usize,
+}
+
+struct Entry {
+    association: AssociationCode,
+    raw: RawDocumentBuf,
+    document: Arc<PortfolioDocument>,
+}
+
+impl DecodedPortfolios {
+    pub fn new(budget: usize) -> Self {
+        DecodedPortfolios { budget, kept: Mutex::new(Kept { entries: lru::LruCache::unbounded(), bytes: 0 }) }
+    }
+
+    /// The document decoded from exactly `raw`, when it is kept.
+    pub fn get(
+        &self,
+        association: &AssociationCode,
+        id: ObjectId,
+        raw: &RawDocument,
+    ) -> Option<Arc<PortfolioDocument>> {
+        if self.budget == 0 {
+            return None;
+        }
+        let mut kept = self.kept.lock().ok()?;
+        let entry = kept.entries.get(&id)?;
+        (entry.association == *association && entry.raw.as_bytes() == raw.as_bytes()).then(|| entry.document.clone())
+    }
+
+    /// Keeps `document`, decoded from `raw`, evicting the least recently
+    /// read ones beyond the budget.
+    pub fn keep(
+        &self,
+        association: &AssociationCode,
+        id: ObjectId,
+        raw: RawDocumentBuf,
+        document: Arc<PortfolioDocument>,
+    ) {
+        let size = raw.as_bytes().len();
+        if size > self.budget / LARGEST_SHARE {
+            return;
+        }
+        let Ok(mut kept) = self.kept.lock() else { return };
+        let entry = Entry { association: association.clone(), raw, document };
+        if let Some(replaced) = kept.entries.put(id, entry) {
+            kept.bytes -= replaced.raw.as_bytes().len();
+        }
+        kept.bytes += size;
+        while kept.bytes > self.budget {
+            let Some((_, evicted)) = kept.entries.pop_lru() else { break };
+            kept.bytes -= evicted.raw.as_bytes().len();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mongodb::bson::rawdoc;
+
+    use super::*;
+    use crate::domain::model::{Category, Portfolio, PortfolioStatus, Track};
+
+    fn document(id: ObjectId, version: i32) -> Arc<PortfolioDocument> {
+        Arc::new(PortfolioDocument {
+            id,
+            association: AssociationCode::nys_aimh(),
+            owner_id: "owner".into(),
+            status: PortfolioStatus::Draft,
+            schema_version: 1,
+            version,
+            applicant: None,
+            created_at: None,
+            updated_at: None,
+            submitted_at: None,
+            decided_at: None,
+            endorsed_at: None,
+            review_note: None,
+            extra: None,
+            content: Portfolio::new(Track::Infant, Category::FamilyAssociate),
+        })
+    }
+
+    fn raw(id: ObjectId, version: i32) -> RawDocumentBuf {
+        rawdoc! { "_id": id, "version": version, "padding": "x".repeat(100) }
+    }
+
+    #[test]
+    fn only_the_same_bytes_of_the_same_association_share_a_kept_document() {
+        let kept = DecodedPortfolios::new(10_000);
+        let (id, nys) = (ObjectId::new(), AssociationCode::nys_aimh());
+        kept.keep(&nys, id, raw(id, 1), document(id, 1));
+        assert_eq!(kept.get(&nys, id, &raw(id, 1)).map(|d| d.version), Some(1));
+        assert!(kept.get(&nys, id, &raw(id, 2)).is_none(), "changed bytes");
+        let other = AssociationCode::parse("mi-aimh").unwrap();
+        assert!(kept.get(&other, id, &raw(id, 1)).is_none(), "another association");
+        assert!(kept.get(&nys, ObjectId::new(), &raw(id, 1)).is_none(), "another id");
+    }
+
+    #[test]
+    fn keeps_within_the_budget_least_recently_read_out_first() {
+        let size = raw(ObjectId::new(), 1).as_bytes().len();
+        // Room for exactly LARGEST_SHARE documents of this size.
+        let kept = DecodedPortfolios::new(size * LARGEST_SHARE);
+        let nys = AssociationCode::nys_aimh();
+        let ids: Vec<ObjectId> = (0..=LARGEST_SHARE).map(|_| ObjectId::new()).collect();
+        let is_kept = |id: &ObjectId| kept.get(&nys, *id, &raw(*id, 1)).is_some();
+        for id in &ids[..LARGEST_SHARE] {
+            kept.keep(&nys, *id, raw(*id, 1), document(*id, 1));
+        }
+        assert!(ids[..LARGEST_SHARE].iter().all(is_kept));
+        // Read in order: the first is the least recently read. Read again,
+        // it is the most recent, and one more document pushes out the second.
+        assert!(is_kept(&ids[0]));
+        kept.keep(&nys, ids[LARGEST_SHARE], raw(ids[LARGEST_SHARE], 1), document(ids[LARGEST_SHARE], 1));
+        let still: Vec<bool> = ids.iter().map(is_kept).collect();
+        assert!(!still[1], "{still:?}");
+        assert_eq!(still.iter().filter(|kept| **kept).count(), LARGEST_SHARE, "{still:?}");
+    }
+
+    #[test]
+    fn keeps_nothing_without_a_budget_nor_a_document_over_its_share() {
+        let (id, nys) = (ObjectId::new(), AssociationCode::nys_aimh());
+        let none = DecodedPortfolios::new(0);
+        none.keep(&nys, id, raw(id, 1), document(id, 1));
+        assert!(none.get(&nys, id, &raw(id, 1)).is_none());
+        let size = raw(id, 1).as_bytes().len();
+        let tight = DecodedPortfolios::new(size * LARGEST_SHARE - 1);
+        tight.keep(&nys, id, raw(id, 1), document(id, 1));
+        assert!(tight.get(&nys, id, &raw(id, 1)).is_none());
+    }
+}
