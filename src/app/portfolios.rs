@@ -133,7 +133,8 @@ pub async fn find(
     id: ObjectId,
     projection: &Projection,
 ) -> AppResult<Option<PortfolioDocument>> {
-    Ok(read(services, actor, id, projection).await?.map(Arc::unwrap_or_clone))
+    let access = access(services, actor).await?;
+    Ok(services.portfolios(&actor.tenant)?.find(id, &access, projection).await?)
 }
 
 /// [`find`], to show rather than to change: the document may be shared
@@ -145,7 +146,7 @@ pub async fn read(
     projection: &Projection,
 ) -> AppResult<Option<Arc<PortfolioDocument>>> {
     let access = access(services, actor).await?;
-    Ok(services.portfolios(&actor.tenant)?.find(id, &access, projection).await?)
+    Ok(services.portfolios(&actor.tenant)?.read(id, &access, projection).await?)
 }
 
 /// One page of the portfolios the caller may see, newest first, after

@@ -99,7 +99,7 @@ async fn portfolio_of(
     services: &Services,
     tenant: &Tenant,
     endorsement: &EndorsementDocument,
-) -> AppResult<std::sync::Arc<PortfolioDocument>> {
+) -> AppResult<PortfolioDocument> {
     services
         .portfolios(tenant)?
         .find(endorsement.portfolio_id, &PortfolioAccess::Everything, &Projection::all())

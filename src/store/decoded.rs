@@ -61,13 +61,13 @@ impl DecodedPortfolios {
         if self.budget == 0 {
             return None;
         }
-        let mut kept = self.kept.lock().ok()?;
+        let mut kept = self.lock();
         let entry = kept.entries.get(&id)?;
         (entry.association == *association && entry.raw.as_bytes() == raw.as_bytes()).then(|| entry.document.clone())
     }
 
-    /// Keeps `document`, decoded from `raw`, evicting the least recently
-    /// read ones beyond the budget.
+    /// Keeps `document`, decoded from `raw`, in place of the one kept for
+    /// `id`, evicting the least recently read ones beyond the budget.
     pub fn keep(
         &self,
         association: &AssociationCode,
@@ -75,20 +75,48 @@ impl DecodedPortfolios {
         raw: RawDocumentBuf,
         document: Arc<PortfolioDocument>,
     ) {
-        let size = raw.as_bytes().len();
-        if size > self.budget / LARGEST_SHARE {
+        if self.budget == 0 {
             return;
         }
-        let Ok(mut kept) = self.kept.lock() else { return };
+        let size = raw.as_bytes().len();
+        // Dropped after the lock is released: one may be the last
+        // reference to a large document.
+        let mut gone = Vec::new();
+        let mut kept = self.lock();
+        if size > self.budget / LARGEST_SHARE {
+            // Too large to keep; neither is its older version of any use.
+            if let Some(older) = kept.entries.pop(&id) {
+                kept.bytes -= older.raw.as_bytes().len();
+                gone.push(older);
+            }
+            return;
+        }
         let entry = Entry { association: association.clone(), raw, document };
         if let Some(replaced) = kept.entries.put(id, entry) {
             kept.bytes -= replaced.raw.as_bytes().len();
+            gone.push(replaced);
         }
         kept.bytes += size;
         while kept.bytes > self.budget {
             let Some((_, evicted)) = kept.entries.pop_lru() else { break };
             kept.bytes -= evicted.raw.as_bytes().len();
+            gone.push(evicted);
         }
+        drop(kept);
+        drop(gone);
+    }
+
+    /// The kept documents. Every change under the lock leaves them
+    /// consistent, so a panic elsewhere while it was held does not turn
+    /// the cache off.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
+        self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Stored bytes kept now.
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.lock().bytes
     }
 }
 
@@ -166,5 +194,23 @@ mod tests {
         let tight = DecodedPortfolios::new(size * LARGEST_SHARE - 1);
         tight.keep(&nys, id, raw(id, 1), document(id, 1));
         assert!(tight.get(&nys, id, &raw(id, 1)).is_none());
+    }
+
+    #[test]
+    fn a_new_version_takes_the_place_of_the_old_and_an_outgrown_one_is_let_go() {
+        let (id, nys) = (ObjectId::new(), AssociationCode::nys_aimh());
+        let size = raw(id, 1).as_bytes().len();
+        let kept = DecodedPortfolios::new(size * LARGEST_SHARE);
+        kept.keep(&nys, id, raw(id, 1), document(id, 1));
+        kept.keep(&nys, id, raw(id, 2), document(id, 2));
+        assert_eq!(kept.bytes(), size, "the older version is no longer counted");
+        assert!(kept.get(&nys, id, &raw(id, 1)).is_none());
+        assert_eq!(kept.get(&nys, id, &raw(id, 2)).map(|d| d.version), Some(2));
+
+        let grown = rawdoc! { "_id": id, "version": 3, "padding": "x".repeat(size * 2) };
+        kept.keep(&nys, id, grown.clone(), document(id, 3));
+        assert!(kept.get(&nys, id, &grown).is_none());
+        assert!(kept.get(&nys, id, &raw(id, 2)).is_none(), "the outgrown document's older version is let go");
+        assert_eq!(kept.bytes(), 0);
     }
 }

@@ -231,7 +231,10 @@ async fn a_portfolio_read_again_is_shown_as_stored_now() {
     let document = endorse::seed::realistic_submitted(&nys, 3);
     PortfolioStore::new(&store, &crate::helpers::nys_scope()).upsert(&document).await.unwrap();
     let reviewer = app.token("rae", &[Role::Reviewer]);
-    let query = "query($id: ID!) { portfolio(id: $id) { version applicant { name } training { title } } }";
+    // More than half the sections: the whole document is fetched, the
+    // read that is kept decoded.
+    let query = "query($id: ID!) { portfolio(id: $id) { version applicant { name } training { title }
+        education { id } work { id } reflectiveSupervision { id } leadership { id } references { id } exams { id } } }";
     let variables = json!({ "id": document.id.to_hex() });
 
     let first = app.graphql(Some(&reviewer), query, variables.clone()).await;
@@ -257,4 +260,49 @@ async fn a_portfolio_read_again_is_shown_as_stored_now() {
     let stranger = app.token("someone-else", &[Role::Applicant]);
     let hidden = app.graphql(Some(&stranger), query, variables).await;
     assert!(hidden["errors"].is_null() && hidden["data"]["portfolio"].is_null(), "{hidden}");
+}
+
+/// The store's side of it: a whole portfolio read again with the same
+/// bytes is the very copy decoded before; with changed bytes (the version
+/// left as it was) it is decoded again; a caller who may not see it, or
+/// another association, gets nothing, kept or not; and a copy to change is
+/// the caller's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_shares_a_decoded_portfolio_only_while_its_bytes_stay_the_same() {
+    use endorse::domain::access::PortfolioAccess;
+    use endorse::store::portfolio::Projection;
+
+    let config = test_config(&[]);
+    let store = endorse::store::Store::connect(&config.mongodb).await.unwrap().keeping_decoded(1 << 20);
+    let nys = endorse::domain::association::AssociationCode::nys_aimh();
+    let portfolios = PortfolioStore::new(&store, &crate::helpers::nys_scope());
+    let document = endorse::seed::realistic_submitted(&nys, 4);
+    portfolios.upsert(&document).await.unwrap();
+    let (everything, all) = (PortfolioAccess::Everything, Projection::all());
+    let read = async || portfolios.read(document.id, &everything, &all).await.unwrap().expect("visible");
+
+    let first = read().await;
+    assert!(Arc::ptr_eq(&first, &read().await), "the same bytes are decoded once");
+    let own = portfolios.find(document.id, &everything, &all).await.unwrap().unwrap();
+    assert_eq!(own, *first);
+
+    store
+        .database()
+        .collection::<mongodb::bson::Document>("portfolios")
+        .update_one(
+            mongodb::bson::doc! { "_id": document.id },
+            mongodb::bson::doc! { "$set": { "applicant.name": "Renamed Directly" } },
+        )
+        .await
+        .unwrap();
+    let after = read().await;
+    assert!(!Arc::ptr_eq(&first, &after));
+    assert_eq!((after.version, after.applicant.as_ref().unwrap().name.as_str()), (first.version, "Renamed Directly"));
+    assert!(Arc::ptr_eq(&after, &read().await));
+
+    let stranger = PortfolioAccess::Some { owner: Some("someone-else".into()), submitted: false, assigned: Vec::new() };
+    assert!(portfolios.read(document.id, &stranger, &all).await.unwrap().is_none());
+    let other = endorse::domain::association::AssociationCode::parse("mi-aimh").unwrap();
+    let theirs = PortfolioStore::new(&store, &endorse::store::TenantScope::new(&other, chrono_tz::America::Detroit));
+    assert!(theirs.read(document.id, &everything, &all).await.unwrap().is_none());
 }
