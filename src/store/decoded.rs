@@ -12,8 +12,10 @@
 //! The database is still asked on every read, and access and the
 //! association are still checked on what it returns; only the decoding is
 //! saved. Same bytes, same document: a kept one is never stale, whatever
-//! wrote to the database in between. Documents are kept up to a budget of
-//! stored bytes, least recently read out first.
+//! wrote to the database in between, and the bytes name the association
+//! (documents from before associations, which do not, are never kept).
+//! Documents are kept up to a budget of stored bytes, least recently read
+//! out first.
 
 use std::sync::{Arc, Mutex};
 
@@ -22,7 +24,6 @@ use mongodb::bson::RawDocumentBuf;
 use mongodb::bson::oid::ObjectId;
 
 use super::portfolio::PortfolioDocument;
-use crate::domain::association::AssociationCode;
 
 /// No single document takes more than this share of the budget, so that a
 /// few very large portfolios do not push out all the others.
@@ -41,7 +42,6 @@ struct Kept {
 }
 
 struct Entry {
-    association: AssociationCode,
     raw: RawDocumentBuf,
     document: Arc<PortfolioDocument>,
 }
@@ -52,29 +52,18 @@ impl DecodedPortfolios {
     }
 
     /// The document decoded from exactly `raw`, when it is kept.
-    pub fn get(
-        &self,
-        association: &AssociationCode,
-        id: ObjectId,
-        raw: &RawDocument,
-    ) -> Option<Arc<PortfolioDocument>> {
+    pub fn get(&self, id: ObjectId, raw: &RawDocument) -> Option<Arc<PortfolioDocument>> {
         if self.budget == 0 {
             return None;
         }
         let mut kept = self.lock();
         let entry = kept.entries.get(&id)?;
-        (entry.association == *association && entry.raw.as_bytes() == raw.as_bytes()).then(|| entry.document.clone())
+        (entry.raw.as_bytes() == raw.as_bytes()).then(|| entry.document.clone())
     }
 
     /// Keeps `document`, decoded from `raw`, in place of the one kept for
     /// `id`, evicting the least recently read ones beyond the budget.
-    pub fn keep(
-        &self,
-        association: &AssociationCode,
-        id: ObjectId,
-        raw: RawDocumentBuf,
-        document: Arc<PortfolioDocument>,
-    ) {
+    pub fn keep(&self, id: ObjectId, raw: RawDocumentBuf, document: Arc<PortfolioDocument>) {
         if self.budget == 0 {
             return;
         }
@@ -91,7 +80,7 @@ impl DecodedPortfolios {
             }
             return;
         }
-        let entry = Entry { association: association.clone(), raw, document };
+        let entry = Entry { raw, document };
         if let Some(replaced) = kept.entries.put(id, entry) {
             kept.bytes -= replaced.raw.as_bytes().len();
             gone.push(replaced);
@@ -125,6 +114,7 @@ mod tests {
     use mongodb::bson::rawdoc;
 
     use super::*;
+    use crate::domain::association::AssociationCode;
     use crate::domain::model::{Category, Portfolio, PortfolioStatus, Track};
 
     fn document(id: ObjectId, version: i32) -> Arc<PortfolioDocument> {
@@ -148,19 +138,23 @@ mod tests {
     }
 
     fn raw(id: ObjectId, version: i32) -> RawDocumentBuf {
-        rawdoc! { "_id": id, "version": version, "padding": "x".repeat(100) }
+        raw_of(&AssociationCode::nys_aimh(), id, version)
+    }
+
+    fn raw_of(association: &AssociationCode, id: ObjectId, version: i32) -> RawDocumentBuf {
+        rawdoc! { "_id": id, "association": association.as_str(), "version": version, "padding": "x".repeat(100) }
     }
 
     #[test]
     fn only_the_same_bytes_of_the_same_association_share_a_kept_document() {
         let kept = DecodedPortfolios::new(10_000);
-        let (id, nys) = (ObjectId::new(), AssociationCode::nys_aimh());
-        kept.keep(&nys, id, raw(id, 1), document(id, 1));
-        assert_eq!(kept.get(&nys, id, &raw(id, 1)).map(|d| d.version), Some(1));
-        assert!(kept.get(&nys, id, &raw(id, 2)).is_none(), "changed bytes");
+        let id = ObjectId::new();
+        kept.keep(id, raw(id, 1), document(id, 1));
+        assert_eq!(kept.get(id, &raw(id, 1)).map(|d| d.version), Some(1));
+        assert!(kept.get(id, &raw(id, 2)).is_none(), "changed bytes");
         let other = AssociationCode::parse("mi-aimh").unwrap();
-        assert!(kept.get(&other, id, &raw(id, 1)).is_none(), "another association");
-        assert!(kept.get(&nys, ObjectId::new(), &raw(id, 1)).is_none(), "another id");
+        assert!(kept.get(id, &raw_of(&other, id, 1)).is_none(), "another association");
+        assert!(kept.get(ObjectId::new(), &raw(id, 1)).is_none(), "another id");
     }
 
     #[test]
@@ -168,17 +162,16 @@ mod tests {
         let size = raw(ObjectId::new(), 1).as_bytes().len();
         // Room for exactly LARGEST_SHARE documents of this size.
         let kept = DecodedPortfolios::new(size * LARGEST_SHARE);
-        let nys = AssociationCode::nys_aimh();
         let ids: Vec<ObjectId> = (0..=LARGEST_SHARE).map(|_| ObjectId::new()).collect();
-        let is_kept = |id: &ObjectId| kept.get(&nys, *id, &raw(*id, 1)).is_some();
+        let is_kept = |id: &ObjectId| kept.get(*id, &raw(*id, 1)).is_some();
         for id in &ids[..LARGEST_SHARE] {
-            kept.keep(&nys, *id, raw(*id, 1), document(*id, 1));
+            kept.keep(*id, raw(*id, 1), document(*id, 1));
         }
         assert!(ids[..LARGEST_SHARE].iter().all(is_kept));
         // Read in order: the first is the least recently read. Read again,
         // it is the most recent, and one more document pushes out the second.
         assert!(is_kept(&ids[0]));
-        kept.keep(&nys, ids[LARGEST_SHARE], raw(ids[LARGEST_SHARE], 1), document(ids[LARGEST_SHARE], 1));
+        kept.keep(ids[LARGEST_SHARE], raw(ids[LARGEST_SHARE], 1), document(ids[LARGEST_SHARE], 1));
         let still: Vec<bool> = ids.iter().map(is_kept).collect();
         assert!(!still[1], "{still:?}");
         assert_eq!(still.iter().filter(|kept| **kept).count(), LARGEST_SHARE, "{still:?}");
@@ -186,31 +179,31 @@ mod tests {
 
     #[test]
     fn keeps_nothing_without_a_budget_nor_a_document_over_its_share() {
-        let (id, nys) = (ObjectId::new(), AssociationCode::nys_aimh());
+        let id = ObjectId::new();
         let none = DecodedPortfolios::new(0);
-        none.keep(&nys, id, raw(id, 1), document(id, 1));
-        assert!(none.get(&nys, id, &raw(id, 1)).is_none());
+        none.keep(id, raw(id, 1), document(id, 1));
+        assert!(none.get(id, &raw(id, 1)).is_none());
         let size = raw(id, 1).as_bytes().len();
         let tight = DecodedPortfolios::new(size * LARGEST_SHARE - 1);
-        tight.keep(&nys, id, raw(id, 1), document(id, 1));
-        assert!(tight.get(&nys, id, &raw(id, 1)).is_none());
+        tight.keep(id, raw(id, 1), document(id, 1));
+        assert!(tight.get(id, &raw(id, 1)).is_none());
     }
 
     #[test]
     fn a_new_version_takes_the_place_of_the_old_and_an_outgrown_one_is_let_go() {
-        let (id, nys) = (ObjectId::new(), AssociationCode::nys_aimh());
+        let id = ObjectId::new();
         let size = raw(id, 1).as_bytes().len();
         let kept = DecodedPortfolios::new(size * LARGEST_SHARE);
-        kept.keep(&nys, id, raw(id, 1), document(id, 1));
-        kept.keep(&nys, id, raw(id, 2), document(id, 2));
+        kept.keep(id, raw(id, 1), document(id, 1));
+        kept.keep(id, raw(id, 2), document(id, 2));
         assert_eq!(kept.bytes(), size, "the older version is no longer counted");
-        assert!(kept.get(&nys, id, &raw(id, 1)).is_none());
-        assert_eq!(kept.get(&nys, id, &raw(id, 2)).map(|d| d.version), Some(2));
+        assert!(kept.get(id, &raw(id, 1)).is_none());
+        assert_eq!(kept.get(id, &raw(id, 2)).map(|d| d.version), Some(2));
 
         let grown = rawdoc! { "_id": id, "version": 3, "padding": "x".repeat(size * 2) };
-        kept.keep(&nys, id, grown.clone(), document(id, 3));
-        assert!(kept.get(&nys, id, &grown).is_none());
-        assert!(kept.get(&nys, id, &raw(id, 2)).is_none(), "the outgrown document's older version is let go");
+        kept.keep(id, grown.clone(), document(id, 3));
+        assert!(kept.get(id, &grown).is_none());
+        assert!(kept.get(id, &raw(id, 2)).is_none(), "the outgrown document's older version is let go");
         assert_eq!(kept.bytes(), 0);
     }
 }

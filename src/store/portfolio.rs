@@ -603,21 +603,19 @@ impl PortfolioStore {
         projection: &Projection,
     ) -> Result<Option<Arc<PortfolioDocument>>, StoreError> {
         let Some((raw, legacy)) = self.fetch_visible(id, access, projection).await? else { return Ok(None) };
-        if legacy {
-            let document = decode_stored(&raw)?.into_document(self.association.clone());
-            self.adopt_legacy(id).await;
-            return Ok(Some(Arc::new(document)));
-        }
-        // Only whole documents are kept: a projected one is cheap to
-        // decode, and would take the whole one's place.
-        let keep = projection.to_document().is_none();
+        // Only whole documents naming their association are kept: a
+        // projected one is cheap to decode, and would take the whole one's
+        // place; a legacy one is about to change (adopted).
+        let keep = projection.fields().is_none() && !legacy;
         let decoded = self.store.decoded();
-        if keep && let Some(document) = decoded.get(&self.association, id, &raw) {
+        if keep && let Some(document) = decoded.get(id, &raw) {
             return Ok(Some(document));
         }
         let document = Arc::new(decode_stored(&raw)?.into_document(self.association.clone()));
         if keep {
-            decoded.keep(&self.association, id, raw, document.clone());
+            decoded.keep(id, raw, document.clone());
+        } else if legacy {
+            self.adopt_legacy(id).await;
         }
         Ok(Some(document))
     }
