@@ -198,12 +198,14 @@ run() {
   # The Python build runs one command at a time (one thread per connection,
   # one interpreter lock): at 8 connections its threads spent about 40% of
   # its CPU contending for the lock (8 clients reading: 0.9k rps at 0.9 ms
-  # of database CPU a read; with 3 connections 1.5k rps at 0.5 ms). Requests
-  # wait for a connection in the server instead, which costs nothing. The
-  # Rust build runs commands in parallel and is as fast either way. A caller
-  # that sets the pool wins.
+  # of database CPU a read). With 1, 2 or 3 connections it serves 1.7-2.0k
+  # rps, and a read costs it 0.41-0.42 ms with 1, 0.40-0.45 with 2 and
+  # 0.43-0.49 with 3. Two, not one, because a live-updates subscription
+  # keeps one connection waiting on its change stream. Requests wait for a
+  # connection in the server instead, which costs nothing. The Rust build runs commands in parallel
+  # and is as fast either way. A caller that sets the pool wins.
   if [ "${ENDORSE_SERVICES_MONGO:-python}" = python ]; then
-    export ENDORSE_MONGODB_MAX_POOL_SIZE=${ENDORSE_MONGODB_MAX_POOL_SIZE:-3}
+    export ENDORSE_MONGODB_MAX_POOL_SIZE=${ENDORSE_MONGODB_MAX_POOL_SIZE:-2}
   fi
   export ENDORSE_S3_ENDPOINT="http://127.0.0.1:$s3_port"
   export ENDORSE_S3_PUBLIC_ENDPOINT="http://127.0.0.1:$s3_port"

@@ -31,7 +31,7 @@ pub struct MongoConfig {
     /// Connections per database server: how many operations it has in
     /// flight at once. Size it to what the server runs in parallel; beyond
     /// that, requests queue inside the database instead of here
-    /// (`scripts/services.sh` sets 3 for the single-threaded Python server).
+    /// (`scripts/services.sh` sets 2 for the single-threaded Python server).
     #[arg(
         long = "mongodb-max-pool-size",
         env = "ENDORSE_MONGODB_MAX_POOL_SIZE",
