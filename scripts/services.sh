@@ -40,10 +40,23 @@ S3S_DIR="$CACHE/s3s-fs-$S3S_FS_VERSION"
 SECANTUS_RS_DIR="$CACHE/secantus-mdb-$SECANTUS_RS_VERSION"
 SMTP_DIR="$CACHE/aiosmtpd-$AIOSMTPD_VERSION"
 JOSE_DIR="$CACHE/joserfc-$JOSERFC_VERSION"
-case "${ENDORSE_SERVICES_MONGO:-python}" in
-  python) MONGOD_BIN="$SECANTUS_DIR/bin/secantusd-py" ;;
-  rust) MONGOD_BIN="$SECANTUS_RS_DIR/bin/secantusd-rs" ;;
-  *) printf 'services: ENDORSE_SERVICES_MONGO is python or rust, not %s\n' "$ENDORSE_SERVICES_MONGO" >&2; exit 2 ;;
+# What differs between the two database builds. MONGO_POOL is the
+# connection pool `run` gives the app (a caller's own
+# ENDORSE_MONGODB_MAX_POOL_SIZE wins): how many operations the database has
+# in flight at once. The Python build runs one command at a time (a thread
+# per connection, one interpreter lock); at 8 connections its threads spent
+# about 40% of its CPU contending for the lock (8 clients reading: 0.9k rps
+# at 0.9 ms of database CPU a read). With 1, 2 or 3 connections it serves
+# 1.5-2.0k rps, and a read costs it 0.41-0.42 ms with 1, 0.40-0.45 with 2
+# and 0.43-0.49 with 3. Two, not one, because a live-updates subscription
+# keeps one connection waiting on its change stream. Requests wait for a
+# connection in the app instead, which costs nothing. The Rust build runs
+# commands in parallel and is as fast with the app's default pool.
+MONGO_KIND=${ENDORSE_SERVICES_MONGO:-python}
+case "$MONGO_KIND" in
+  python) MONGOD_BIN="$SECANTUS_DIR/bin/secantusd-py" MONGO_POOL=2 ;;
+  rust) MONGOD_BIN="$SECANTUS_RS_DIR/bin/secantusd-rs" MONGO_POOL="" ;;
+  *) printf 'services: ENDORSE_SERVICES_MONGO is python or rust, not %s\n' "$MONGO_KIND" >&2; exit 2 ;;
 esac
 S3_BIN="$S3S_DIR/bin/s3s-fs"
 
@@ -138,7 +151,7 @@ run() {
   done
   [ $# -gt 0 ] || { log "run needs a command after --"; exit 2; }
   install_secantus
-  [ "${ENDORSE_SERVICES_MONGO:-python}" = rust ] && install_secantus_rs
+  [ "$MONGO_KIND" = rust ] && install_secantus_rs
   install_s3s
   install_smtp
   install_jose
@@ -151,7 +164,7 @@ run() {
   else
     state=$(mktemp -d "${TMPDIR:-/tmp}/endorse-services.XXXXXX")
     # The Rust build keeps its data in WiredTiger files: a throwaway folder.
-    if [ "${ENDORSE_SERVICES_MONGO:-python}" = rust ]; then mongo_data="$state/mongodb"; else mongo_data=":memory:"; fi
+    if [ "$MONGO_KIND" = rust ]; then mongo_data="$state/mongodb"; else mongo_data=":memory:"; fi
     s3_data="$state/s3"
   fi
   maildir="$state/mail"
@@ -194,18 +207,8 @@ run() {
   wait_for SMTP "${pids[-1]}" "$smtp_port" "$state/logs/smtp.log"
 
   export ENDORSE_MONGODB_URI="mongodb://127.0.0.1:$mongo_port/?directConnection=true"
-  # The pool is how many operations this database has in flight at once.
-  # The Python build runs one command at a time (one thread per connection,
-  # one interpreter lock): at 8 connections its threads spent about 40% of
-  # its CPU contending for the lock (8 clients reading: 0.9k rps at 0.9 ms
-  # of database CPU a read). With 1, 2 or 3 connections it serves 1.7-2.0k
-  # rps, and a read costs it 0.41-0.42 ms with 1, 0.40-0.45 with 2 and
-  # 0.43-0.49 with 3. Two, not one, because a live-updates subscription
-  # keeps one connection waiting on its change stream. Requests wait for a
-  # connection in the server instead, which costs nothing. The Rust build runs commands in parallel
-  # and is as fast either way. A caller that sets the pool wins.
-  if [ "${ENDORSE_SERVICES_MONGO:-python}" = python ]; then
-    export ENDORSE_MONGODB_MAX_POOL_SIZE=${ENDORSE_MONGODB_MAX_POOL_SIZE:-2}
+  if [ -n "$MONGO_POOL" ]; then
+    export ENDORSE_MONGODB_MAX_POOL_SIZE=${ENDORSE_MONGODB_MAX_POOL_SIZE:-$MONGO_POOL}
   fi
   export ENDORSE_S3_ENDPOINT="http://127.0.0.1:$s3_port"
   export ENDORSE_S3_PUBLIC_ENDPOINT="http://127.0.0.1:$s3_port"
